@@ -1,0 +1,1 @@
+"""Mailers: a file mailer for the embedded default, SMTP for production."""

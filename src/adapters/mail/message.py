@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+
+from application.ports import OutgoingEmail
+
+
+def to_mime(message: OutgoingEmail, *, domain: str | None = None) -> EmailMessage:
+    mime = EmailMessage()
+    mime["From"] = formataddr((message.from_name or "", message.from_address))
+    mime["To"] = message.to
+    mime["Subject"] = message.subject
+    mime["Message-ID"] = make_msgid(domain=domain or message.from_address.rpartition("@")[2])
+    mime.set_content(message.text)
+    return mime

@@ -1,0 +1,1 @@
+"""PostgreSQL and SQLite persistence on SQLAlchemy Core."""

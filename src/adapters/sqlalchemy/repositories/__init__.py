@@ -1,0 +1,1 @@
+"""Repositories: rows to aggregates and back, one module per aggregate."""

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from adapters.sqlalchemy.executor import Executor
+from adapters.sqlalchemy.tables import outbox_messages
+from application import event_codec
+from application.ports import IdGenerator
+from application.repositories import OutboxMessage
+from domain.events import DomainEvent
+
+
+class SqlOutboxRepository:
+    def __init__(self, execute: Executor, ids: IdGenerator) -> None:
+        self._execute = execute
+        self._ids = ids
+
+    def add(self, event: DomainEvent, handler: str, now: datetime) -> UUID:
+        message_id = self._ids.new_id()
+        self._execute(sa.insert(outbox_messages).values(
+            id=message_id, event_type=event.name, handler=handler,
+            payload=event_codec.encode(event), status="pending", attempts=0,
+            next_attempt_at=now, created_at=now,
+        ))
+        return message_id
+
+    def due(self, now: datetime, limit: int) -> Sequence[UUID]:
+        return list(self._execute(
+            sa.select(outbox_messages.c.id)
+            .where(outbox_messages.c.status == "pending", outbox_messages.c.next_attempt_at <= now)
+            .order_by(outbox_messages.c.next_attempt_at, outbox_messages.c.id)
+            .limit(limit)
+        ).scalars())
+
+    def claim(self, message_id: UUID, now: datetime) -> OutboxMessage | None:
+        # SKIP LOCKED: two workers never run the same message; the loser moves on.
+        row = self._execute(
+            sa.select(outbox_messages)
+            .where(outbox_messages.c.id == message_id, outbox_messages.c.status == "pending")
+            .with_for_update(skip_locked=True)
+        ).mappings().first()
+        if row is None:
+            return None
+        return OutboxMessage(
+            id=row["id"], event=event_codec.decode(row["event_type"], row["payload"]),
+            handler=row["handler"], attempts=row["attempts"],
+        )
+
+    def mark_processed(self, message_id: UUID, now: datetime) -> None:
+        self._execute(
+            sa.update(outbox_messages).where(outbox_messages.c.id == message_id)
+            .values(status="processed", processed_at=now)
+        )
+
+    def mark_failed(
+        self, message_id: UUID, error: str, now: datetime, next_attempt_at: datetime | None
+    ) -> None:
+        values: dict[str, object] = {
+            "attempts": outbox_messages.c.attempts + 1,
+            "last_error": error,
+        }
+        if next_attempt_at is None:
+            values["status"] = "dead"
+        else:
+            values["next_attempt_at"] = next_attempt_at
+        self._execute(
+            sa.update(outbox_messages)
+            .where(outbox_messages.c.id == message_id, outbox_messages.c.status == "pending")
+            .values(**values)
+        )

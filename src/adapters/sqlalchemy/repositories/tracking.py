@@ -1,0 +1,55 @@
+"""Change tracking for aggregates loaded through SQLAlchemy Core.
+
+A repository remembers the row each aggregate was loaded from; at commit the unit
+of work asks it to write back only the columns that changed. One object per id
+per unit of work, so two reads of the same aggregate see the same changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from adapters.sqlalchemy.executor import Executor
+
+A = TypeVar("A")
+
+
+class Tracker(Generic[A]):
+    def __init__(
+        self, execute: Executor, table: sa.Table, to_row: Callable[[A], dict[str, Any]]
+    ) -> None:
+        self._execute = execute
+        self._table = table
+        self._to_row = to_row
+        self._seen: dict[UUID, tuple[A, dict[str, Any]]] = {}
+
+    def get(self, key: UUID) -> A | None:
+        entry = self._seen.get(key)
+        return entry[0] if entry else None
+
+    def track(self, key: UUID, aggregate: A, row: dict[str, Any] | None = None) -> A:
+        existing = self._seen.get(key)
+        if existing is not None:
+            return existing[0]
+        self._seen[key] = (aggregate, row if row is not None else self._to_row(aggregate))
+        return aggregate
+
+    def flush(self) -> None:
+        for key, (aggregate, snapshot) in list(self._seen.items()):
+            row = self._to_row(aggregate)
+            changed = {k: v for k, v in row.items() if snapshot.get(k) != v}
+            if changed:
+                self._execute(
+                    sa.update(self._table).where(self._table.c.id == key).values(**changed)
+                )
+                self._seen[key] = (aggregate, row)
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+    def aggregates(self) -> Iterator[A]:
+        return (entry[0] for entry in self._seen.values())

@@ -1,0 +1,49 @@
+"""Column types that behave the same on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """``timestamptz`` on PostgreSQL; on SQLite, UTC text. Always aware UTC in Python.
+
+    Naive datetimes are refused on the way in: a naive value is a bug that would
+    otherwise be silently read as UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a timestamptz column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# JSONB on PostgreSQL (indexable with GIN), JSON text on SQLite.
+JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
+
+# Two decimals as the spec has it; currency travels in its own column.
+Amount = sa.Numeric(10, 2, asdecimal=True)
+
+UUIDKey = sa.Uuid(as_uuid=True)

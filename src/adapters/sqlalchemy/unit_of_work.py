@@ -1,0 +1,119 @@
+"""The SQLAlchemy unit of work: one connection, one transaction at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from adapters.sqlalchemy.executor import Executor, translate_operational
+from adapters.sqlalchemy.repositories.content import SqlContentLookup
+from adapters.sqlalchemy.repositories.email_logs import SqlEmailLogRepository
+from adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
+from adapters.sqlalchemy.repositories.sessions import SqlSessionRepository
+from adapters.sqlalchemy.repositories.settings import SqlSettingsRepository
+from adapters.sqlalchemy.repositories.throttle import SqlThrottleRepository
+from adapters.sqlalchemy.repositories.users import SqlUserRepository
+from application.ports import Clock, IdGenerator
+from application.unit_of_work import collect_events
+from domain.events import DomainEvent
+
+
+class SqlAlchemyUnitOfWork:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        clock: Clock,
+        ids: IdGenerator,
+        subscribers: Callable[[DomainEvent], list[str]],
+        read_only: bool = False,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._ids = ids
+        self._subscribers = subscribers
+        self._read_only = read_only
+        self._committed_outbox: list[UUID] = []
+
+    def __enter__(self) -> Self:
+        try:
+            connection = self._engine.connect()
+        except sa_exc.OperationalError as error:
+            raise translate_operational(error) from error
+        if self._read_only:
+            options: dict[str, object] = {"patronage_read_only": True}
+            if connection.dialect.name == "postgresql":
+                # Reads need no BEGIN/COMMIT round trips.
+                options["isolation_level"] = "AUTOCOMMIT"
+            connection = connection.execution_options(**options)
+        self._connection = connection
+        execute = Executor(connection)
+        self.users = SqlUserRepository(execute)
+        self.sessions = SqlSessionRepository(execute)
+        self.throttle = SqlThrottleRepository(execute)
+        self.settings = SqlSettingsRepository(execute)
+        self.content = SqlContentLookup(execute)
+        self.outbox = SqlOutboxRepository(execute, self._ids)
+        self.email_logs = SqlEmailLogRepository(execute)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self._connection.close()
+
+    def commit(self) -> None:
+        self.users.tracker.flush()
+        self.settings.tracker.flush()
+        events = collect_events(self.users.tracker.aggregates())
+        events += collect_events(self.settings.tracker.aggregates())
+        now = self._clock.now()
+        written = [
+            self.outbox.add(event, handler, now)
+            for event in events
+            for handler in self._subscribers(event)
+        ]
+        try:
+            self._connection.commit()
+        except sa_exc.OperationalError as error:
+            raise translate_operational(error) from error
+        self._committed_outbox.extend(written)
+
+    def rollback(self) -> None:
+        if self._connection.in_transaction():
+            self._connection.rollback()
+        # Whatever the aggregates did since the last commit did not happen: forget
+        # them, so a later commit in this unit of work cannot write them back.
+        self.users.tracker.clear()
+        self.settings.tracker.clear()
+
+    @property
+    def committed_outbox_ids(self) -> list[UUID]:
+        return list(self._committed_outbox)
+
+
+def uow_factory(
+    engine: sa.Engine,
+    *,
+    clock: Clock,
+    ids: IdGenerator,
+    subscribers: Callable[[DomainEvent], list[str]],
+) -> Callable[..., SqlAlchemyUnitOfWork]:
+    def make(*, read_only: bool = False) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(
+            engine, clock=clock, ids=ids, subscribers=subscribers, read_only=read_only
+        )
+
+    return make
+

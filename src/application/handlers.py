@@ -1,0 +1,65 @@
+"""The routing table: which handler serves each command, query and event."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from application.identity import (
+    administration,
+    login,
+    passwords,
+    profile,
+    registration,
+    sessions,
+    verification,
+)
+from application.messagebus import CommandHandler, EventHandler, EventRouting
+from application.notifications import identity_emails
+from application.platform import settings
+from application.system import health
+from domain.events import DomainEvent
+from domain.identity import events as identity_events
+
+COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
+    registration.RegisterCustomer: registration.register_customer,
+    registration.CreateUser: registration.create_user,
+    verification.VerifyEmail: verification.verify_email,
+    verification.ResendVerification: verification.resend_verification,
+    login.Login: login.login,
+    sessions.Authenticate: sessions.authenticate,
+    sessions.Logout: sessions.logout,
+    sessions.LogoutEverywhere: sessions.logout_everywhere,
+    passwords.RequestPasswordReset: passwords.request_password_reset,
+    passwords.ResetPassword: passwords.reset_password,
+    passwords.ChangePassword: passwords.change_password,
+    profile.GetMe: profile.get_me,
+    profile.UpdateProfile: profile.update_profile,
+    profile.DeleteAccount: profile.delete_account,
+    administration.ListUsers: administration.list_users,
+    administration.SetRole: administration.set_role,
+    administration.DisableUser: administration.disable_user,
+    administration.EnableUser: administration.enable_user,
+    settings.GetSettings: settings.get_settings,
+    settings.UpdateSettings: settings.update_settings,
+    health.CheckHealth: health.check_health,
+}
+
+# Handler names are stored in outbox rows: renaming one strands its pending messages.
+EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
+    identity_events.EmailVerificationRequested: {
+        "email.verification": identity_emails.send_verification_email,
+    },
+    identity_events.PasswordResetRequested: {
+        "email.password_reset": identity_emails.send_password_reset_email,
+    },
+    identity_events.RegistrationAttemptedForExistingEmail: {
+        "email.registration_existing": identity_emails.send_existing_account_notice,
+    },
+    identity_events.PasswordChanged: {
+        "email.password_changed": identity_emails.send_password_changed_notice,
+    },
+}
+
+
+def default_routing() -> EventRouting:
+    return EventRouting(EVENT_HANDLERS)

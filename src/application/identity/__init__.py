@@ -1,0 +1,1 @@
+"""Identity use cases: registration, verification, login, sessions, passwords, profile."""

@@ -1,0 +1,1 @@
+"""Transactional email: rendering, delivery through the Mailer port, and email_logs."""

@@ -1,0 +1,1 @@
+"""Platform-wide settings use cases."""

@@ -1,0 +1,47 @@
+"""Reading and changing the single platform settings row."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from application.messagebus import Query
+from application.principal import Principal
+from application.services import Services
+from application.unit_of_work import UnitOfWork
+from domain.errors import ValidationError
+from domain.platform.settings import PlatformSettings, parse_featured_ids
+
+
+@attrs.frozen
+class GetSettings(Query):
+    pass
+
+
+def get_settings(cmd: GetSettings, uow: UnitOfWork, services: Services) -> PlatformSettings:
+    return uow.settings.get()
+
+
+@attrs.frozen
+class UpdateSettings:
+    actor: Principal
+    changes: Mapping[str, Any]
+
+
+def update_settings(cmd: UpdateSettings, uow: UnitOfWork, services: Services) -> PlatformSettings:
+    cmd.actor.require_staff()
+    if "featured_content_ids" in cmd.changes and cmd.changes["featured_content_ids"] is not None:
+        wanted = parse_featured_ids(cmd.changes["featured_content_ids"])
+        missing = set(wanted) - uow.content.published_ids(wanted)
+        if missing:
+            raise ValidationError(
+                "Featured items must be published content.",
+                code="settings.featured_not_published", field="featured_content_ids",
+                details={"ids": sorted(str(m) for m in missing)},
+            )
+    settings = uow.settings.get()
+    settings.apply(cmd.changes, services.clock.now())
+    uow.commit()
+    return settings

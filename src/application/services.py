@@ -1,0 +1,36 @@
+"""What every handler may use besides its unit of work."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+from application.ports import Clock, IdGenerator, Mailer, PasswordHasher
+from application.unit_of_work import UnitOfWorkFactory
+from domain.identity.throttle import ThrottlePolicy
+
+
+@attrs.frozen
+class CoreConfig:
+    # The base of every link we email. Never taken from a request's Host header,
+    # so a forged Host cannot redirect a reset link to an attacker.
+    public_url: str = "http://127.0.0.1:8000"
+    mail_from: str = "no-reply@localhost"
+    session_ttl: timedelta = timedelta(days=30)
+    verification_ttl: timedelta = timedelta(hours=48)
+    reset_ttl: timedelta = timedelta(hours=1)
+    account_throttle: ThrottlePolicy = attrs.field(factory=lambda: ThrottlePolicy(
+        max_failures=5, window=timedelta(minutes=15)))
+    address_throttle: ThrottlePolicy = attrs.field(factory=lambda: ThrottlePolicy(
+        max_failures=50, window=timedelta(minutes=15)))
+
+
+@attrs.frozen
+class Services:
+    clock: Clock
+    ids: IdGenerator
+    hasher: PasswordHasher
+    mailer: Mailer
+    uow_factory: UnitOfWorkFactory
+    config: CoreConfig = attrs.field(factory=CoreConfig)

@@ -1,0 +1,1 @@
+"""The domain: aggregates, value objects, events and rules. Pure Python and attrs."""

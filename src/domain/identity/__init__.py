@@ -1,0 +1,1 @@
+"""Identity: users, roles, credentials, sessions and login throttling."""

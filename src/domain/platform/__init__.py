@@ -1,0 +1,1 @@
+"""The platform's own configuration: branding, homepage, contact."""

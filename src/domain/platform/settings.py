@@ -1,0 +1,138 @@
+"""PlatformSettings: the single row of branding and homepage configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from domain.errors import ValidationError
+from domain.events import Aggregate
+from domain.values import Email, HexColour, TimeZoneName, Url
+
+SOCIAL_NETWORKS_MAX = 20
+FEATURED_MAX = 50
+
+# name -> maximum length, for plain text fields
+_TEXT_FIELDS: dict[str, int] = {
+    "platform_name": 255,
+    "hero_title": 500,
+    "hero_subtitle": 5000,
+    "hero_cta_text": 100,
+    "about_content": 200_000,
+    "email_from_name": 255,
+}
+_URL_FIELDS = ("logo_url", "hero_background_url", "hero_cta_link")
+_NULLABLE = frozenset(
+    {
+        "logo_url", "hero_title", "hero_subtitle", "hero_background_url", "hero_cta_text",
+        "hero_cta_link", "contact_email", "about_content", "email_from_name",
+    }
+)
+EDITABLE_FIELDS = frozenset(
+    {*_TEXT_FIELDS, *_URL_FIELDS, "primary_color", "contact_email", "timezone",
+     "featured_content_ids", "social_links"}
+)
+
+
+@attrs.define
+class PlatformSettings(Aggregate):
+    id: UUID
+    created_at: datetime
+    updated_at: datetime
+    platform_name: str = "My Platform"
+    logo_url: str | None = None
+    primary_color: str = "#3b82f6"
+    hero_title: str | None = None
+    hero_subtitle: str | None = None
+    hero_background_url: str | None = None
+    hero_cta_text: str | None = None
+    hero_cta_link: str | None = None
+    featured_content_ids: list[UUID] = attrs.field(factory=list)
+    contact_email: str | None = None
+    social_links: dict[str, str] = attrs.field(factory=dict)
+    about_content: str | None = None
+    stripe_account_id: str | None = None
+    email_from_name: str | None = None
+    timezone: str = "UTC"
+
+    @classmethod
+    def defaults(cls, id: UUID, now: datetime) -> PlatformSettings:
+        return cls(id=id, created_at=now, updated_at=now)
+
+    def apply(self, changes: Mapping[str, Any], now: datetime) -> None:
+        """Validate every change first, then apply them all: never half an update.
+
+        ``featured_content_ids`` must already have been checked against the catalog
+        by the caller (it needs a repository); here only its shape is checked.
+        """
+        unknown = set(changes) - EDITABLE_FIELDS
+        if unknown:
+            name = sorted(unknown)[0]
+            raise ValidationError(f"Unknown or read-only setting {name!r}.",
+                                  code="settings.unknown_field", field=name)
+        cleaned = {name: _clean(name, value) for name, value in changes.items()}
+        for name, value in cleaned.items():
+            setattr(self, name, value)
+        self.updated_at = now
+
+
+def _clean(name: str, value: Any) -> Any:
+    if value is None:
+        if name in _NULLABLE:
+            return None
+        raise ValidationError(f"{name} cannot be empty.", code="validation.required", field=name)
+    try:
+        if name in _TEXT_FIELDS:
+            if not isinstance(value, str):
+                raise ValidationError(f"{name} must be text.")
+            if len(value) > _TEXT_FIELDS[name]:
+                raise ValidationError(f"{name} is longer than {_TEXT_FIELDS[name]} characters.",
+                                      code="validation.too_long")
+            if name == "platform_name" and not value.strip():
+                raise ValidationError("platform_name cannot be empty.", code="validation.required")
+            return value
+        if name in _URL_FIELDS:
+            return Url(value).value
+        if name == "primary_color":
+            return HexColour(value).value
+        if name == "contact_email":
+            return Email(value).value
+        if name == "timezone":
+            return TimeZoneName(value).value
+        if name == "social_links":
+            return _social_links(value)
+        if name == "featured_content_ids":
+            return parse_featured_ids(value)
+    except ValidationError as exc:
+        exc.field = name
+        raise
+    raise ValidationError(f"Unknown setting {name!r}.", code="settings.unknown_field", field=name)
+
+
+def _social_links(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or len(value) > SOCIAL_NETWORKS_MAX:
+        raise ValidationError("social_links must be an object of network name to URL.")
+    links: dict[str, str] = {}
+    for network, url in value.items():
+        if not isinstance(network, str) or not (1 <= len(network) <= 50):
+            raise ValidationError("Social network names must be 1 to 50 characters.")
+        links[network] = Url(url).value
+    return links
+
+
+def parse_featured_ids(value: Any) -> list[UUID]:
+    if not isinstance(value, list | tuple) or len(value) > FEATURED_MAX:
+        raise ValidationError(f"featured_content_ids must be a list of at most {FEATURED_MAX}.")
+    ids: list[UUID] = []
+    for item in value:
+        try:
+            uid = item if isinstance(item, UUID) else UUID(str(item))
+        except ValueError as exc:
+            raise ValidationError("featured_content_ids must hold content ids.") from exc
+        if uid not in ids:
+            ids.append(uid)
+    return ids

@@ -1,0 +1,125 @@
+"""The composition root: the one place that picks and wires adapters from settings.
+
+Other Python programs use Patronage through it::
+
+    from entrypoints.bootstrap import bootstrap
+    patronage = bootstrap()
+    patronage.handle(RegisterCustomer(email=..., password=..., full_name=...))
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from adapters.mail.file_mailer import FileMailer
+from adapters.mail.smtp_mailer import SmtpMailer
+from adapters.passwords.argon2_hasher import Argon2PasswordHasher
+from adapters.sqlalchemy.engine import create_engine
+from adapters.sqlalchemy.unit_of_work import uow_factory
+from adapters.system.clock import SystemClock
+from adapters.system.ids import UUIDv7Generator
+from application.handlers import COMMAND_HANDLERS, default_routing
+from application.messagebus import MessageBus, OutboxProcessor, RetryPolicy
+from application.ports import Clock, IdGenerator, Mailer, PasswordHasher
+from application.services import CoreConfig, Services
+from domain.identity.throttle import ThrottlePolicy
+from entrypoints.config import Settings
+from entrypoints.dispatch import BackgroundDispatcher, InlineDispatcher
+
+
+class Patronage:
+    """The wired application: send it commands and queries from ``application``."""
+
+    # A plain class on purpose: web frameworks introspect attrs classes they are
+    # handed as dependencies, and this one is a service, not data.
+    def __init__(
+        self,
+        *,
+        bus: MessageBus,
+        outbox: OutboxProcessor,
+        services: Services,
+        engine: sa.Engine,
+        settings: Settings,
+        dispatcher: InlineDispatcher | BackgroundDispatcher,
+    ) -> None:
+        self.bus = bus
+        self.outbox = outbox
+        self.services = services
+        self.engine = engine
+        self.settings = settings
+        self.dispatcher = dispatcher
+
+    def handle(self, message: object) -> Any:
+        return self.bus.handle(message)
+
+    def process_outbox(self, limit: int = 100) -> int:
+        """Run due outbox messages (new and retries); returns how many succeeded."""
+        return self.outbox.process_due(limit)
+
+    def wait_for_events(self) -> None:
+        """Block until event handlers dispatched so far have run."""
+        self.dispatcher.wait()
+
+    def close(self) -> None:
+        self.dispatcher.close()
+        self.engine.dispose()
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    if settings.mailer == "smtp":
+        return SmtpMailer(
+            settings.smtp_host, settings.smtp_port, username=settings.smtp_username,
+            password=settings.smtp_password, security=settings.smtp_security,
+        )
+    return FileMailer(settings.outbox_dir)
+
+
+def core_config(settings: Settings) -> CoreConfig:
+    window = timedelta(minutes=settings.login_window_minutes)
+    return CoreConfig(
+        public_url=settings.public_url,
+        mail_from=settings.mail_from,
+        session_ttl=timedelta(days=settings.session_ttl_days),
+        account_throttle=ThrottlePolicy(settings.login_max_failures, window),
+        address_throttle=ThrottlePolicy(settings.address_max_failures, window),
+    )
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+    hasher: PasswordHasher | None = None,
+    mailer: Mailer | None = None,
+    engine: sa.Engine | None = None,
+    dispatch: Literal["inline", "background"] = "inline",
+    retry: RetryPolicy | None = None,
+) -> Patronage:
+    settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
+    ids = ids or UUIDv7Generator()
+    engine = engine or create_engine(settings.effective_database_url)
+    routing = default_routing()
+    make_uow = uow_factory(engine, clock=clock, ids=ids, subscribers=routing.handler_names_for)
+    services = Services(
+        clock=clock,
+        ids=ids,
+        hasher=hasher or Argon2PasswordHasher(
+            memory_cost=settings.argon2_memory_kib, time_cost=settings.argon2_time_cost,
+            parallelism=settings.argon2_parallelism,
+        ),
+        mailer=mailer or build_mailer(settings),
+        uow_factory=make_uow,
+        config=core_config(settings),
+    )
+    processor = OutboxProcessor(make_uow, routing, services, retry)
+    dispatcher: InlineDispatcher | BackgroundDispatcher = (
+        BackgroundDispatcher(processor) if dispatch == "background" else InlineDispatcher(processor)
+    )
+    bus = MessageBus(make_uow, services, COMMAND_HANDLERS, dispatcher)
+    return Patronage(bus=bus, outbox=processor, services=services, engine=engine,
+                     settings=settings, dispatcher=dispatcher)

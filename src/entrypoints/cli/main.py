@@ -1,0 +1,322 @@
+"""``patronage``: operate a Patronage platform from the shell."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from adapters.sqlalchemy import migrate
+from application.identity.administration import DisableUser, EnableUser, ListUsers, SetRole
+from application.identity.registration import CreateUser
+from application.platform.settings import GetSettings, UpdateSettings
+from application.principal import Principal
+from domain.errors import ValidationError
+from domain.identity.passwords import NewPassword
+from domain.identity.roles import Role
+from entrypoints.bootstrap import Patronage, bootstrap
+from entrypoints.cli.errors import cli_errors
+from entrypoints.config import Settings
+
+app = typer.Typer(help="Operate a Patronage platform.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+settings_app = typer.Typer(help="Platform settings.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data for local exploration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(settings_app, name="settings")
+app.add_typer(demo_app, name="demo")
+
+console = Console()
+SYSTEM = Principal.system()
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _patronage() -> Patronage:
+    return bootstrap(_settings())
+
+
+# ------------------------------------------------------------------- db
+
+
+@db_app.command("upgrade")
+@cli_errors
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    migrate.upgrade(_settings().effective_database_url, revision)
+    console.print(f"database at {migrate.current(_settings().effective_database_url)}")
+
+
+@db_app.command("downgrade")
+@cli_errors
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
+) -> None:
+    """Revert migrations down to REVISION."""
+    migrate.downgrade(_settings().effective_database_url, revision)
+    console.print(f"database at {migrate.current(_settings().effective_database_url) or 'base'}")
+
+
+@db_app.command("current")
+@cli_errors
+def db_current() -> None:
+    """Show the revision the database is at."""
+    current = migrate.current(_settings().effective_database_url)
+    head = migrate.head()
+    state = "up to date" if current == head else f"behind (head is {head})"
+    console.print(f"{current or 'base'} ({state})")
+
+
+@db_app.command("history")
+@cli_errors
+def db_history() -> None:
+    """List every migration, oldest first."""
+    for revision, down, message in migrate.history():
+        console.print(f"{down or 'base'} -> {revision}: {message.splitlines()[0]}",
+                      highlight=False)
+
+
+# ------------------------------------------------------------------- users
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    NewPassword(password)
+    return password
+
+
+@users_app.command("create")
+@cli_errors
+def users_create(
+    email: Annotated[str, typer.Option(help="Email address (login name).")],
+    role: Annotated[Role, typer.Option(help="Account role.")] = Role.CUSTOMER,
+    full_name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a verified account. The password is prompted for (or read from stdin)."""
+    password = _read_password(password_stdin)
+    patronage = _patronage()
+    try:
+        view = patronage.handle(CreateUser(
+            actor=SYSTEM, email=email, password=password,
+            full_name=full_name or email.split("@")[0], role=role,
+        ))
+    finally:
+        patronage.close()
+    console.print(f"created {view.email} ({view.role}) id={view.id}", highlight=False)
+
+
+@users_app.command("list")
+@cli_errors
+def users_list(
+    role: Annotated[Role | None, typer.Option(help="Only this role.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """List live accounts."""
+    patronage = _patronage()
+    try:
+        views = patronage.handle(ListUsers(actor=SYSTEM, role=role, limit=limit, offset=offset))
+    finally:
+        patronage.close()
+    table = Table("email", "role", "verified", "disabled", "created")
+    for v in views:
+        table.add_row(v.email, v.role, "yes" if v.email_verified else "no",
+                      "yes" if v.disabled else "no", v.created_at.strftime("%Y-%m-%d %H:%M"))
+    console.print(table)
+
+
+@users_app.command("set-role")
+@cli_errors
+def users_set_role(email: str, role: Role) -> None:
+    """Change the role of the account with EMAIL."""
+    patronage = _patronage()
+    try:
+        view = patronage.handle(SetRole(actor=SYSTEM, email=email, role=role))
+    finally:
+        patronage.close()
+    console.print(f"{view.email} is now {view.role}", highlight=False)
+
+
+@users_app.command("disable")
+@cli_errors
+def users_disable(email: str) -> None:
+    """Disable the account with EMAIL and end its sessions."""
+    patronage = _patronage()
+    try:
+        view = patronage.handle(DisableUser(actor=SYSTEM, email=email))
+    finally:
+        patronage.close()
+    console.print(f"{view.email} disabled", highlight=False)
+
+
+@users_app.command("enable")
+@cli_errors
+def users_enable(email: str) -> None:
+    """Enable a disabled account again."""
+    patronage = _patronage()
+    try:
+        view = patronage.handle(EnableUser(actor=SYSTEM, email=email))
+    finally:
+        patronage.close()
+    console.print(f"{view.email} enabled", highlight=False)
+
+
+# ------------------------------------------------------------------- settings
+
+_JSON_SETTINGS = {"featured_content_ids", "social_links"}
+
+
+def _setting_value(key: str, value: str) -> Any:
+    if key in _JSON_SETTINGS:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"{key} takes JSON, e.g. '[\"<id>\"]' or '{{}}'.",
+                                  field=key) from exc
+    return None if value == "" else value
+
+
+@settings_app.command("show")
+@cli_errors
+def settings_show() -> None:
+    """Print the platform settings."""
+    patronage = _patronage()
+    try:
+        s = patronage.handle(GetSettings())
+    finally:
+        patronage.close()
+    table = Table("setting", "value")
+    for key in ("platform_name", "logo_url", "primary_color", "hero_title", "hero_subtitle",
+                "hero_background_url", "hero_cta_text", "hero_cta_link", "contact_email",
+                "email_from_name", "timezone"):
+        value = getattr(s, key)
+        table.add_row(key, "" if value is None else str(value))
+    table.add_row("featured_content_ids", json.dumps([str(i) for i in s.featured_content_ids]))
+    table.add_row("social_links", json.dumps(s.social_links))
+    table.add_row("about_content", f"{len(s.about_content or '')} characters")
+    console.print(table)
+
+
+@settings_app.command("set")
+@cli_errors
+def settings_set(
+    key: str,
+    value: Annotated[str, typer.Argument(help="New value; empty string clears; JSON for "
+                                              "featured_content_ids and social_links.")],
+) -> None:
+    """Set one platform setting."""
+    patronage = _patronage()
+    try:
+        changes = {key: _setting_value(key, value)}
+        s = patronage.handle(UpdateSettings(actor=SYSTEM, changes=changes))
+    finally:
+        patronage.close()
+    console.print(f"{key} = {getattr(s, key)!r}", highlight=False)
+
+
+# ------------------------------------------------------------------- demo, worker, serve
+
+
+@demo_app.command("seed")
+@cli_errors
+def demo_seed() -> None:
+    """Create demo accounts and content once; prints the demo login."""
+    from entrypoints.demo import seed_demo
+
+    settings = _settings()
+    patronage = bootstrap(settings)
+    try:
+        login = seed_demo(patronage, settings.data_dir)
+    finally:
+        patronage.close()
+    console.print(f"[bold]Demo login (local use only):[/bold] {login}", highlight=False)
+
+
+@app.command("worker")
+@cli_errors
+def worker(
+    once: Annotated[bool, typer.Option(help="Process what is due, then exit.")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 5.0,
+) -> None:
+    """Run pending and failed event handlers from the outbox (emails, notifications)."""
+    patronage = _patronage()
+    try:
+        while True:
+            done = patronage.process_outbox()
+            if done:
+                console.print(f"processed {done} message(s)")
+            if once:
+                return
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        console.print("worker stopped")
+    finally:
+        patronage.close()
+
+
+def _retry_loop(interval: float, stop: threading.Event) -> None:
+    patronage = _patronage()
+    try:
+        while not stop.wait(interval):
+            try:
+                patronage.process_outbox()
+            except Exception:
+                logging.getLogger("patronage.worker").exception("outbox retry pass failed")
+    finally:
+        patronage.close()
+
+
+@app.command("serve")
+@cli_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Server processes.")] = None,
+    outbox_worker: Annotated[
+        bool, typer.Option(help="Also retry failed event handlers in this process.")
+    ] = True,
+) -> None:
+    """Serve the HTTP API with granian (migrate first: patronage db upgrade)."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    base = f"http://{host}:{port}"
+    console.print(f"API:      {base}/api/v1\nOpenAPI:  {base}/schema/openapi.json\n"
+                  f"Docs UI:  {base}/schema/docs\nHealth:   {base}/health", highlight=False)
+    stop = threading.Event()
+    if outbox_worker:
+        threading.Thread(target=_retry_loop, args=(10.0, stop), daemon=True,
+                         name="outbox-retry").start()
+    try:
+        Granian(
+            "entrypoints.http.app:app_from_env", factory=True, interface=Interfaces.ASGI,
+            address=host, port=port, workers=workers or settings.workers,
+            log_access=False,
+        ).serve()
+    finally:
+        stop.set()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,85 @@
+"""Settings from PATRONAGE_* environment variables; none are needed for the embedded default."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+from domain.errors import ValidationError
+
+
+def _bool(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@attrs.frozen(repr=False)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    mailer: str = "file"
+    mail_from: str = "no-reply@patronage.localhost"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "starttls"
+    session_ttl_days: int = 30
+    argon2_memory_kib: int = 65536
+    argon2_time_cost: int = 3
+    argon2_parallelism: int = 4
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    address_max_failures: int = 50
+    log_level: str = "INFO"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'patronage.db'}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    def __repr__(self) -> str:
+        # Settings hold credentials; print the shape, not the secrets.
+        scheme = self.effective_database_url.split(":")[0]
+        return f"Settings(database={scheme}, mailer={self.mailer})"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in attrs.fields(cls):
+            raw = env.get(f"PATRONAGE_{field.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            try:
+                if field.type in ("int", int):
+                    values[field.name] = int(raw)
+                elif field.type in ("bool", bool):
+                    values[field.name] = _bool(raw)
+                elif field.type in ("Path", Path):
+                    values[field.name] = Path(raw)
+                else:
+                    values[field.name] = raw
+            except ValueError as exc:
+                raise ValidationError(
+                    f"PATRONAGE_{field.name.upper()} is not valid: {exc}",
+                    code="config.invalid", field=field.name,
+                ) from exc
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.mailer not in ("file", "smtp"):
+            raise ValidationError("PATRONAGE_MAILER must be 'file' or 'smtp'.",
+                                  code="config.invalid", field="mailer")
+        return settings

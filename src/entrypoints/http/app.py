@@ -1,0 +1,57 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from entrypoints.bootstrap import Patronage, bootstrap
+from entrypoints.http.admin import AdminUsersController
+from entrypoints.http.auth import AuthController
+from entrypoints.http.dependencies import provide_actor, provide_patronage
+from entrypoints.http.health import health
+from entrypoints.http.me import MeController
+from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.settings import SettingsController
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(patronage: Patronage) -> Litestar:
+    openapi = OpenAPIConfig(
+        title="Patronage API",
+        version="1",
+        description=(
+            "Self-hostable backend for creators. Errors are RFC 9457 problem+json with a "
+            "stable `code`. Authenticate with `Authorization: Bearer <token>` from "
+            "`POST /api/v1/auth/login`."
+        ),
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(path="/docs"), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(security_schemes={
+            "BearerToken": SecurityScheme(type="http", scheme="bearer",
+                                          description="Opaque session token"),
+        }),
+    )
+    return Litestar(
+        route_handlers=[health, AuthController, MeController, SettingsController,
+                        AdminUsersController],
+        dependencies={
+            "patronage": Provide(provide_patronage, sync_to_thread=False),
+            "actor": Provide(provide_actor, sync_to_thread=True),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=openapi,
+        state=State({"patronage": patronage}),
+        request_max_body_size=MAX_BODY_BYTES,
+        on_shutdown=[lambda: patronage.close()],
+    )
+
+
+def app_from_env() -> Litestar:
+    """Factory for the ASGI server (``granian --factory``): settings from the environment."""
+    return create_app(bootstrap(dispatch="background"))

@@ -1,0 +1,41 @@
+"""Request-scoped dependencies: the wired application and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+
+from application.identity.sessions import Authenticate
+from application.principal import Principal
+from domain.errors import Unauthenticated
+from entrypoints.bootstrap import Patronage
+
+# Explicit markers: what a handler receives from DI, not from the request.
+App = NamedDependency[Patronage]
+Actor = NamedDependency[Principal]
+
+
+def provide_patronage(state: State) -> Patronage:
+    return state.patronage  # type: ignore[no-any-return]
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Send the session token as 'Authorization: Bearer <token>'.",
+                              code="auth.missing_token")
+    return token.strip()
+
+
+def provide_actor(request: Request[Any, Any, Any], patronage: App) -> Principal:
+    principal: Principal = patronage.handle(Authenticate(bearer_token(request)))
+    return principal
+
+
+def client_address(request: Request[Any, Any, Any]) -> str | None:
+    # The socket peer. Behind a reverse proxy, the proxy must be the one that
+    # throttles by address (we do not trust X-Forwarded-For from anyone).
+    return request.client.host if request.client else None

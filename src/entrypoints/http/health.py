@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from litestar import get
+
+from application.system.health import CheckHealth
+from entrypoints.http.dependencies import App
+from entrypoints.http.schemas import HealthOut
+
+
+@get("/health", sync_to_thread=True, tags=["system"])
+def health(patronage: App) -> HealthOut:
+    """Liveness and readiness: 200 when the database answers, 503 problem otherwise."""
+    result = patronage.handle(CheckHealth())
+    return HealthOut(status=result["status"], database=result["database"])

@@ -1,0 +1,44 @@
+"""/api/v1/settings: the platform's branding and homepage."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, patch
+from litestar.params import JSONBody
+
+from application.platform.settings import GetSettings, UpdateSettings
+from domain.platform.settings import PlatformSettings
+from entrypoints.http.auth import SECURED
+from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.schemas import SettingsOut, SettingsPatch, set_fields
+
+
+def settings_out(s: PlatformSettings) -> SettingsOut:
+    return SettingsOut(
+        platform_name=s.platform_name, logo_url=s.logo_url, primary_color=s.primary_color,
+        hero_title=s.hero_title, hero_subtitle=s.hero_subtitle,
+        hero_background_url=s.hero_background_url, hero_cta_text=s.hero_cta_text,
+        hero_cta_link=s.hero_cta_link, featured_content_ids=list(s.featured_content_ids),
+        contact_email=s.contact_email, social_links=dict(s.social_links),
+        about_content=s.about_content, email_from_name=s.email_from_name,
+        timezone=s.timezone, updated_at=s.updated_at,
+    )
+
+
+class SettingsController(Controller):
+    path = "/api/v1/settings"
+    tags = ["settings"]
+
+    @get("/", sync_to_thread=True)
+    def show(self, patronage: App) -> SettingsOut:
+        """Public platform settings: branding, homepage, contact."""
+        return settings_out(patronage.handle(GetSettings()))
+
+    @patch("/", sync_to_thread=True, security=SECURED)
+    def update(self, data: JSONBody[SettingsPatch], actor: Actor, patronage: App) -> SettingsOut:
+        """Change settings (platform owners only). All changes apply, or none.
+
+        Colours are #rrggbb, URLs absolute http(s), timezone an IANA name, featured
+        ids must be published content.
+        """
+        return settings_out(patronage.handle(UpdateSettings(actor=actor,
+                                                            changes=set_fields(data))))
