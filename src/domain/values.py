@@ -29,7 +29,7 @@ def _normalise_email(value: object) -> str:
         or not local
         or len(email) > EMAIL_MAX_LENGTH
         or len(local) > 64
-        or not _EMAIL_LOCAL.match(local)
+        or not _EMAIL_LOCAL.fullmatch(local)
         or local.startswith(".")
         or local.endswith(".")
         or ".." in local
@@ -42,7 +42,11 @@ def _normalise_email(value: object) -> str:
             "Not a valid email address.", code="validation.email", field="email"
         ) from exc
     labels = ascii_domain.split(".")
-    if len(labels) < 2 or not all(_EMAIL_LABEL.match(label) for label in labels):
+    if (
+        len(labels) < 2
+        or not all(_EMAIL_LABEL.fullmatch(label) for label in labels)
+        or len(local) + 1 + len(ascii_domain) > EMAIL_MAX_LENGTH
+    ):
         raise ValidationError("Not a valid email address.", code="validation.email", field="email")
     # Addresses are compared case-insensitively, as every mailbox provider a creator's
     # audience uses does; storing one canonical form keeps the unique index honest.
@@ -80,7 +84,12 @@ def _http_url(value: object) -> str:
     if not isinstance(value, str) or len(value) > URL_MAX_LENGTH:
         raise ValidationError("Not a valid URL.", code="validation.url")
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+    # urlsplit silently strips tabs and newlines; a URL that carries them is refused.
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value)
+    ):
         raise ValidationError(
             "URL must be an absolute http(s) URL.", code="validation.url"
         )
@@ -176,6 +185,8 @@ def _currency(value: object) -> str:
 
 
 def _amount(value: object) -> Decimal:
+    if isinstance(value, bool):
+        raise ValidationError("Not a valid amount.", code="validation.money")
     if isinstance(value, float):
         # Floats cannot carry money exactly; refusing them keeps rounding explicit.
         raise ValidationError("Money amounts must not be floats.", code="validation.money")
@@ -198,7 +209,11 @@ class Money:
 
     def __attrs_post_init__(self) -> None:
         exponent = Decimal(1).scaleb(-currency_exponent(self.currency))
-        object.__setattr__(self, "amount", self.amount.quantize(exponent, rounding=self.ROUNDING))
+        try:
+            quantized = self.amount.quantize(exponent, rounding=self.ROUNDING)
+        except InvalidOperation as exc:
+            raise ValidationError("Amount is out of range.", code="validation.money") from exc
+        object.__setattr__(self, "amount", quantized)
 
     @classmethod
     def zero(cls, currency: str) -> Money:

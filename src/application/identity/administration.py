@@ -40,7 +40,11 @@ def list_users(cmd: ListUsers, uow: UnitOfWork, services: Services) -> Sequence[
 
 
 def _keep_an_owner(uow: UnitOfWork, user: User) -> None:
-    if user.role is Role.PLATFORM_OWNER and uow.users.count_by_role(Role.PLATFORM_OWNER) <= 1:
+    if (
+        user.role is Role.PLATFORM_OWNER
+        and user.is_active
+        and uow.users.count_by_role(Role.PLATFORM_OWNER) <= 1
+    ):
         raise Conflict("The platform must keep at least one active platform owner.",
                        code="user.last_owner")
 

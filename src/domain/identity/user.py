@@ -176,14 +176,20 @@ class User(Aggregate):
         profile_image_url: str | None = None,
         clear: frozenset[str] = frozenset(),
     ) -> None:
-        if full_name is not None:
-            self.full_name = _full_name(full_name)
+        # Validate everything before changing anything: never half an update.
+        name = _full_name(full_name) if full_name is not None else self.full_name
+        if bio is not None and len(bio) > BIO_MAX_LENGTH:
+            raise ValidationError("Bio is too long.", code="validation.bio", field="bio")
+        try:
+            image = Url(profile_image_url).value if profile_image_url is not None else None
+        except ValidationError as exc:
+            exc.field = "profile_image_url"
+            raise
+        self.full_name = name
         if bio is not None:
-            if len(bio) > BIO_MAX_LENGTH:
-                raise ValidationError("Bio is too long.", code="validation.bio", field="bio")
             self.bio = bio
-        if profile_image_url is not None:
-            self.profile_image_url = Url(profile_image_url).value
+        if image is not None:
+            self.profile_image_url = image
         if "bio" in clear:
             self.bio = None
         if "profile_image_url" in clear:

@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from domain.errors import DomainError, ErrorKind
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("patronage.cli")
 
 EXIT_UNEXPECTED = 1
@@ -39,8 +40,11 @@ def cli_errors(func: F) -> F:
             return func(*args, **kwargs)
         except DomainError as exc:
             where = f" ({exc.field})" if exc.field else ""
-            err_console.print(f"[red]error[/red] [{exc.code}]{where}: {exc.message}",
-                              markup=True, highlight=False)
+            err_console.print(
+                f"[red]error[/red] {escape(f'[{exc.code}]')}{escape(where)}: "
+                f"{escape(exc.message)}",
+                highlight=False,
+            )
             raise typer.Exit(EXIT_CODES[exc.kind]) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise

@@ -36,7 +36,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(settings_app, name="settings")
 app.add_typer(demo_app, name="demo")
 
-console = Console()
+# soft_wrap: long lines stay whole when the output is piped into grep or a file.
+console = Console(soft_wrap=True)
 SYSTEM = Principal.system()
 
 
@@ -59,7 +60,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     console.print(f"database at {migrate.current(_settings().effective_database_url)}")
 
 
-@db_app.command("downgrade")
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
 @cli_errors
 def db_downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
@@ -136,10 +137,17 @@ def users_list(
         views = patronage.handle(ListUsers(actor=SYSTEM, role=role, limit=limit, offset=offset))
     finally:
         patronage.close()
+    rows = [(v.email, v.role, "yes" if v.email_verified else "no",
+             "yes" if v.disabled else "no", v.created_at.strftime("%Y-%m-%d %H:%M"))
+            for v in views]
+    if not console.is_terminal:
+        # Piped: one tab-separated line per account, nothing cut, easy to grep.
+        for row in rows:
+            console.print("\t".join(row), highlight=False, markup=False)
+        return
     table = Table("email", "role", "verified", "disabled", "created")
-    for v in views:
-        table.add_row(v.email, v.role, "yes" if v.email_verified else "no",
-                      "yes" if v.disabled else "no", v.created_at.strftime("%Y-%m-%d %H:%M"))
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 

@@ -13,6 +13,7 @@ from domain.identity.roles import Role
 from entrypoints.http.auth import SECURED
 from entrypoints.http.dependencies import Actor, App
 from entrypoints.http.me import user_out
+from entrypoints.http.openapi import OWNER
 from entrypoints.http.schemas import CreateUserBody, EmailBody, SetRoleBody, UserOut
 
 
@@ -21,7 +22,7 @@ class AdminUsersController(Controller):
     tags = ["admin"]
     security = SECURED
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=OWNER)
     def list_users(
         self,
         actor: Actor,
@@ -34,21 +35,30 @@ class AdminUsersController(Controller):
         views = patronage.handle(ListUsers(actor=actor, role=role, limit=limit, offset=offset))
         return [user_out(v) for v in views]
 
-    @post("/", sync_to_thread=True)
+    @post("/", sync_to_thread=True, responses=OWNER)
     def create(self, data: JSONBody[CreateUserBody], actor: Actor, patronage: App) -> UserOut:
         """Create an account of any role. A taken email is a 409 (user.email_taken)."""
-        return user_out(patronage.handle(CreateUser(
-            actor=actor, email=data.email, password=data.password, full_name=data.full_name,
-            role=Role(data.role), verified=data.verified,
-        )))
+        return user_out(
+            patronage.handle(
+                CreateUser(
+                    actor=actor,
+                    email=data.email,
+                    password=data.password,
+                    full_name=data.full_name,
+                    role=Role(data.role),
+                    verified=data.verified,
+                )
+            )
+        )
 
-    @post("/role", status_code=200, sync_to_thread=True)
+    @post("/role", status_code=200, sync_to_thread=True, responses=OWNER)
     def set_role(self, data: JSONBody[SetRoleBody], actor: Actor, patronage: App) -> UserOut:
         """Change an account's role; the last active platform owner cannot be demoted."""
-        return user_out(patronage.handle(SetRole(actor=actor, email=data.email,
-                                                 role=Role(data.role))))
+        return user_out(
+            patronage.handle(SetRole(actor=actor, email=data.email, role=Role(data.role)))
+        )
 
-    @post("/disable", status_code=200, sync_to_thread=True)
+    @post("/disable", status_code=200, sync_to_thread=True, responses=OWNER)
     def disable(self, data: JSONBody[EmailBody], actor: Actor, patronage: App) -> UserOut:
         """Disable an account: its sessions end at once and it can no longer log in."""
         return user_out(patronage.handle(DisableUser(actor=actor, email=data.email)))

@@ -24,6 +24,7 @@ MAX_BODY_BYTES = 1024 * 1024
 def create_app(patronage: Patronage) -> Litestar:
     openapi = OpenAPIConfig(
         title="Patronage API",
+        use_handler_docstrings=True,
         version="1",
         description=(
             "Self-hostable backend for creators. Errors are RFC 9457 problem+json with a "
@@ -32,14 +33,22 @@ def create_app(patronage: Patronage) -> Litestar:
         ),
         path="/schema",
         render_plugins=[ScalarRenderPlugin(path="/docs"), SwaggerRenderPlugin(path="/swagger")],
-        components=Components(security_schemes={
-            "BearerToken": SecurityScheme(type="http", scheme="bearer",
-                                          description="Opaque session token"),
-        }),
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http", scheme="bearer", description="Opaque session token"
+                ),
+            }
+        ),
     )
     return Litestar(
-        route_handlers=[health, AuthController, MeController, SettingsController,
-                        AdminUsersController],
+        route_handlers=[
+            health,
+            AuthController,
+            MeController,
+            SettingsController,
+            AdminUsersController,
+        ],
         dependencies={
             "patronage": Provide(provide_patronage, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=True),

@@ -14,6 +14,7 @@ from application.identity.registration import RegisterCustomer
 from application.identity.sessions import Logout, LogoutEverywhere
 from application.identity.verification import ResendVerification, VerifyEmail
 from entrypoints.http.dependencies import Actor, App, client_address
+from entrypoints.http.openapi import AUTHENTICATED, PUBLIC
 from entrypoints.http.schemas import (
     Accepted,
     LoginBody,
@@ -32,7 +33,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/register", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
+    @post("/register", status_code=HTTP_202_ACCEPTED, sync_to_thread=True, responses=PUBLIC)
     def register(self, data: JSONBody[RegisterBody], patronage: App) -> Accepted:
         """Register a customer account.
 
@@ -40,24 +41,31 @@ class AuthController(Controller):
         (the owner of an existing address is told by email), so the endpoint cannot
         be used to find out who has an account. A verification link is emailed.
         """
-        patronage.handle(RegisterCustomer(email=data.email, password=data.password,
-                                          full_name=data.full_name))
-        return Accepted(status="accepted",
-                        message="Check your inbox to confirm your email address.")
+        patronage.handle(
+            RegisterCustomer(email=data.email, password=data.password, full_name=data.full_name)
+        )
+        return Accepted(
+            status="accepted", message="Check your inbox to confirm your email address."
+        )
 
-    @post("/verify-email", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
+    @post("/verify-email", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, responses=PUBLIC)
     def verify_email(self, data: JSONBody[TokenBody], patronage: App) -> None:
         """Confirm an email address with the single-use token from the verification email."""
         patronage.handle(VerifyEmail(token=data.token))
 
-    @post("/verify-email/resend", status_code=HTTP_202_ACCEPTED, sync_to_thread=True,
-          security=SECURED)
+    @post(
+        "/verify-email/resend",
+        status_code=HTTP_202_ACCEPTED,
+        sync_to_thread=True,
+        security=SECURED,
+        responses=AUTHENTICATED,
+    )
     def resend_verification(self, actor: Actor, patronage: App) -> Accepted:
         """Email a new verification link; the previous one stops working."""
         patronage.handle(ResendVerification(actor=actor))
         return Accepted(status="accepted", message="A new verification link is on its way.")
 
-    @post("/login", status_code=200, sync_to_thread=True)
+    @post("/login", status_code=200, sync_to_thread=True, responses=PUBLIC)
     def login(
         self, data: JSONBody[LoginBody], patronage: App, request: Request[Any, Any, Any]
     ) -> SessionOut:
@@ -66,10 +74,14 @@ class AuthController(Controller):
         Failed attempts are throttled per account and per client address (429 with
         Retry-After). Unknown emails and wrong passwords get the same 401.
         """
-        result = patronage.handle(Login(
-            email=data.email, password=data.password, client_address=client_address(request),
-            user_agent=request.headers.get("user-agent"),
-        ))
+        result = patronage.handle(
+            Login(
+                email=data.email,
+                password=data.password,
+                client_address=client_address(request),
+                user_agent=request.headers.get("user-agent"),
+            )
+        )
         return SessionOut(
             token=result.token,
             token_type="bearer",  # noqa: S106 - the scheme's name, not a secret
@@ -77,24 +89,47 @@ class AuthController(Controller):
             user_id=result.user_id,
         )
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, security=SECURED)
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        sync_to_thread=True,
+        security=SECURED,
+        responses=AUTHENTICATED,
+    )
     def logout(self, actor: Actor, patronage: App) -> None:
         """End this session; its token stops working at once."""
         patronage.handle(Logout(actor=actor))
 
-    @post("/logout-everywhere", status_code=200, sync_to_thread=True, security=SECURED)
+    @post(
+        "/logout-everywhere",
+        status_code=200,
+        sync_to_thread=True,
+        security=SECURED,
+        responses=AUTHENTICATED,
+    )
     def logout_everywhere(self, actor: Actor, patronage: App) -> RevokedOut:
         """End every session of this account, this one included."""
         return RevokedOut(revoked_sessions=patronage.handle(LogoutEverywhere(actor=actor)))
 
-    @post("/password-reset/request", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
+    @post(
+        "/password-reset/request",
+        status_code=HTTP_202_ACCEPTED,
+        sync_to_thread=True,
+        responses=PUBLIC,
+    )
     def request_reset(self, data: JSONBody[ResetRequestBody], patronage: App) -> Accepted:
         """Email a password-reset link if the address has an account; same answer if not."""
         patronage.handle(RequestPasswordReset(email=data.email))
-        return Accepted(status="accepted",
-                        message="If the address has an account, a reset link is on its way.")
+        return Accepted(
+            status="accepted", message="If the address has an account, a reset link is on its way."
+        )
 
-    @post("/password-reset/confirm", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
+    @post(
+        "/password-reset/confirm",
+        status_code=HTTP_204_NO_CONTENT,
+        sync_to_thread=True,
+        responses=PUBLIC,
+    )
     def confirm_reset(self, data: JSONBody[ResetConfirmBody], patronage: App) -> None:
         """Set a new password with the single-use reset token; ends every session."""
         patronage.handle(ResetPassword(token=data.token, new_password=data.new_password))

@@ -25,8 +25,9 @@ def provide_patronage(state: State) -> Patronage:
 def bearer_token(request: Request[Any, Any, Any]) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("Send the session token as 'Authorization: Bearer <token>'.",
-                              code="auth.missing_token")
+        raise Unauthenticated(
+            "Send the session token as 'Authorization: Bearer <token>'.", code="auth.missing_token"
+        )
     return token.strip()
 
 

@@ -4,10 +4,11 @@ from litestar import get
 
 from application.system.health import CheckHealth
 from entrypoints.http.dependencies import App
+from entrypoints.http.openapi import problems
 from entrypoints.http.schemas import HealthOut
 
 
-@get("/health", sync_to_thread=True, tags=["system"])
+@get("/health", sync_to_thread=True, tags=["system"], responses=problems(503))
 def health(patronage: App) -> HealthOut:
     """Liveness and readiness: 200 when the database answers, 503 problem otherwise."""
     result = patronage.handle(CheckHealth())

@@ -11,6 +11,7 @@ from application.identity.profile import DeleteAccount, GetMe, UpdateProfile
 from application.identity.views import UserView
 from entrypoints.http.auth import SECURED
 from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.openapi import AUTHENTICATED
 from entrypoints.http.schemas import (
     ChangePasswordBody,
     DeleteAccountBody,
@@ -22,9 +23,15 @@ from entrypoints.http.schemas import (
 
 def user_out(view: UserView) -> UserOut:
     return UserOut(
-        id=view.id, email=view.email, full_name=view.full_name, role=view.role,
-        email_verified=view.email_verified, profile_image_url=view.profile_image_url,
-        bio=view.bio, created_at=view.created_at, disabled=view.disabled,
+        id=view.id,
+        email=view.email,
+        full_name=view.full_name,
+        role=view.role,
+        email_verified=view.email_verified,
+        profile_image_url=view.profile_image_url,
+        bio=view.bio,
+        created_at=view.created_at,
+        disabled=view.disabled,
     )
 
 
@@ -33,12 +40,12 @@ class MeController(Controller):
     tags = ["me"]
     security = SECURED
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=AUTHENTICATED)
     def me(self, actor: Actor, patronage: App) -> UserOut:
         """The signed-in user's profile."""
         return user_out(patronage.handle(GetMe(actor=actor)))
 
-    @patch("/", sync_to_thread=True)
+    @patch("/", sync_to_thread=True, responses=AUTHENTICATED)
     def update(self, data: JSONBody[ProfilePatch], actor: Actor, patronage: App) -> UserOut:
         """Edit full_name, bio and profile_image_url; null clears bio or image.
 
@@ -46,21 +53,31 @@ class MeController(Controller):
         """
         fields = set_fields(data)
         clear = frozenset(name for name, value in fields.items() if value is None)
-        view = patronage.handle(UpdateProfile(
-            actor=actor, full_name=fields.get("full_name"), bio=fields.get("bio"),
-            profile_image_url=fields.get("profile_image_url"), clear=clear,
-        ))
+        view = patronage.handle(
+            UpdateProfile(
+                actor=actor,
+                full_name=fields.get("full_name"),
+                bio=fields.get("bio"),
+                profile_image_url=fields.get("profile_image_url"),
+                clear=clear,
+            )
+        )
         return user_out(view)
 
-    @post("/password", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
+    @post(
+        "/password", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, responses=AUTHENTICATED
+    )
     def change_password(
         self, data: JSONBody[ChangePasswordBody], actor: Actor, patronage: App
     ) -> None:
         """Change the password; every other session of the account is ended."""
-        patronage.handle(ChangePassword(actor=actor, current_password=data.current_password,
-                                        new_password=data.new_password))
+        patronage.handle(
+            ChangePassword(
+                actor=actor, current_password=data.current_password, new_password=data.new_password
+            )
+        )
 
-    @post("/delete", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True)
+    @post("/delete", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, responses=AUTHENTICATED)
     def delete(self, data: JSONBody[DeleteAccountBody], actor: Actor, patronage: App) -> None:
         """Delete the account (soft delete), confirmed with the password; ends all sessions."""
         patronage.handle(DeleteAccount(actor=actor, password=data.password))

@@ -27,9 +27,15 @@ STATUS_BY_KIND: dict[ErrorKind, int] = {
 }
 
 _HTTP_CODES = {
-    400: "request.invalid", 401: "auth.unauthenticated", 403: "auth.forbidden",
-    404: "http.not_found", 405: "http.method_not_allowed", 406: "http.not_acceptable",
-    413: "request.too_large", 415: "request.unsupported_media_type", 429: "rate_limited",
+    400: "request.invalid",
+    401: "auth.unauthenticated",
+    403: "auth.forbidden",
+    404: "http.not_found",
+    405: "http.method_not_allowed",
+    406: "http.not_acceptable",
+    413: "request.too_large",
+    415: "request.unsupported_media_type",
+    429: "rate_limited",
 }
 
 
@@ -75,8 +81,14 @@ def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[di
     if exc.field:
         errors = [{"field": exc.field, "message": exc.message, "code": exc.code}]
     return problem(
-        request, status=status, code=exc.code, title=exc.title, detail=exc.message,
-        errors=errors, headers=headers, extra=exc.details or None,
+        request,
+        status=status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.message,
+        errors=errors,
+        headers=headers,
+        extra=exc.details or None,
     )
 
 
@@ -86,14 +98,20 @@ def validation_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            errors.append({
-                "field": item.get("key") or None,
-                "message": str(item.get("message", "invalid")),
-                "source": item.get("source"),
-            })
+            errors.append(
+                {
+                    "field": item.get("key") or None,
+                    "message": str(item.get("message", "invalid")),
+                    "source": item.get("source"),
+                }
+            )
     return problem(
-        request, status=400, code="request.invalid", title="Invalid request",
-        detail=_client_detail(exc.detail), errors=errors or None,
+        request,
+        status=400,
+        code="request.invalid",
+        title="Invalid request",
+        detail=_client_detail(exc.detail),
+        errors=errors or None,
     )
 
 
@@ -107,8 +125,12 @@ def http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     detail = _client_detail(exc.detail)
     return problem(
-        request, status=status, code=code, title=title,
-        detail=detail if detail != title else None, headers=dict(exc.headers or {}),
+        request,
+        status=status,
+        code=code,
+        title=title,
+        detail=detail if detail != title else None,
+        headers=dict(exc.headers or {}),
     )
 
 
@@ -116,7 +138,10 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     # The client learns nothing about the internals; the log keeps the traceback.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
-        request, status=500, code="internal", title="Internal server error",
+        request,
+        status=500,
+        code="internal",
+        title="Internal server error",
         detail="Something went wrong on our side. It has been logged.",
     )
 

@@ -152,3 +152,21 @@ class SettingsOut(msgspec.Struct):
 class HealthOut(msgspec.Struct):
     status: str
     database: str
+
+
+class ProblemField(msgspec.Struct):
+    field: str | None
+    message: str
+    code: str | None = None
+
+
+class Problem(msgspec.Struct):
+    """RFC 9457 problem details; ``code`` is stable and meant for machines."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    instance: str
+    detail: str | None = None
+    errors: list[ProblemField] | None = None

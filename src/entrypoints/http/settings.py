@@ -9,18 +9,27 @@ from application.platform.settings import GetSettings, UpdateSettings
 from domain.platform.settings import PlatformSettings
 from entrypoints.http.auth import SECURED
 from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.openapi import OWNER, PUBLIC
 from entrypoints.http.schemas import SettingsOut, SettingsPatch, set_fields
 
 
 def settings_out(s: PlatformSettings) -> SettingsOut:
     return SettingsOut(
-        platform_name=s.platform_name, logo_url=s.logo_url, primary_color=s.primary_color,
-        hero_title=s.hero_title, hero_subtitle=s.hero_subtitle,
-        hero_background_url=s.hero_background_url, hero_cta_text=s.hero_cta_text,
-        hero_cta_link=s.hero_cta_link, featured_content_ids=list(s.featured_content_ids),
-        contact_email=s.contact_email, social_links=dict(s.social_links),
-        about_content=s.about_content, email_from_name=s.email_from_name,
-        timezone=s.timezone, updated_at=s.updated_at,
+        platform_name=s.platform_name,
+        logo_url=s.logo_url,
+        primary_color=s.primary_color,
+        hero_title=s.hero_title,
+        hero_subtitle=s.hero_subtitle,
+        hero_background_url=s.hero_background_url,
+        hero_cta_text=s.hero_cta_text,
+        hero_cta_link=s.hero_cta_link,
+        featured_content_ids=list(s.featured_content_ids),
+        contact_email=s.contact_email,
+        social_links=dict(s.social_links),
+        about_content=s.about_content,
+        email_from_name=s.email_from_name,
+        timezone=s.timezone,
+        updated_at=s.updated_at,
     )
 
 
@@ -28,17 +37,16 @@ class SettingsController(Controller):
     path = "/api/v1/settings"
     tags = ["settings"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=PUBLIC)
     def show(self, patronage: App) -> SettingsOut:
         """Public platform settings: branding, homepage, contact."""
         return settings_out(patronage.handle(GetSettings()))
 
-    @patch("/", sync_to_thread=True, security=SECURED)
+    @patch("/", sync_to_thread=True, security=SECURED, responses=OWNER)
     def update(self, data: JSONBody[SettingsPatch], actor: Actor, patronage: App) -> SettingsOut:
         """Change settings (platform owners only). All changes apply, or none.
 
         Colours are #rrggbb, URLs absolute http(s), timezone an IANA name, featured
         ids must be published content.
         """
-        return settings_out(patronage.handle(UpdateSettings(actor=actor,
-                                                            changes=set_fields(data))))
+        return settings_out(patronage.handle(UpdateSettings(actor=actor, changes=set_fields(data))))
