@@ -22,6 +22,7 @@ import attrs
 
 from application.services import Services
 from application.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from domain.errors import ConcurrencyConflict
 from domain.events import DomainEvent
 
 log = logging.getLogger("patronage.bus")
@@ -145,6 +146,9 @@ def run_inline(processor: OutboxProcessor) -> Dispatcher:
 
 
 class MessageBus:
+    # Serialization failures and deadlocks are retried this many times in all.
+    MAX_ATTEMPTS = 3
+
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
@@ -162,9 +166,18 @@ class MessageBus:
         if handler is None:
             raise LookupError(f"no handler registered for {type(message).__name__}")
         read_only = isinstance(message, Query)
-        with self._uow_factory(read_only=read_only) as uow:
-            result = handler(message, uow, self._services)
-            outbox_ids = list(uow.committed_outbox_ids)
+        attempt = 1
+        while True:
+            try:
+                with self._uow_factory(read_only=read_only) as uow:
+                    result = handler(message, uow, self._services)
+                    outbox_ids = list(uow.committed_outbox_ids)
+                break
+            except ConcurrencyConflict:
+                # The transaction was rolled back whole; running it again is safe.
+                if attempt >= self.MAX_ATTEMPTS:
+                    raise
+                attempt += 1
         if outbox_ids:
             self._dispatch(outbox_ids)
         return result

@@ -90,3 +90,9 @@ class Unavailable(DomainError):
     kind = ErrorKind.UNAVAILABLE
     code = "service.unavailable"
     title = "Temporarily unavailable"
+
+
+class ConcurrencyConflict(Unavailable):
+    """A serialization failure or deadlock: the whole command may simply run again."""
+
+    code = "service.concurrency_conflict"

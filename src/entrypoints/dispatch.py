@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from uuid import UUID
 
@@ -63,3 +63,29 @@ class BackgroundDispatcher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+class RetryLoop:
+    """Runs due outbox messages every ``interval`` seconds on a daemon thread."""
+
+    def __init__(self, run: Callable[[], int], interval: float) -> None:
+        self._run = run
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="outbox-retry", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._run()
+            except Exception:
+                log.exception("outbox retry pass failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._interval + 5)

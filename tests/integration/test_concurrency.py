@@ -150,3 +150,28 @@ def test_failing_handler_keeps_the_command_and_retries_exactly_once(
     with clean_db.connect() as conn:
         assert conn.execute(sa.select(outbox_messages.c.status).where(
             outbox_messages.c.id == message_id)).scalar_one() == "processed"
+
+
+def test_a_held_lock_becomes_a_retryable_503_not_a_hang(
+    patronage: Patronage, client: Client, clean_db: sa.Engine
+) -> None:
+    from application.identity.registration import CreateUser
+    from application.principal import Principal
+    from domain.identity.roles import Role
+
+    patronage.handle(CreateUser(actor=Principal.system(), email="owner@example.com",
+                                password=PASSWORD, full_name="O", role=Role.PLATFORM_OWNER))
+    token = client.post("/api/v1/auth/login", json={"email": "owner@example.com",
+                                                    "password": PASSWORD}).json()["token"]
+    with clean_db.connect() as holder:
+        holder.exec_driver_sql("SELECT id FROM platform_settings FOR UPDATE")
+        started = time.monotonic()
+        response = client.patch("/api/v1/settings", json={"platform_name": "Blocked"},
+                                headers={"Authorization": f"Bearer {token}"})
+        waited = time.monotonic() - started
+        holder.rollback()
+    assert response.status_code == 503
+    assert response.json()["code"] == "service.busy"
+    assert response.headers["Retry-After"] == "1"
+    assert waited < 15  # bounded by lock_timeout, not by the holder
+    assert client.get("/api/v1/settings").json()["platform_name"] == "My Platform"

@@ -39,8 +39,10 @@ def test_embedded_default_migrates_seeds_serves_and_stops(tmp_path: Path) -> Non
     second = run(["demo", "seed"], env)
     assert second.stdout == first.stdout  # the second run reuses the data
 
+    # Its own process group, so SIGINT reaches every process as Ctrl-C would.
     server = subprocess.Popen([str(BIN / "patronage"), "serve"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -61,7 +63,7 @@ def test_embedded_default_migrates_seeds_serves_and_stops(tmp_path: Path) -> Non
         assert me.json()["role"] == "platform_owner"
         assert httpx.get(f"{base}/schema/openapi.json").status_code == 200
     finally:
-        server.send_signal(signal.SIGINT)
+        os.killpg(server.pid, signal.SIGINT)
         try:
             output, _ = server.communicate(timeout=20)
         except subprocess.TimeoutExpired:

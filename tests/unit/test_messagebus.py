@@ -122,3 +122,35 @@ def test_retry_policy_delays_double_and_cap() -> None:
     assert delays[1] == timedelta(seconds=60)
     assert max(d for d in delays if d is not None) == timedelta(hours=6)
     assert policy.next_delay(20) is None
+
+
+def test_serialization_conflicts_are_retried_a_bounded_number_of_times() -> None:
+    from application.messagebus import MessageBus
+    from domain.errors import ConcurrencyConflict
+
+    app = FakeApp()
+    attempts: list[int] = []
+
+    class Flaky:
+        pass
+
+    def handler(cmd: Flaky, uow: UnitOfWork, services: Services) -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ConcurrencyConflict("serialization failure")
+        return "done"
+
+    bus = MessageBus(app.uow_factory, app.services, {Flaky: handler}, lambda ids: None)
+    assert bus.handle(Flaky()) == "done"
+    assert len(attempts) == 3
+
+    attempts.clear()
+
+    def always(cmd: Flaky, uow: UnitOfWork, services: Services) -> str:
+        attempts.append(1)
+        raise ConcurrencyConflict("still conflicting")
+
+    bus = MessageBus(app.uow_factory, app.services, {Flaky: always}, lambda ids: None)
+    with pytest.raises(ConcurrencyConflict):
+        bus.handle(Flaky())
+    assert len(attempts) == MessageBus.MAX_ATTEMPTS

@@ -7,16 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from domain.errors import Conflict, Unavailable
+from domain.errors import ConcurrencyConflict, Conflict, Unavailable
 
 # PostgreSQL SQLSTATEs that mean "try again": serialization failure, deadlock.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 LOCK_TIMEOUT_SQLSTATES = {"55P03", "57014"}
-
-
-class ConcurrencyConflict(Unavailable):
-    code = "service.concurrency_conflict"
-    retryable = True
 
 
 def sqlstate(error: sa_exc.DBAPIError) -> str | None:

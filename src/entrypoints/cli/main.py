@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
-import threading
 import time
 from typing import Annotated, Any
 
@@ -280,18 +278,6 @@ def worker(
         patronage.close()
 
 
-def _retry_loop(interval: float, stop: threading.Event) -> None:
-    patronage = _patronage()
-    try:
-        while not stop.wait(interval):
-            try:
-                patronage.process_outbox()
-            except Exception:
-                logging.getLogger("patronage.worker").exception("outbox retry pass failed")
-    finally:
-        patronage.close()
-
-
 @app.command("serve")
 @cli_errors
 def serve(
@@ -312,18 +298,11 @@ def serve(
     base = f"http://{host}:{port}"
     console.print(f"API:      {base}/api/v1\nOpenAPI:  {base}/schema/openapi.json\n"
                   f"Docs UI:  {base}/schema/docs\nHealth:   {base}/health", highlight=False)
-    stop = threading.Event()
-    if outbox_worker:
-        threading.Thread(target=_retry_loop, args=(10.0, stop), daemon=True,
-                         name="outbox-retry").start()
-    try:
-        Granian(
-            "entrypoints.http.app:app_from_env", factory=True, interface=Interfaces.ASGI,
-            address=host, port=port, workers=workers or settings.workers,
-            log_access=False,
-        ).serve()
-    finally:
-        stop.set()
+    target = "app_from_env" if outbox_worker else "app_without_retry"
+    Granian(
+        f"entrypoints.http.app:{target}", factory=True, interface=Interfaces.ASGI,
+        address=host, port=port, workers=workers or settings.workers, log_access=False,
+    ).serve()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from entrypoints.bootstrap import Patronage, bootstrap
+from entrypoints.dispatch import RetryLoop
 from entrypoints.http.admin import AdminUsersController
 from entrypoints.http.auth import AuthController
 from entrypoints.http.dependencies import provide_actor, provide_patronage
@@ -19,9 +20,27 @@ from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.settings import SettingsController
 
 MAX_BODY_BYTES = 1024 * 1024
+OUTBOX_RETRY_SECONDS = 10.0
 
 
-def create_app(patronage: Patronage) -> Litestar:
+def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = None) -> Litestar:
+    """The API around a wired core.
+
+    With ``outbox_retry_seconds``, each server process also retries failed event
+    handlers; SKIP LOCKED lets several processes do so safely. The loop starts in
+    the worker process itself (never before the server forks its workers).
+    """
+    retry = (
+        RetryLoop(patronage.process_outbox, outbox_retry_seconds)
+        if outbox_retry_seconds
+        else None
+    )
+
+    def shutdown() -> None:
+        if retry is not None:
+            retry.stop()
+        patronage.close()
+
     openapi = OpenAPIConfig(
         title="Patronage API",
         use_handler_docstrings=True,
@@ -57,10 +76,15 @@ def create_app(patronage: Patronage) -> Litestar:
         openapi_config=openapi,
         state=State({"patronage": patronage}),
         request_max_body_size=MAX_BODY_BYTES,
-        on_shutdown=[lambda: patronage.close()],
+        on_startup=[retry.start] if retry is not None else [],
+        on_shutdown=[shutdown],
     )
 
 
 def app_from_env() -> Litestar:
     """Factory for the ASGI server (``granian --factory``): settings from the environment."""
+    return create_app(bootstrap(dispatch="background"), outbox_retry_seconds=OUTBOX_RETRY_SECONDS)
+
+
+def app_without_retry() -> Litestar:
     return create_app(bootstrap(dispatch="background"))
