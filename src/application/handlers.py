@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from application.catalog import authoring, browsing, media, progress, series
 from application.identity import (
     administration,
     login,
@@ -42,6 +43,32 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     settings.GetSettings: settings.get_settings,
     settings.UpdateSettings: settings.update_settings,
     health.CheckHealth: health.check_health,
+    authoring.CreateContent: authoring.create_content,
+    authoring.UpdateContent: authoring.update_content,
+    authoring.RenameSlug: authoring.rename_slug,
+    authoring.SetPrerequisites: authoring.set_prerequisites,
+    authoring.PublishContent: authoring.publish_content,
+    authoring.UnpublishContent: authoring.unpublish_content,
+    authoring.ArchiveContent: authoring.archive_content,
+    authoring.DeleteContent: authoring.delete_content,
+    authoring.GetStudioItem: authoring.get_studio_item,
+    series.CreateSeries: series.create_series,
+    series.UpdateSeries: series.update_series,
+    series.AddToSeries: series.add_to_series,
+    series.RemoveFromSeries: series.remove_from_series,
+    series.ReorderSeries: series.reorder_series,
+    series.PublishSeries: series.publish_series,
+    series.GetSeries: series.get_series,
+    browsing.BrowseCatalog: browsing.browse_catalog,
+    browsing.GetContent: browsing.get_content,
+    browsing.CheckAccess: browsing.check_access,
+    browsing.ExplainAccess: browsing.explain_access,
+    browsing.ListStudioContent: browsing.list_studio_content,
+    media.StartMediaUpload: media.start_media_upload,
+    media.ConfirmMediaUpload: media.confirm_media_upload,
+    media.RequestPlayback: media.request_playback,
+    progress.RecordProgress: progress.record_progress,
+    progress.ContinueWatching: progress.continue_watching,
 }
 
 # Handler names are stored in outbox rows: renaming one strands its pending messages.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -85,12 +85,6 @@ class ThrottleRepository(Protocol):
 class SettingsRepository(Protocol):
     def get(self) -> PlatformSettings:
         """The one settings row (created by the first migration)."""
-        ...
-
-
-class ContentLookup(Protocol):
-    def published_ids(self, ids: Iterable[UUID]) -> set[UUID]:
-        """Which of these ids are published, not deleted content items."""
         ...
 
 

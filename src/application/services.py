@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import attrs
 
+from application.html import HtmlSanitizer
+from application.media import MediaStorage
 from application.ports import Clock, IdGenerator, Mailer, PasswordHasher
 from application.unit_of_work import UnitOfWorkFactory
 from domain.identity.throttle import ThrottlePolicy
@@ -24,6 +26,10 @@ class CoreConfig:
         max_failures=5, window=timedelta(minutes=15)))
     address_throttle: ThrottlePolicy = attrs.field(factory=lambda: ThrottlePolicy(
         max_failures=50, window=timedelta(minutes=15)))
+    # Signed media URLs: minutes, never longer than a viewing session needs to start.
+    playback_ttl: timedelta = timedelta(minutes=5)
+    upload_ttl: timedelta = timedelta(minutes=30)
+    max_upload_bytes: int = 5 * 1024**3
 
 
 @attrs.frozen
@@ -33,4 +39,6 @@ class Services:
     hasher: PasswordHasher
     mailer: Mailer
     uow_factory: UnitOfWorkFactory
+    media: MediaStorage
+    html: HtmlSanitizer
     config: CoreConfig = attrs.field(factory=CoreConfig)

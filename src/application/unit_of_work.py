@@ -7,8 +7,14 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from application.catalog_ports import (
+    AccessFacts,
+    CatalogQueries,
+    ContentRepository,
+    ProgressRepository,
+    SeriesRepository,
+)
 from application.repositories import (
-    ContentLookup,
     EmailLogRepository,
     OutboxRepository,
     SessionRepository,
@@ -24,7 +30,11 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     throttle: ThrottleRepository
     settings: SettingsRepository
-    content: ContentLookup
+    content: ContentRepository
+    series: SeriesRepository
+    catalog: CatalogQueries
+    access: AccessFacts
+    progress: ProgressRepository
     outbox: OutboxRepository
     email_logs: EmailLogRepository
 

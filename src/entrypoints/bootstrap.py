@@ -14,14 +14,18 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from adapters.html.nh3_sanitizer import Nh3Sanitizer
+from adapters.local_storage.storage import LocalMediaStorage
 from adapters.mail.file_mailer import FileMailer
 from adapters.mail.smtp_mailer import SmtpMailer
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
+from adapters.r2.storage import R2MediaStorage
 from adapters.sqlalchemy.engine import create_engine
 from adapters.sqlalchemy.unit_of_work import uow_factory
 from adapters.system.clock import SystemClock
 from adapters.system.ids import UUIDv7Generator
 from application.handlers import COMMAND_HANDLERS, default_routing
+from application.media import MediaStorage
 from application.messagebus import MessageBus, OutboxProcessor, RetryPolicy
 from application.ports import Clock, IdGenerator, Mailer, PasswordHasher
 from application.services import CoreConfig, Services
@@ -68,6 +72,16 @@ class Patronage:
         self.engine.dispose()
 
 
+def build_media(settings: Settings) -> MediaStorage:
+    if settings.media_storage == "r2":
+        return R2MediaStorage(
+            endpoint_url=settings.r2_endpoint or "", access_key_id=settings.r2_access_key_id or "",
+            secret_access_key=settings.r2_secret_access_key or "",
+            bucket=settings.r2_bucket or "",
+        )
+    return LocalMediaStorage(settings.media_dir, settings.public_url, settings.signing_secret())
+
+
 def build_mailer(settings: Settings) -> Mailer:
     if settings.mailer == "smtp":
         return SmtpMailer(
@@ -85,6 +99,8 @@ def core_config(settings: Settings) -> CoreConfig:
         session_ttl=timedelta(days=settings.session_ttl_days),
         account_throttle=ThrottlePolicy(settings.login_max_failures, window),
         address_throttle=ThrottlePolicy(settings.address_max_failures, window),
+        playback_ttl=timedelta(minutes=settings.playback_url_minutes),
+        max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
     )
 
 
@@ -95,6 +111,7 @@ def bootstrap(
     ids: IdGenerator | None = None,
     hasher: PasswordHasher | None = None,
     mailer: Mailer | None = None,
+    media: MediaStorage | None = None,
     engine: sa.Engine | None = None,
     dispatch: Literal["inline", "background"] = "inline",
     retry: RetryPolicy | None = None,
@@ -114,6 +131,8 @@ def bootstrap(
         ),
         mailer=mailer or build_mailer(settings),
         uow_factory=make_uow,
+        media=media or build_media(settings),
+        html=Nh3Sanitizer(),
         config=core_config(settings),
     )
     processor = OutboxProcessor(make_uow, routing, services, retry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -42,6 +43,15 @@ class Settings:
     login_window_minutes: int = 15
     address_max_failures: int = 50
     log_level: str = "INFO"
+    # Signs local media URLs; generated into $DATA_DIR/secret-key when not set.
+    secret_key: str | None = None
+    media_storage: str = "local"
+    r2_endpoint: str | None = None
+    r2_access_key_id: str | None = None
+    r2_secret_access_key: str | None = None
+    r2_bucket: str | None = None
+    playback_url_minutes: int = 5
+    max_upload_mb: int = 5120
 
     @property
     def effective_database_url(self) -> str:
@@ -82,4 +92,30 @@ class Settings:
         if settings.mailer not in ("file", "smtp"):
             raise ValidationError("PATRONAGE_MAILER must be 'file' or 'smtp'.",
                                   code="config.invalid", field="mailer")
+        if settings.media_storage not in ("local", "r2"):
+            raise ValidationError("PATRONAGE_MEDIA_STORAGE must be 'local' or 'r2'.",
+                                  code="config.invalid", field="media_storage")
+        if settings.media_storage == "r2" and not all(
+            (settings.r2_endpoint, settings.r2_access_key_id, settings.r2_secret_access_key,
+             settings.r2_bucket)
+        ):
+            raise ValidationError(
+                "PATRONAGE_MEDIA_STORAGE=r2 needs PATRONAGE_R2_ENDPOINT, _ACCESS_KEY_ID, "
+                "_SECRET_ACCESS_KEY and _BUCKET.", code="config.invalid", field="media_storage")
         return settings
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    def signing_secret(self) -> bytes:
+        """The configured secret, or one generated once and kept beside the data."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret-key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()

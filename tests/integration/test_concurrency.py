@@ -85,7 +85,8 @@ def wired(settings: Settings, engine: sa.Engine, handlers: dict[Any, Any]) -> Pa
                            subscribers=routing.handler_names_for)
     services = Services(clock=patronage.services.clock, ids=patronage.services.ids,
                         hasher=patronage.services.hasher, mailer=patronage.services.mailer,
-                        uow_factory=make_uow, config=patronage.services.config)
+                        uow_factory=make_uow, media=patronage.services.media,
+                        html=patronage.services.html, config=patronage.services.config)
     processor = OutboxProcessor(make_uow, routing, services)
     patronage.outbox = processor
     patronage.bus = MessageBus(make_uow, services, COMMAND_HANDLERS, lambda ids: None)

@@ -7,14 +7,17 @@ uncommitted change is lost exactly as a rolled-back transaction would lose it.
 from __future__ import annotations
 
 import copy
+import html
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
 from application.handlers import COMMAND_HANDLERS, default_routing
+from application.media import StoredObject, UploadTarget
 from application.messagebus import EventRouting, MessageBus, OutboxProcessor, RetryPolicy
 from application.ports import MailDeliveryError, OutgoingEmail
 from application.repositories import (
@@ -25,6 +28,8 @@ from application.repositories import (
 )
 from application.services import CoreConfig, Services
 from application.unit_of_work import collect_events
+from domain.catalog.content import ContentItem
+from domain.catalog.series import ContentSeries
 from domain.errors import Conflict
 from domain.events import DomainEvent
 from domain.identity.roles import Role
@@ -87,6 +92,113 @@ class RecordingMailer:
         return [m for m in self.sent if m.to == address]
 
 
+class FakeSanitizer:
+    """Escapes everything: no markup survives, which is safe if not pretty."""
+
+    def clean(self, html_text: str) -> str:
+        return html.escape(html_text)
+
+    def excerpt(self, html_text: str, limit: int) -> str:
+        return html_text[:limit]
+
+
+class FakeStorage:
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.objects: dict[str, StoredObject] = {}
+        self.signed: list[str] = []
+
+    def create_upload(self, key: str, *, content_type: str, size: int, expires_in: timedelta,
+                      now: datetime) -> UploadTarget:
+        return UploadTarget(url=f"fake://upload/{key}", method="PUT",
+                            headers={"Content-Type": content_type}, expires_at=now + expires_in)
+
+    def stat(self, key: str) -> StoredObject | None:
+        return self.objects.get(key)
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+    def playback_url(self, key: str, *, expires_in: timedelta, now: datetime,
+                     filename: str | None = None, content_type: str | None = None) -> str:
+        url = f"fake://get/{key}?expires={int((now + expires_in).timestamp())}"
+        self.signed.append(url)
+        return url
+
+    def upload_file(self, key: str, path: Path, *, content_type: str,
+                    progress: Callable[[int], None] | None = None) -> None:
+        self.objects[key] = StoredObject(size=path.stat().st_size, content_type=content_type)
+
+
+class FakeContentRepository:
+    def __init__(self, staged: Store) -> None:
+        self._staged = staged
+        self.seen: dict[UUID, ContentItem] = {}
+
+    def add(self, item: ContentItem) -> None:
+        if self.slug_taken(item.slug.value):
+            raise Conflict("That slug is already used.", code="content.slug_taken")
+        self.seen[item.id] = item
+
+    def _all(self) -> dict[UUID, ContentItem]:
+        return {**self._staged.content, **self.seen}
+
+    def get(self, content_id: UUID) -> ContentItem | None:
+        if content_id not in self.seen and content_id in self._staged.content:
+            self.seen[content_id] = copy.deepcopy(self._staged.content[content_id])
+        item = self.seen.get(content_id)
+        return item if item is not None and item.deleted_at is None else None
+
+    def slug_taken(self, slug: str, *, excluding: UUID | None = None) -> bool:
+        return any(i.slug.value == slug and i.id != excluding for i in self._all().values())
+
+    def prerequisites_of(self, ids: Iterable[UUID]) -> dict[UUID, list[UUID]]:
+        items = self._all()
+        return {i: list(items[i].prerequisite_ids) for i in ids
+                if i in items and items[i].deleted_at is None}
+
+    def existing_ids(self, ids: Iterable[UUID]) -> set[UUID]:
+        items = self._all()
+        return {i for i in ids if i in items and items[i].deleted_at is None}
+
+    def published_ids(self, ids: Iterable[UUID]) -> set[UUID]:
+        items = self._all()
+        published = {i for i in ids if i in items and items[i].is_live}
+        return published | {i for i in ids if i in self._staged.published_content}
+
+    def count_view(self, content_id: UUID, viewer_key: str, hour: datetime) -> bool:
+        key = (content_id, viewer_key, hour)
+        if key in self._staged.views:
+            return False
+        self._staged.views.add(key)
+        return True
+
+
+class FakeSeriesRepository:
+    def __init__(self, staged: Store) -> None:
+        self._staged = staged
+        self.seen: dict[UUID, ContentSeries] = {}
+
+    def add(self, series: ContentSeries) -> None:
+        self.seen[series.id] = series
+
+    def get(self, series_id: UUID) -> ContentSeries | None:
+        if series_id not in self.seen and series_id in self._staged.series:
+            self.seen[series_id] = copy.deepcopy(self._staged.series[series_id])
+        return self.seen.get(series_id)
+
+    def get_by_slug(self, slug: str) -> ContentSeries | None:
+        for series in {**self._staged.series, **self.seen}.values():
+            if series.slug.value == slug:
+                return self.get(series.id)
+        return None
+
+    def slug_taken(self, slug: str, *, excluding: UUID | None = None) -> bool:
+        return any(s.slug.value == slug and s.id != excluding
+                   for s in {**self._staged.series, **self.seen}.values())
+
+
 class Store:
     """What the fake database holds between units of work."""
 
@@ -98,6 +210,9 @@ class Store:
         self.published_content: set[UUID] = set()
         self.outbox: dict[UUID, dict[str, Any]] = {}
         self.email_logs: list[EmailLogEntry] = []
+        self.content: dict[UUID, ContentItem] = {}
+        self.series: dict[UUID, ContentSeries] = {}
+        self.views: set[tuple[UUID, str, datetime]] = set()
 
 
 class FakeUserRepository:
@@ -223,14 +338,6 @@ class FakeSettingsRepository:
         return self._staged.settings
 
 
-class FakeContentLookup:
-    def __init__(self, staged: Store) -> None:
-        self._staged = staged
-
-    def published_ids(self, ids: Iterable[UUID]) -> set[UUID]:
-        return {i for i in ids if i in self._staged.published_content}
-
-
 class FakeOutboxRepository:
     def __init__(self, staged: Store, ids: SequentialIds) -> None:
         self._staged = staged
@@ -303,11 +410,15 @@ class FakeUnitOfWork:
         self._staged.published_content = self._store.published_content
         self._staged.outbox = copy.deepcopy(self._store.outbox)
         self._staged.email_logs = list(self._store.email_logs)
+        self._staged.content = self._store.content
+        self._staged.series = self._store.series
+        self._staged.views = set(self._store.views)
         self.users = FakeUserRepository(self._store, self._staged)
         self.sessions = FakeSessionRepository(self._staged, self.users)
         self.throttle = FakeThrottleRepository(self._staged)
         self.settings = FakeSettingsRepository(self._staged)
-        self.content = FakeContentLookup(self._staged)
+        self.content = FakeContentRepository(self._staged)
+        self.series = FakeSeriesRepository(self._staged)
         self.outbox = FakeOutboxRepository(self._staged, self._ids)
         self.email_logs = FakeEmailLogRepository(self._staged)
 
@@ -318,6 +429,8 @@ class FakeUnitOfWork:
     def commit(self) -> None:
         events = collect_events(iter(self.users.seen.values()))
         events += collect_events(iter([self._staged.settings]))
+        events += collect_events(iter(self.content.seen.values()))
+        events += collect_events(iter(self.series.seen.values()))
         now_ids = []
         for event in events:
             for handler in self._routing.handler_names_for(event):
@@ -328,6 +441,9 @@ class FakeUnitOfWork:
         self._store.settings = self._staged.settings
         self._store.outbox = self._staged.outbox
         self._store.email_logs = self._staged.email_logs
+        self._store.content.update(copy.deepcopy(self.content.seen))
+        self._store.series.update(copy.deepcopy(self.series.seen))
+        self._store.views = self._staged.views
         self._committed.extend(now_ids)
         self.commits += 1
         self._begin()
@@ -356,8 +472,10 @@ class FakeApp:
             return FakeUnitOfWork(self.store, self.ids, self.routing, self.clock)
 
         self.uow_factory = uow_factory
+        self.storage = FakeStorage()
         self.services = Services(clock=self.clock, ids=self.ids, hasher=self.hasher,
                                  mailer=self.mailer, uow_factory=uow_factory,
+                                 media=self.storage, html=FakeSanitizer(),
                                  config=config or CoreConfig())
         self.outbox = OutboxProcessor(uow_factory, self.routing, self.services, retry)
         self.bus = MessageBus(uow_factory, self.services, COMMAND_HANDLERS,

@@ -79,6 +79,7 @@ RESOURCE_TYPES = ("content", "file", "link", "text")
 AVAILABLE_WHEN = ("before", "during", "after", "always")
 EMAIL_STATUSES = ("pending", "sent", "delivered", "bounced", "failed")
 OUTBOX_STATUSES = ("pending", "processed", "dead")
+LIVE_PUBLISHED = "status = 'published' AND deleted_at IS NULL"
 OPEN_PURCHASE = "status IN ('pending', 'completed')"
 
 # --------------------------------------------------------------------------- phase 1
@@ -188,6 +189,26 @@ content = sa.Table(
              postgresql_where=sa.text("status = 'published' AND deleted_at IS NULL"),
              sqlite_where=sa.text("status = 'published' AND deleted_at IS NULL")),
     sa.Index("idx_content_tags", "tags", postgresql_using="gin", info=PG_ONLY),
+    # Catalog reads (revision 0005): each filter or sort walks its own index in order.
+    sa.Index("idx_content_popular", "view_count", "id",
+             postgresql_where=sa.text(LIVE_PUBLISHED), sqlite_where=sa.text(LIVE_PUBLISHED)),
+    sa.Index("idx_content_catalog_category", "category", "published_at", "id",
+             postgresql_where=sa.text(LIVE_PUBLISHED), sqlite_where=sa.text(LIVE_PUBLISHED)),
+    sa.Index("idx_content_catalog_type", "content_type", "published_at", "id",
+             postgresql_where=sa.text(LIVE_PUBLISHED), sqlite_where=sa.text(LIVE_PUBLISHED)),
+    sa.Index("idx_content_catalog_series", "series_id", "published_at", "id",
+             postgresql_where=sa.text(LIVE_PUBLISHED), sqlite_where=sa.text(LIVE_PUBLISHED)),
+)
+
+# One row per viewer, item and hour: a view is counted at most once an hour.
+content_views = sa.Table(
+    "content_views",
+    metadata,
+    _fk("content_id", "content.id", ondelete="CASCADE"),
+    sa.Column("viewer_key", sa.String(80), nullable=False),
+    sa.Column("hour", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("content_id", "viewer_key", "hour", name="pk_content_views"),
+    sa.Index("idx_content_views_hour", "hour"),
 )
 
 purchases = sa.Table(

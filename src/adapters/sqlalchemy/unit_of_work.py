@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, translate_operational
-from adapters.sqlalchemy.repositories.content import SqlContentLookup
+from adapters.sqlalchemy.repositories.access import SqlAccessFacts
+from adapters.sqlalchemy.repositories.catalog import SqlCatalogQueries
+from adapters.sqlalchemy.repositories.content import SqlContentRepository
 from adapters.sqlalchemy.repositories.email_logs import SqlEmailLogRepository
 from adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
+from adapters.sqlalchemy.repositories.progress import SqlProgressRepository
+from adapters.sqlalchemy.repositories.series import SqlSeriesRepository
 from adapters.sqlalchemy.repositories.sessions import SqlSessionRepository
 from adapters.sqlalchemy.repositories.settings import SqlSettingsRepository
 from adapters.sqlalchemy.repositories.throttle import SqlThrottleRepository
+from adapters.sqlalchemy.repositories.tracking import Tracker
 from adapters.sqlalchemy.repositories.users import SqlUserRepository
 from application.ports import Clock, IdGenerator
 from application.unit_of_work import collect_events
@@ -57,7 +62,11 @@ class SqlAlchemyUnitOfWork:
         self.sessions = SqlSessionRepository(execute)
         self.throttle = SqlThrottleRepository(execute)
         self.settings = SqlSettingsRepository(execute)
-        self.content = SqlContentLookup(execute)
+        self.content = SqlContentRepository(execute)
+        self.series = SqlSeriesRepository(execute)
+        self.catalog = SqlCatalogQueries(execute)
+        self.access = SqlAccessFacts(execute)
+        self.progress = SqlProgressRepository(execute)
         self.outbox = SqlOutboxRepository(execute, self._ids)
         self.email_logs = SqlEmailLogRepository(execute)
         return self
@@ -73,11 +82,15 @@ class SqlAlchemyUnitOfWork:
         finally:
             self._connection.close()
 
+    def _trackers(self) -> list[Tracker[Any]]:
+        return [self.users.tracker, self.settings.tracker, self.content.tracker,
+                self.series.tracker]
+
     def commit(self) -> None:
-        self.users.tracker.flush()
-        self.settings.tracker.flush()
-        events = collect_events(self.users.tracker.aggregates())
-        events += collect_events(self.settings.tracker.aggregates())
+        events: list[DomainEvent] = []
+        for tracker in self._trackers():
+            tracker.flush()
+            events += collect_events(tracker.aggregates())
         now = self._clock.now()
         written = [
             self.outbox.add(event, handler, now)
@@ -95,8 +108,8 @@ class SqlAlchemyUnitOfWork:
             self._connection.rollback()
         # Whatever the aggregates did since the last commit did not happen: forget
         # them, so a later commit in this unit of work cannot write them back.
-        self.users.tracker.clear()
-        self.settings.tracker.clear()
+        for tracker in self._trackers():
+            tracker.clear()
 
     @property
     def committed_outbox_ids(self) -> list[UUID]:

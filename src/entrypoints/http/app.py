@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -9,15 +11,19 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from adapters.local_storage.storage import LocalMediaStorage
 from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.dispatch import RetryLoop
+from entrypoints.http import local_media
 from entrypoints.http.admin import AdminUsersController
 from entrypoints.http.auth import AuthController
+from entrypoints.http.catalog import ContentController, SeriesController
 from entrypoints.http.dependencies import provide_actor, provide_patronage
 from entrypoints.http.health import health
 from entrypoints.http.me import MeController
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.settings import SettingsController
+from entrypoints.http.studio import StudioContentController, StudioSeriesController
 
 MAX_BODY_BYTES = 1024 * 1024
 OUTBOX_RETRY_SECONDS = 10.0
@@ -60,14 +66,13 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
             }
         ),
     )
+    handlers: list[Any] = [health, AuthController, MeController, SettingsController,
+                           AdminUsersController, ContentController, SeriesController,
+                           StudioContentController, StudioSeriesController]
+    if isinstance(patronage.services.media, LocalMediaStorage):
+        handlers += [local_media.upload, local_media.download]
     return Litestar(
-        route_handlers=[
-            health,
-            AuthController,
-            MeController,
-            SettingsController,
-            AdminUsersController,
-        ],
+        route_handlers=handlers,
         dependencies={
             "patronage": Provide(provide_patronage, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=True),

@@ -31,6 +31,13 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
     return token.strip()
 
 
+def optional_token(request: Request[Any, Any, Any]) -> str | None:
+    """The bearer token if one was sent; a malformed header is still an error."""
+    if "authorization" not in request.headers:
+        return None
+    return bearer_token(request)
+
+
 def provide_actor(request: Request[Any, Any, Any], patronage: App) -> Principal:
     principal: Principal = patronage.handle(Authenticate(bearer_token(request)))
     return principal

@@ -6,14 +6,17 @@ from litestar import Controller, get, patch, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from application.catalog.progress import ContinueWatching
 from application.identity.passwords import ChangePassword
 from application.identity.profile import DeleteAccount, GetMe, UpdateProfile
 from application.identity.views import UserView
 from entrypoints.http.auth import SECURED
+from entrypoints.http.convert import progress_out
 from entrypoints.http.dependencies import Actor, App
 from entrypoints.http.openapi import AUTHENTICATED
 from entrypoints.http.schemas import (
     ChangePasswordBody,
+    ContinueOut,
     DeleteAccountBody,
     ProfilePatch,
     UserOut,
@@ -63,6 +66,17 @@ class MeController(Controller):
             )
         )
         return user_out(view)
+
+    @get("/continue-watching", sync_to_thread=True, responses=AUTHENTICATED)
+    def continue_watching(self, actor: Actor, patronage: App) -> list[ContinueOut]:
+        """Your most recent unfinished videos and audio that you may still access."""
+        items = patronage.handle(ContinueWatching(actor=actor))
+        return [
+            ContinueOut(content_id=i.content_id, slug=i.slug, title=i.title,
+                        content_type=i.content_type, thumbnail_url=i.thumbnail_url,
+                        progress=progress_out(i.progress))  # type: ignore[arg-type]
+            for i in items
+        ]
 
     @post(
         "/password", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, responses=AUTHENTICATED

@@ -1,0 +1,1 @@
+"""Media on the local filesystem, served by the app through signed, expiring URLs."""

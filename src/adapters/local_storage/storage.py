@@ -1,0 +1,180 @@
+"""Local media storage: the embedded default's stand-in for R2.
+
+Objects live under one folder. Clients never see a path: uploads and downloads go
+through the app with an HMAC-signed token that names the key, the purpose, the
+expiry and (for uploads) the exact type and size. A token that was tampered with
+or has expired is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import attrs
+
+from application.media import MediaStorageError, StoredObject, UploadTarget
+
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,400}$")
+CHUNK = 256 * 1024
+
+
+class InvalidMediaToken(Exception):
+    """The token is malformed, forged, for another purpose, or expired."""
+
+
+@attrs.frozen
+class MediaGrant:
+    key: str
+    purpose: str
+    expires: int
+    content_type: str | None = None
+    size: int | None = None
+    filename: str | None = None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class LocalMediaStorage:
+    name = "local"
+
+    def __init__(self, root: Path, base_url: str, secret: bytes) -> None:
+        if len(secret) < 32:
+            raise ValueError("the media signing secret must be at least 32 bytes")
+        self._root = root
+        self._base_url = base_url.rstrip("/")
+        self._secret = secret
+
+    def __repr__(self) -> str:
+        return f"LocalMediaStorage(root={str(self._root)!r})"
+
+    # -- tokens -----------------------------------------------------------------
+
+    def _sign(self, grant: MediaGrant) -> str:
+        payload = _b64(json.dumps(attrs.asdict(grant), separators=(",", ":")).encode())
+        mac = hmac.new(self._secret, payload.encode(), hashlib.sha256).digest()
+        return f"{payload}.{_b64(mac)}"
+
+    def verify(self, token: str, purpose: str, now: datetime) -> MediaGrant:
+        payload, _, signature = token.partition(".")
+        try:
+            expected = hmac.new(self._secret, payload.encode(), hashlib.sha256).digest()
+            if not hmac.compare_digest(expected, _unb64(signature)):
+                raise InvalidMediaToken("bad signature")
+            grant = MediaGrant(**json.loads(_unb64(payload)))
+        except (ValueError, TypeError) as exc:
+            raise InvalidMediaToken("malformed token") from exc
+        if grant.purpose != purpose:
+            raise InvalidMediaToken("token for another purpose")
+        if now.timestamp() >= grant.expires:
+            raise InvalidMediaToken("expired")
+        self._path(grant.key)
+        return grant
+
+    # -- paths ------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        if not _KEY.match(key) or ".." in key.split("/"):
+            raise InvalidMediaToken("bad key")
+        path = (self._root / key).resolve()
+        if not path.is_relative_to(self._root.resolve()):
+            raise InvalidMediaToken("bad key")
+        return path
+
+    def _meta(self, key: str) -> Path:
+        return self._path(key).with_name(self._path(key).name + ".meta.json")
+
+    # -- the port -----------------------------------------------------------------
+
+    def create_upload(self, key: str, *, content_type: str, size: int,
+                      expires_in: timedelta, now: datetime) -> UploadTarget:
+        self._path(key)
+        expires = now + expires_in
+        token = self._sign(MediaGrant(key=key, purpose="put", expires=int(expires.timestamp()),
+                                      content_type=content_type, size=size))
+        return UploadTarget(url=f"{self._base_url}/media/upload/{token}", method="PUT",
+                            headers={"Content-Type": content_type}, expires_at=expires)
+
+    def stat(self, key: str) -> StoredObject | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        content_type = None
+        meta = self._meta(key)
+        if meta.is_file():
+            content_type = json.loads(meta.read_text()).get("content_type")
+        return StoredObject(size=path.stat().st_size, content_type=content_type)
+
+    def delete(self, key: str) -> None:
+        for path in (self._path(key), self._meta(key)):
+            path.unlink(missing_ok=True)
+
+    def playback_url(self, key: str, *, expires_in: timedelta, now: datetime,
+                     filename: str | None = None, content_type: str | None = None) -> str:
+        self._path(key)
+        grant = MediaGrant(key=key, purpose="get",
+                           expires=int((now + expires_in).timestamp()),
+                           content_type=content_type, filename=filename)
+        return f"{self._base_url}/media/{self._sign(grant)}"
+
+    def upload_file(self, key: str, path: Path, *, content_type: str,
+                    progress: Callable[[int], None] | None = None) -> None:
+        def chunks() -> Iterator[bytes]:
+            with path.open("rb") as source:
+                while block := source.read(CHUNK):
+                    if progress is not None:
+                        progress(len(block))
+                    yield block
+
+        self.write(key, chunks(), content_type=content_type, size=path.stat().st_size)
+
+    # -- used by the app's media routes ---------------------------------------------
+
+    def write(self, key: str, chunks: Iterator[bytes], *, content_type: str,
+              size: int | None) -> int:
+        """Write atomically; refuse (and leave nothing) if more than ``size`` bytes come."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+        written = 0
+        try:
+            with tmp.open("wb") as out:
+                for block in chunks:
+                    written += len(block)
+                    if size is not None and written > size:
+                        raise MediaStorageError("more bytes than the upload allows")
+                    out.write(block)
+            if size is not None and written != size:
+                raise MediaStorageError("fewer bytes than the upload declared")
+            self._meta(key).write_text(json.dumps({"content_type": content_type}))
+            tmp.replace(target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return written
+
+    def open_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start``..``end`` inclusive, in chunks."""
+        path = self._path(key)
+        with path.open("rb") as source:
+            source.seek(start)
+            remaining = end - start + 1
+            while remaining > 0:
+                block = source.read(min(CHUNK, remaining))
+                if not block:
+                    return
+                remaining -= len(block)
+                yield block

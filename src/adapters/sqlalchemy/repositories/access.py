@@ -1,0 +1,172 @@
+"""Everything the entitlement rules need, for one viewer and some items, in one statement.
+
+The statement starts from a one-row anchor so that it always returns the viewer
+(or proves the token wrong) even when no item matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from adapters.sqlalchemy.executor import Executor
+from adapters.sqlalchemy.repositories.catalog import ENTRY_COLUMNS, entry_from
+from adapters.sqlalchemy.tables import (
+    auth_sessions,
+    content,
+    content_access,
+    purchases,
+    subscription_tiers,
+    subscriptions,
+    users,
+    video_playback,
+)
+from application.catalog_ports import AccessLookup, AccessRow
+from domain.access.decision import Grant, ItemFacts, Viewer, ViewerFacts
+from domain.catalog.rules import Status, Visibility
+from domain.identity.roles import Role
+
+# Stripe keeps retrying a failed renewal for days; members keep access meanwhile.
+MEMBER_STATUSES = ("active", "trialing", "past_due")
+
+
+class SqlAccessFacts:
+    def __init__(self, execute: Executor) -> None:
+        self._execute = execute
+        self._pg = execute.dialect == "postgresql"
+
+    def _json_elements(self, column: sa.ColumnElement[Any]) -> Any:
+        name = "jsonb_array_elements_text" if self._pg else "json_each"
+        return getattr(sa.func, name)(column).table_valued("value")
+
+    def _uuid_matches(self, id_column: sa.ColumnElement[Any], text: Any) -> Any:
+        if self._pg:
+            return id_column == sa.cast(text, sa.Uuid())
+        # SQLite stores uuids as 32 hex digits; JSON holds the dashed form.
+        return id_column == sa.func.replace(text, "-", "")
+
+    def lookup(self, *, now: datetime, token_hash: str | None = None,
+               user_id: UUID | None = None, content_ids: Sequence[UUID] | None = None,
+               slug: str | None = None) -> AccessLookup:
+        now_param = sa.literal(now, auth_sessions.c.expires_at.type)
+        if token_hash is not None:
+            viewer = (
+                sa.select(users.c.id.label("user_id"), users.c.role)
+                .join(auth_sessions, auth_sessions.c.user_id == users.c.id)
+                .where(auth_sessions.c.token_hash == token_hash,
+                       auth_sessions.c.revoked_at.is_(None),
+                       auth_sessions.c.expires_at > now_param,
+                       users.c.deleted_at.is_(None), users.c.disabled_at.is_(None))
+            )
+        elif user_id is not None:
+            viewer = sa.select(users.c.id.label("user_id"), users.c.role).where(
+                users.c.id == user_id, users.c.deleted_at.is_(None))
+        else:
+            viewer = sa.select(sa.cast(sa.null(), users.c.id.type).label("user_id"),
+                               sa.cast(sa.null(), users.c.role.type).label("role")).where(
+                sa.false())
+        v = viewer.subquery("viewer")
+        anchor = sa.select(sa.literal(1).label("one")).subquery("anchor")
+
+        item_condition: sa.ColumnElement[bool]
+        if slug is not None:
+            item_condition = content.c.slug == slug
+        elif content_ids:
+            item_condition = content.c.id.in_(list(content_ids))
+        else:
+            item_condition = sa.false()
+
+        tiers = subscription_tiers
+        if self._pg:
+            covers_category = tiers.c.category_access.op("?")(content.c.category)
+        else:
+            cats = self._json_elements(tiers.c.category_access)
+            covers_category = sa.exists(
+                sa.select(1).select_from(cats).where(cats.c.value == content.c.category))
+        member_of = subscriptions.join(tiers, tiers.c.id == subscriptions.c.tier_id)
+        membership = sa.exists(
+            sa.select(1).select_from(member_of)
+            .where(subscriptions.c.customer_id == v.c.user_id,
+                   subscriptions.c.status.in_(MEMBER_STATUSES),
+                   subscriptions.c.current_period_end > now_param,
+                   sa.or_(tiers.c.full_catalog_access, covers_category))
+        )
+        series_bought = sa.exists(
+            sa.select(1).where(purchases.c.customer_id == v.c.user_id,
+                               purchases.c.series_id == content.c.series_id,
+                               purchases.c.status == "completed")
+        )
+        done = video_playback.alias("done")
+        prereq = self._json_elements(content.c.prerequisite_content_ids)
+        # Correlated explicitly: the viewer and the item come from the outer query.
+        missing = (
+            sa.select(sa.func.count()).select_from(prereq).where(
+                ~sa.exists(sa.select(1).select_from(done).where(
+                    done.c.user_id == v.c.user_id, done.c.completed.is_(True),
+                    self._uuid_matches(done.c.content_id, prereq.c.value),
+                ).correlate_except(done)))
+            .correlate_except(prereq)
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(
+                v.c.user_id, v.c.role, *ENTRY_COLUMNS,
+                content.c.deleted_at, content.c.media_url, content.c.content_body,
+                content_access.c.id.label("grant_id"), content_access.c.access_type,
+                content_access.c.expires_at.label("grant_expires_at"),
+                membership.label("membership"), series_bought.label("series_bought"),
+                missing.label("missing_prerequisites"),
+                video_playback.c.position_seconds, video_playback.c.completed,
+            )
+            .select_from(anchor)
+            .outerjoin(v, sa.true())
+            .outerjoin(content, item_condition)
+            .outerjoin(content_access, sa.and_(content_access.c.user_id == v.c.user_id,
+                                               content_access.c.content_id == content.c.id))
+            .outerjoin(video_playback, sa.and_(video_playback.c.user_id == v.c.user_id,
+                                               video_playback.c.content_id == content.c.id))
+        )
+        rows = self._execute(query).mappings().all()
+
+        first = rows[0]
+        viewer_facts = (Viewer(first["user_id"], Role(first["role"]))
+                        if first["user_id"] is not None else None)
+        grouped: dict[UUID, list[sa.RowMapping]] = {}
+        for row in rows:
+            if row["id"] is not None:
+                grouped.setdefault(row["id"], []).append(row)
+        return AccessLookup(
+            viewer=viewer_facts,
+            session_valid=token_hash is None or viewer_facts is not None,
+            rows=[self._row(item_rows, viewer_facts is not None) for item_rows in grouped.values()],
+        )
+
+    def _row(self, rows: list[sa.RowMapping], signed_in: bool) -> AccessRow:
+        r = rows[0]
+        grants = tuple(Grant(x["grant_id"], x["access_type"], x["grant_expires_at"])
+                       for x in rows if x["grant_id"] is not None)
+        item = ItemFacts(
+            id=r["id"], creator_id=r["creator_id"], status=Status(r["status"]),
+            visibility=Visibility(r["visibility"]),
+            is_free=r["price"] is None or r["price"] == 0, deleted=r["deleted_at"] is not None,
+        )
+        facts = ViewerFacts(
+            grants=grants, series_purchased=bool(r["series_bought"]) and signed_in,
+            membership_covers=bool(r["membership"]) and signed_in,
+            missing_prerequisites=int(r["missing_prerequisites"] or 0),
+        )
+        return AccessRow(
+            item=item, facts=facts, slug=r["slug"], title=r["title"],
+            content_type=r["content_type"], media_key=r["media_url"],
+            duration_seconds=r["media_duration_seconds"], body_html=r["content_body"],
+            position_seconds=r["position_seconds"], completed=bool(r["completed"]),
+            entry=entry_from(r),
+        )
+
+    def touch_grant(self, grant_id: UUID, now: datetime) -> None:
+        self._execute(sa.update(content_access).where(content_access.c.id == grant_id)
+                      .values(last_accessed_at=now))

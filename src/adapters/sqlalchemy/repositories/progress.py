@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapters.sqlalchemy.executor import Executor
+from adapters.sqlalchemy.tables import content, video_playback
+from application.catalog_ports import Progress
+
+
+class SqlProgressRepository:
+    def __init__(self, execute: Executor) -> None:
+        self._execute = execute
+
+    def upsert(self, user_id: UUID, content_id: UUID, position_seconds: int,
+               duration_seconds: int, completed: bool, now: datetime,
+               id_if_new: UUID) -> Progress:
+        insert = postgresql.insert if self._execute.dialect == "postgresql" else sqlite.insert
+        stmt = insert(video_playback).values(
+            id=id_if_new, user_id=user_id, content_id=content_id,
+            position_seconds=position_seconds, duration_seconds=duration_seconds,
+            completed=completed, created_at=now, updated_at=now,
+        )
+        # One round trip; completion is sticky (OR with what was stored).
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[video_playback.c.user_id, video_playback.c.content_id],
+            set_={
+                "position_seconds": stmt.excluded.position_seconds,
+                "duration_seconds": stmt.excluded.duration_seconds,
+                "completed": sa.or_(video_playback.c.completed, stmt.excluded.completed),
+                "updated_at": stmt.excluded.updated_at,
+            },
+        ).returning(video_playback.c.content_id, video_playback.c.position_seconds,
+                    video_playback.c.duration_seconds, video_playback.c.completed,
+                    video_playback.c.updated_at)
+        row = self._execute(stmt).one()
+        return Progress(row.content_id, row.position_seconds, row.duration_seconds,
+                        bool(row.completed), row.updated_at)
+
+    def recent_unfinished(self, user_id: UUID, limit: int) -> Sequence[Progress]:
+        rows = self._execute(
+            sa.select(video_playback.c.content_id, video_playback.c.position_seconds,
+                      video_playback.c.duration_seconds, video_playback.c.completed,
+                      video_playback.c.updated_at)
+            .join(content, content.c.id == video_playback.c.content_id)
+            .where(video_playback.c.user_id == user_id, video_playback.c.completed.is_(False),
+                   content.c.deleted_at.is_(None), content.c.status == "published")
+            .order_by(video_playback.c.updated_at.desc(), video_playback.c.content_id)
+            .limit(limit)
+        )
+        return [Progress(r.content_id, r.position_seconds, r.duration_seconds, bool(r.completed),
+                         r.updated_at) for r in rows]

@@ -1,0 +1,1 @@
+"""Catalog use cases: authoring content and series, browsing, access, media, progress."""

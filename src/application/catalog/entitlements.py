@@ -1,0 +1,53 @@
+"""The entitlement service: the one answer to "may this person see this item?".
+
+It gathers the facts in one read (session, item, grants, membership, series
+purchase, prerequisites, progress) and lets ``domain.access.decision.decide`` rule.
+Every read path calls ``resolve``; nothing else decides access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import attrs
+
+from application.catalog_ports import AccessRow
+from application.security import hash_token
+from application.services import Services
+from application.unit_of_work import UnitOfWork
+from domain.access.decision import AccessDecision, Viewer, decide
+from domain.errors import Unauthenticated
+
+
+@attrs.frozen
+class Resolved:
+    viewer: Viewer | None
+    session_id: UUID | None
+    rows: Sequence[tuple[AccessRow, AccessDecision]]
+
+    def one(self) -> tuple[AccessRow, AccessDecision] | None:
+        return self.rows[0] if self.rows else None
+
+
+def resolve(
+    uow: UnitOfWork,
+    services: Services,
+    *,
+    token: str | None = None,
+    user_id: UUID | None = None,
+    content_ids: Sequence[UUID] | None = None,
+    slug: str | None = None,
+) -> Resolved:
+    now = services.clock.now()
+    if token is not None and (not token or len(token) > 256):
+        raise Unauthenticated("Missing or invalid session token.", code="auth.invalid_session")
+    lookup = uow.access.lookup(
+        now=now, token_hash=hash_token(token) if token is not None else None,
+        user_id=user_id, content_ids=content_ids, slug=slug,
+    )
+    if token is not None and not lookup.session_valid:
+        # A bad token is an error, never a silent downgrade to anonymous.
+        raise Unauthenticated("Missing or invalid session token.", code="auth.invalid_session")
+    decided = [(row, decide(row.item, lookup.viewer, row.facts, now)) for row in lookup.rows]
+    return Resolved(viewer=lookup.viewer, session_id=None, rows=decided)

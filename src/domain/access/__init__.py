@@ -1,0 +1,1 @@
+"""The entitlement rules: who may see which content, and why."""

@@ -1,0 +1,150 @@
+"""Deciding access to one content item: pure rules over facts gathered in one read.
+
+This is the only place that decides whether a person may see an item. Every read
+path (item body, playback URL, progress, library, series listing) asks it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import attrs
+
+from domain.catalog.rules import Status, Visibility
+from domain.identity.roles import Role
+
+
+class Reason(enum.StrEnum):
+    OWNER = "owner"  # the item's creator
+    STAFF = "staff"  # a platform owner or creator
+    PUBLIC = "public"
+    FREE = "free"
+    PURCHASED = "grant:purchased"
+    COMPLIMENTARY = "grant:complimentary"
+    SUBSCRIPTION_GRANT = "grant:subscription"
+    PREVIEW = "grant:preview"
+    SERIES_PURCHASED = "series_purchased"
+    MEMBERSHIP = "membership"
+    # refusals
+    NOT_FOUND = "not_found"
+    SIGN_IN_REQUIRED = "sign_in_required"
+    PREREQUISITES_INCOMPLETE = "prerequisites_incomplete"
+    PURCHASE_REQUIRED = "purchase_required"
+    MEMBERSHIP_REQUIRED = "membership_required"
+    PRIVATE = "private"
+
+
+@attrs.frozen
+class Viewer:
+    user_id: UUID
+    role: Role
+
+
+@attrs.frozen
+class ItemFacts:
+    id: UUID
+    creator_id: UUID
+    status: Status
+    visibility: Visibility
+    is_free: bool
+    deleted: bool
+
+
+@attrs.frozen
+class Grant:
+    id: UUID
+    access_type: str
+    expires_at: datetime | None
+
+    def active(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+
+@attrs.frozen
+class ViewerFacts:
+    """What is known about this viewer and this item."""
+
+    grants: Sequence[Grant] = ()
+    series_purchased: bool = False
+    membership_covers: bool = False
+    missing_prerequisites: int = 0
+
+
+@attrs.frozen
+class AccessDecision:
+    allowed: bool
+    reason: Reason
+    trace: tuple[str, ...]
+    grant_id: UUID | None = None
+
+    @property
+    def hides_existence(self) -> bool:
+        """Refusals where even saying "forbidden" would reveal that the item exists."""
+        return self.reason is Reason.NOT_FOUND
+
+
+_GRANT_REASONS = {
+    "purchased": Reason.PURCHASED,
+    "complimentary": Reason.COMPLIMENTARY,
+    "subscription": Reason.SUBSCRIPTION_GRANT,
+    "preview": Reason.PREVIEW,
+}
+# The most durable source is reported when several apply.
+_GRANT_ORDER = ("purchased", "complimentary", "subscription", "preview")
+
+
+def decide(item: ItemFacts, viewer: Viewer | None, facts: ViewerFacts,
+           now: datetime) -> AccessDecision:
+    trace: list[str] = []
+
+    def result(allowed: bool, reason: Reason, grant_id: UUID | None = None) -> AccessDecision:
+        trace.append(f"=> {'allow' if allowed else 'deny'} ({reason.value})")
+        return AccessDecision(allowed, reason, tuple(trace), grant_id)
+
+    if viewer is not None and viewer.user_id == item.creator_id:
+        trace.append("viewer created the item")
+        return result(True, Reason.OWNER)
+    if viewer is not None and viewer.role.is_staff:
+        trace.append(f"viewer is {viewer.role.value}")
+        return result(True, Reason.STAFF)
+    if item.deleted or item.status is not Status.PUBLISHED:
+        trace.append(f"item is {'deleted' if item.deleted else item.status.value}")
+        return result(False, Reason.NOT_FOUND)
+    trace.append(f"item is published, visibility {item.visibility.value}")
+
+    allowed_by: tuple[Reason, UUID | None] | None = None
+    if item.visibility is Visibility.PUBLIC:
+        allowed_by = (Reason.PUBLIC, None)
+    elif viewer is None:
+        trace.append("no signed-in viewer")
+        return result(False, Reason.SIGN_IN_REQUIRED)
+    else:
+        active = {g.access_type: g for g in facts.grants if g.active(now)}
+        for g in facts.grants:
+            trace.append(f"grant {g.access_type} "
+                         f"{'active' if g.active(now) else 'expired ' + str(g.expires_at)}")
+        chosen = next((active[t] for t in _GRANT_ORDER if t in active), None)
+        if chosen is not None:
+            allowed_by = (_GRANT_REASONS[chosen.access_type], chosen.id)
+        elif facts.series_purchased and item.visibility is not Visibility.PRIVATE:
+            trace.append("the item's series was bought as a bundle")
+            allowed_by = (Reason.SERIES_PURCHASED, None)
+        elif item.visibility is Visibility.PRIVATE:
+            return result(False, Reason.PRIVATE)
+        elif item.visibility is Visibility.MEMBERS_ONLY:
+            trace.append(f"membership covers item: {facts.membership_covers}")
+            if not facts.membership_covers:
+                return result(False, Reason.MEMBERSHIP_REQUIRED)
+            allowed_by = (Reason.MEMBERSHIP, None)
+        elif item.is_free:
+            allowed_by = (Reason.FREE, None)
+        else:
+            return result(False, Reason.PURCHASE_REQUIRED)
+
+    if facts.missing_prerequisites:
+        trace.append(f"{facts.missing_prerequisites} prerequisite(s) not completed")
+        return result(False, Reason.PREREQUISITES_INCOMPLETE)
+    return result(True, allowed_by[0], allowed_by[1])

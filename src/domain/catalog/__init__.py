@@ -1,0 +1,1 @@
+"""The catalog: content items and series a creator publishes."""

@@ -1,0 +1,147 @@
+"""/api/v1/content and /api/v1/series: what readers browse, read, watch and resume."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+
+from application.catalog.browsing import BrowseCatalog, CheckAccess, GetContent
+from application.catalog.media import RequestPlayback
+from application.catalog.progress import RecordProgress
+from application.catalog.series import GetSeries
+from domain.catalog.rules import ContentType
+from entrypoints.http.convert import access_out, content_out, entry_out, series_out
+from entrypoints.http.dependencies import App, bearer_token, client_address, optional_token
+from entrypoints.http.openapi import AUTHENTICATED, PUBLIC, problems
+from entrypoints.http.schemas import (
+    AccessOut,
+    ContentOut,
+    PageOut,
+    PlaybackOut,
+    ProgressBody,
+    ProgressOut,
+    SeriesOut,
+)
+
+OPTIONAL_AUTH = [{}, {"BearerToken": []}]
+READ = problems(400, 401, 404, 422, 503)
+NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+class ContentController(Controller):
+    path = "/api/v1/content"
+    tags = ["catalog"]
+
+    @get("/", sync_to_thread=True, responses=PUBLIC)
+    def browse(
+        self,
+        patronage: App,
+        category: FromQuery[Annotated[str, Parameter(max_length=100)] | None] = None,
+        tag: FromQuery[Annotated[str, Parameter(max_length=50)] | None] = None,
+        content_type: FromQuery[ContentType | None] = None,
+        series_id: FromQuery[UUID | None] = None,
+        price: FromQuery[Annotated[str, Parameter(pattern="^(free|paid)$")] | None] = None,
+        q: FromQuery[Annotated[str, Parameter(max_length=100)] | None] = None,
+        sort: FromQuery[Annotated[str, Parameter(pattern="^(newest|popular)$")]] = "newest",
+        cursor: FromQuery[Annotated[str, Parameter(max_length=200)] | None] = None,
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=50)]] = 20,
+    ) -> PageOut:
+        """Published items, newest or most viewed first, 20 a page.
+
+        Filter by category, tag, type, series, free/paid and title text. Pass the
+        returned `next_cursor` as `cursor` for the next page.
+        """
+        page = patronage.handle(
+            BrowseCatalog(
+                category=category,
+                tag=tag,
+                content_type=content_type,
+                series_id=series_id,
+                price=price,
+                search=q,
+                sort=sort,
+                cursor=cursor,
+                limit=limit,
+            )
+        )
+        return PageOut(items=[entry_out(e) for e in page.items], next_cursor=page.next_cursor)
+
+    @get("/{slug:str}", sync_to_thread=True, responses=READ, security=OPTIONAL_AUTH)
+    def read(
+        self, slug: FromPath[str], patronage: App, request: Request[Any, Any, Any]
+    ) -> Response[ContentOut]:
+        """One item: details, your access decision, and the body (written items) when
+        you may read it, a short preview otherwise. Counts a view."""
+        detail = patronage.handle(
+            GetContent(slug=slug, token=optional_token(request), client_key=client_address(request))
+        )
+        return Response(content_out(detail), headers=NO_STORE)
+
+    @get("/{content_id:uuid}/access", sync_to_thread=True, responses=READ, security=OPTIONAL_AUTH)
+    def access(
+        self, content_id: FromPath[UUID], patronage: App, request: Request[Any, Any, Any]
+    ) -> AccessOut:
+        """May the caller see this item, and why (owner, public, free, grant:…, membership,
+        purchase_required, membership_required, prerequisites_incomplete, …)."""
+        view = patronage.handle(CheckAccess(content_id=content_id, token=optional_token(request)))
+        return access_out(view)
+
+    @post(
+        "/{content_id:uuid}/playback",
+        status_code=200,
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 503),
+        security=OPTIONAL_AUTH,
+    )
+    def playback(
+        self, content_id: FromPath[UUID], patronage: App, request: Request[Any, Any, Any]
+    ) -> Response[PlaybackOut]:
+        """A signed media URL valid for a few minutes (Range requests supported), issued
+        only when the caller may watch; 403 problem with the reason otherwise."""
+        result = patronage.handle(
+            RequestPlayback(content_id=content_id, token=optional_token(request))
+        )
+        return Response(PlaybackOut(url=result.url, expires_at=result.expires_at), headers=NO_STORE)
+
+    @put(
+        "/{content_id:uuid}/progress",
+        sync_to_thread=True,
+        responses=AUTHENTICATED,
+        security=[{"BearerToken": []}],
+    )
+    def progress(
+        self,
+        content_id: FromPath[UUID],
+        data: JSONBody[ProgressBody],
+        patronage: App,
+        request: Request[Any, Any, Any],
+    ) -> ProgressOut:
+        """Save the resume position (send it every ~10 s). Completed at 95%, and stays so."""
+        view = patronage.handle(
+            RecordProgress(
+                content_id=content_id,
+                position_seconds=data.position_seconds,
+                token=bearer_token(request),
+            )
+        )
+        return ProgressOut(
+            position_seconds=view.position_seconds,
+            duration_seconds=view.duration_seconds,
+            completed=view.completed,
+            updated_at=view.updated_at,
+        )
+
+
+class SeriesController(Controller):
+    path = "/api/v1/series"
+    tags = ["catalog"]
+
+    @get("/{slug:str}", sync_to_thread=True, responses=READ, security=OPTIONAL_AUTH)
+    def read(
+        self, slug: FromPath[str], patronage: App, request: Request[Any, Any, Any]
+    ) -> SeriesOut:
+        """A series in order, with your access decision for each item."""
+        return series_out(patronage.handle(GetSeries(slug=slug, token=optional_token(request))))

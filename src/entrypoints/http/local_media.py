@@ -1,0 +1,113 @@
+"""/media: upload and download routes of the local storage adapter (embedded default).
+
+Only mounted when media lives on the local disk. Every request carries an HMAC
+token made by the storage adapter; expired or tampered tokens get 403.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import anyio
+from litestar import Request, Response, get, put
+from litestar.params import FromPath
+from litestar.response import Stream
+
+from adapters.local_storage.storage import InvalidMediaToken, LocalMediaStorage
+from application.media import MediaStorageError
+from domain.errors import Forbidden, ValidationError
+from entrypoints.http.dependencies import App
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_UPLOAD_CAP = 50 * 1024**3
+
+
+def _storage(patronage: App) -> LocalMediaStorage:
+    storage = patronage.services.media
+    if not isinstance(storage, LocalMediaStorage):  # pragma: no cover - not mounted then
+        raise Forbidden("Media is not served by this app.", code="media.not_local")
+    return storage
+
+
+def _grant(storage: LocalMediaStorage, token: str, purpose: str, patronage: App) -> Any:
+    try:
+        return storage.verify(token, purpose, patronage.services.clock.now())
+    except InvalidMediaToken as exc:
+        raise Forbidden("This media link is invalid or has expired.",
+                        code="media.invalid_link") from exc
+
+
+@put("/media/upload/{token:str}", status_code=200, request_max_body_size=_UPLOAD_CAP,
+     include_in_schema=False)
+async def upload(token: FromPath[str], request: Request[Any, Any, Any], patronage: App) -> dict[str, Any]:
+    storage = _storage(patronage)
+    grant = _grant(storage, token, "put", patronage)
+    sent_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if sent_type != grant.content_type:
+        raise ValidationError("Content-Type differs from the one the upload was signed for.",
+                              code="media.type_mismatch")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) != grant.size:
+        raise ValidationError("Content-Length differs from the size the upload was signed for.",
+                              code="media.size_mismatch")
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > grant.size:
+            raise ValidationError("More bytes than the upload was signed for.",
+                                  code="media.size_mismatch")
+        chunks.append(chunk)
+    try:
+        written = await anyio.to_thread.run_sync(
+            lambda: storage.write(grant.key, iter(chunks), content_type=sent_type,
+                                  size=grant.size))
+    except MediaStorageError as exc:
+        raise ValidationError(str(exc), code="media.size_mismatch") from exc
+    return {"key": grant.key, "size": written}
+
+
+@get("/media/{token:str}", include_in_schema=False)
+async def download(token: FromPath[str], request: Request[Any, Any, Any], patronage: App) -> Response[Any]:
+    storage = _storage(patronage)
+    grant = _grant(storage, token, "get", patronage)
+    stored = storage.stat(grant.key)
+    if stored is None:
+        raise Forbidden("This media link is invalid or has expired.", code="media.invalid_link")
+    total = stored.size
+    start, end, status = 0, total - 1, 200
+    range_header = request.headers.get("range")
+    if range_header:
+        match = _RANGE.match(range_header.strip())
+        if match is None or match.group(1) == match.group(2) == "":
+            return Response(b"", status_code=416, headers={"Content-Range": f"bytes */{total}"})
+        first, last = match.groups()
+        if first == "":
+            start, end = max(0, total - int(last)), total - 1
+        else:
+            start = int(first)
+            end = min(int(last), total - 1) if last else total - 1
+        if start >= total or start > end:
+            return Response(b"", status_code=416, headers={"Content-Range": f"bytes */{total}"})
+        status = 206
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(end - start + 1),
+        "Cache-Control": "private, no-store",
+        "Content-Disposition": f'inline; filename="{grant.filename or "media"}"',
+    }
+    if status == 206:
+        headers["Content-Range"] = f"bytes {start}-{end}/{total}"
+
+    async def body() -> AsyncIterator[bytes]:
+        iterator: Iterator[bytes] = storage.open_range(grant.key, start, end)
+        while True:
+            block = await anyio.to_thread.run_sync(next, iterator, None)
+            if block is None:
+                return
+            yield block
+
+    return Stream(body(), status_code=status, headers=headers,
+                  media_type=stored.content_type or "application/octet-stream")
