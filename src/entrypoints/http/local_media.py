@@ -35,42 +35,56 @@ def _grant(storage: LocalMediaStorage, token: str, purpose: str, patronage: App)
     try:
         return storage.verify(token, purpose, patronage.services.clock.now())
     except InvalidMediaToken as exc:
-        raise Forbidden("This media link is invalid or has expired.",
-                        code="media.invalid_link") from exc
+        raise Forbidden(
+            "This media link is invalid or has expired.", code="media.invalid_link"
+        ) from exc
 
 
-@put("/media/upload/{token:str}", status_code=200, request_max_body_size=_UPLOAD_CAP,
-     include_in_schema=False)
-async def upload(token: FromPath[str], request: Request[Any, Any, Any], patronage: App) -> dict[str, Any]:
+@put(
+    "/media/upload/{token:str}",
+    status_code=200,
+    request_max_body_size=_UPLOAD_CAP,
+    include_in_schema=False,
+)
+async def upload(
+    token: FromPath[str], request: Request[Any, Any, Any], patronage: App
+) -> dict[str, Any]:
     storage = _storage(patronage)
     grant = _grant(storage, token, "put", patronage)
     sent_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if sent_type != grant.content_type:
-        raise ValidationError("Content-Type differs from the one the upload was signed for.",
-                              code="media.type_mismatch")
+        raise ValidationError(
+            "Content-Type differs from the one the upload was signed for.",
+            code="media.type_mismatch",
+        )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) != grant.size:
-        raise ValidationError("Content-Length differs from the size the upload was signed for.",
-                              code="media.size_mismatch")
+        raise ValidationError(
+            "Content-Length differs from the size the upload was signed for.",
+            code="media.size_mismatch",
+        )
     chunks: list[bytes] = []
     total = 0
     async for chunk in request.stream():
         total += len(chunk)
         if total > grant.size:
-            raise ValidationError("More bytes than the upload was signed for.",
-                                  code="media.size_mismatch")
+            raise ValidationError(
+                "More bytes than the upload was signed for.", code="media.size_mismatch"
+            )
         chunks.append(chunk)
     try:
         written = await anyio.to_thread.run_sync(
-            lambda: storage.write(grant.key, iter(chunks), content_type=sent_type,
-                                  size=grant.size))
+            lambda: storage.write(grant.key, iter(chunks), content_type=sent_type, size=grant.size)
+        )
     except MediaStorageError as exc:
         raise ValidationError(str(exc), code="media.size_mismatch") from exc
     return {"key": grant.key, "size": written}
 
 
 @get("/media/{token:str}", include_in_schema=False)
-async def download(token: FromPath[str], request: Request[Any, Any, Any], patronage: App) -> Response[Any]:
+async def download(
+    token: FromPath[str], request: Request[Any, Any, Any], patronage: App
+) -> Response[Any]:
     storage = _storage(patronage)
     grant = _grant(storage, token, "get", patronage)
     stored = storage.stat(grant.key)
@@ -109,5 +123,9 @@ async def download(token: FromPath[str], request: Request[Any, Any, Any], patron
                 return
             yield block
 
-    return Stream(body(), status_code=status, headers=headers,
-                  media_type=stored.content_type or "application/octet-stream")
+    return Stream(
+        body(),
+        status_code=status,
+        headers=headers,
+        media_type=stored.content_type or "application/octet-stream",
+    )
