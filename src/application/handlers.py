@@ -40,6 +40,7 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     administration.SetRole: administration.set_role,
     administration.DisableUser: administration.disable_user,
     administration.EnableUser: administration.enable_user,
+    administration.ActAs: administration.act_as,
     settings.GetSettings: settings.get_settings,
     settings.UpdateSettings: settings.update_settings,
     health.CheckHealth: health.check_health,

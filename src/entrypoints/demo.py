@@ -1,30 +1,25 @@
-"""Demo data for ``make run``: two accounts and a few published items, created once."""
+"""Demo data for ``make run``: two accounts, a small catalog and a series, created once."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
-from decimal import Decimal
+import tempfile
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from adapters.sqlalchemy.tables import content
+from application.catalog.authoring import CreateContent, PublishContent
+from application.catalog.media import ConfirmMediaUpload, StartMediaUpload
+from application.catalog.series import AddToSeries, CreateSeries, PublishSeries
+from application.identity.administration import ActAs
 from application.identity.registration import CreateUser
 from application.platform.settings import UpdateSettings
 from application.principal import Principal
+from domain.catalog.rules import ContentType, Visibility
 from domain.errors import Conflict
 from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage
 
 OWNER_EMAIL = "owner@demo.patronage.localhost"
 CUSTOMER_EMAIL = "customer@demo.patronage.localhost"
-_ITEMS = [
-    ("Welcome to the studio", "welcome-to-the-studio", "written", "public", None),
-    ("Morning flow, 20 minutes", "morning-flow-20-minutes", "video", "purchased_only",
-     Decimal("9.00")),
-    ("Breathing basics", "breathing-basics", "audio", "purchased_only", Decimal("4.50")),
-]
 
 
 def seed_demo(patronage: Patronage, data_dir: Path) -> str:
@@ -33,17 +28,17 @@ def seed_demo(patronage: Patronage, data_dir: Path) -> str:
     system = Principal.system()
     if not login_file.exists():
         password = secrets.token_urlsafe(12)
-        owner = None
+        created_owner = False
         for email, role, name in ((OWNER_EMAIL, Role.PLATFORM_OWNER, "Demo Owner"),
                                   (CUSTOMER_EMAIL, Role.CUSTOMER, "Demo Customer")):
             try:
-                view = patronage.handle(CreateUser(actor=system, email=email, password=password,
-                                                   full_name=name, role=role))
-                owner = owner or view
+                patronage.handle(CreateUser(actor=system, email=email, password=password,
+                                            full_name=name, role=role))
+                created_owner = created_owner or role is Role.PLATFORM_OWNER
             except Conflict:
                 continue
-        if owner is not None:
-            _seed_content(patronage, owner.id)
+        if created_owner:
+            _seed_catalog(patronage)
             patronage.handle(UpdateSettings(actor=system, changes={
                 "platform_name": "Patronage Demo Studio",
                 "hero_title": "Practice with us",
@@ -55,16 +50,35 @@ def seed_demo(patronage: Patronage, data_dir: Path) -> str:
     return login_file.read_text().strip()
 
 
-def _seed_content(patronage: Patronage, owner_id: object) -> None:
-    # Written directly until the catalog use cases exist; the rows are plain data.
-    now = patronage.services.clock.now()
-    with patronage.engine.begin() as connection:
-        for index, (title, slug, kind, visibility, price) in enumerate(_ITEMS):
-            connection.execute(sa.insert(content).values(
-                id=patronage.services.ids.new_id(), creator_id=owner_id, title=title, slug=slug,
-                content_type=kind, visibility=visibility, price=price, status="published",
-                published_at=now - timedelta(days=index), created_at=now, updated_at=now,
-                description=f"Demo item: {title.lower()}.",
-                content_body="<p>Thanks for being here.</p>" if kind == "written" else None,
-                media_duration_seconds=None if kind == "written" else 1200,
-            ))
+def _seed_catalog(patronage: Patronage) -> None:
+    """Through the same use cases a creator would use."""
+    owner = patronage.handle(ActAs(actor=Principal.system(), email=OWNER_EMAIL))
+    welcome = patronage.handle(CreateContent(
+        actor=owner, title="Welcome to the studio", content_type=ContentType.WRITTEN,
+        visibility=Visibility.PUBLIC, category="studio", tags=("welcome",),
+        body_html="<p>Thanks for being here. Everything starts with a breath.</p>"))
+    notes = patronage.handle(CreateContent(
+        actor=owner, title="Field notes on breathing", content_type=ContentType.WRITTEN,
+        price="4.50", category="breathing", tags=("breath", "notes"),
+        description="A short essay for paying readers.",
+        body_html="<h2>Notes</h2><p>Slow down the out-breath. " + "Practice daily. " * 40
+                  + "</p>"))
+    flow = patronage.handle(CreateContent(
+        actor=owner, title="Morning flow, 20 minutes", content_type=ContentType.VIDEO,
+        price="9.00", category="yoga", tags=("morning", "flow"),
+        description="A gentle sequence (the demo file is a placeholder, not a real video)."))
+    with tempfile.TemporaryDirectory() as folder:
+        placeholder = Path(folder) / "flow.mp4"
+        placeholder.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(4096))
+        ticket = patronage.handle(StartMediaUpload(actor=owner, content_id=flow.id,
+                                                   content_type="video/mp4",
+                                                   size=placeholder.stat().st_size))
+        patronage.services.media.upload_file(ticket.key, placeholder, content_type="video/mp4")
+        patronage.handle(ConfirmMediaUpload(actor=owner, content_id=flow.id, key=ticket.key,
+                                            duration_seconds=1200))
+    for item in (welcome, notes, flow):
+        patronage.handle(PublishContent(actor=owner, content_id=item.id))
+    series = patronage.handle(CreateSeries(actor=owner, title="Beginner's path", price="12.00"))
+    for item in (notes, flow):
+        patronage.handle(AddToSeries(actor=owner, series_id=series.id, content_id=item.id))
+    patronage.handle(PublishSeries(actor=owner, series_id=series.id))

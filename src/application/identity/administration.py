@@ -11,7 +11,7 @@ from application.messagebus import Query
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, Forbidden, NotFound
 from domain.identity.roles import Role
 from domain.identity.user import User
 from domain.values import Email
@@ -96,3 +96,20 @@ def enable_user(cmd: EnableUser, uow: UnitOfWork, services: Services) -> UserVie
     user.enable(services.clock.now())
     uow.commit()
     return UserView.of(user)
+
+
+@attrs.frozen
+class ActAs(Query):
+    """The operator at the CLI acting on behalf of an account (imports, support)."""
+
+    actor: Principal
+    email: str
+
+
+def act_as(cmd: ActAs, uow: UnitOfWork, services: Services) -> Principal:
+    if not cmd.actor.is_system:
+        raise Forbidden("Only the operator may act on behalf of another account.",
+                        code="auth.system_only")
+    user = _by_email(uow, cmd.email)
+    user.ensure_active()
+    return Principal(user_id=user.id, role=user.role, email_verified=user.is_verified)
