@@ -35,6 +35,14 @@ class Query:
     """Marker base: queries run in a read-only unit of work and record no events."""
 
 
+class SingleStatementWrites:
+    """Marker base: commands whose every write is one self-contained statement.
+
+    They run like queries (no BEGIN/COMMIT round trips on PostgreSQL); each write
+    commits on its own, which is safe because no two writes must go together.
+    """
+
+
 @attrs.frozen
 class EventRouting:
     """Which named handlers subscribe to which event type."""
@@ -165,7 +173,7 @@ class MessageBus:
         handler = self._handlers.get(type(message))
         if handler is None:
             raise LookupError(f"no handler registered for {type(message).__name__}")
-        read_only = isinstance(message, Query)
+        read_only = isinstance(message, Query | SingleStatementWrites)
         attempt = 1
         while True:
             try:

@@ -37,7 +37,9 @@ def _postgres_engine(url: URL, **kwargs: Any) -> Engine:
     )
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip on every checkout. A dropped connection
+    # fails one statement (a 503), and SQLAlchemy then replaces the pool's connections.
+    kwargs.setdefault("pool_recycle", 1800)
     return sa.create_engine(
         url, connect_args={"options": options, "application_name": "patronage"}, **kwargs
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -57,18 +58,7 @@ class SqlAlchemyUnitOfWork:
                 options["isolation_level"] = "AUTOCOMMIT"
             connection = connection.execution_options(**options)
         self._connection = connection
-        execute = Executor(connection)
-        self.users = SqlUserRepository(execute)
-        self.sessions = SqlSessionRepository(execute)
-        self.throttle = SqlThrottleRepository(execute)
-        self.settings = SqlSettingsRepository(execute)
-        self.content = SqlContentRepository(execute)
-        self.series = SqlSeriesRepository(execute)
-        self.catalog = SqlCatalogQueries(execute)
-        self.access = SqlAccessFacts(execute)
-        self.progress = SqlProgressRepository(execute)
-        self.outbox = SqlOutboxRepository(execute, self._ids)
-        self.email_logs = SqlEmailLogRepository(execute)
+        self._executor = Executor(connection)
         return self
 
     def __exit__(
@@ -82,9 +72,55 @@ class SqlAlchemyUnitOfWork:
         finally:
             self._connection.close()
 
+    # Repositories are made on first use: most units of work touch one or two.
+    @cached_property
+    def users(self) -> SqlUserRepository:
+        return SqlUserRepository(self._executor)
+
+    @cached_property
+    def sessions(self) -> SqlSessionRepository:
+        return SqlSessionRepository(self._executor)
+
+    @cached_property
+    def throttle(self) -> SqlThrottleRepository:
+        return SqlThrottleRepository(self._executor)
+
+    @cached_property
+    def settings(self) -> SqlSettingsRepository:
+        return SqlSettingsRepository(self._executor)
+
+    @cached_property
+    def content(self) -> SqlContentRepository:
+        return SqlContentRepository(self._executor)
+
+    @cached_property
+    def series(self) -> SqlSeriesRepository:
+        return SqlSeriesRepository(self._executor)
+
+    @cached_property
+    def catalog(self) -> SqlCatalogQueries:
+        return SqlCatalogQueries(self._executor)
+
+    @cached_property
+    def access(self) -> SqlAccessFacts:
+        return SqlAccessFacts(self._executor)
+
+    @cached_property
+    def progress(self) -> SqlProgressRepository:
+        return SqlProgressRepository(self._executor)
+
+    @cached_property
+    def outbox(self) -> SqlOutboxRepository:
+        return SqlOutboxRepository(self._executor, self._ids)
+
+    @cached_property
+    def email_logs(self) -> SqlEmailLogRepository:
+        return SqlEmailLogRepository(self._executor)
+
     def _trackers(self) -> list[Tracker[Any]]:
-        return [self.users.tracker, self.settings.tracker, self.content.tracker,
-                self.series.tracker]
+        made = self.__dict__
+        return [made[name].tracker for name in ("users", "settings", "content", "series")
+                if name in made]
 
     def commit(self) -> None:
         events: list[DomainEvent] = []

@@ -12,7 +12,7 @@ from uuid import UUID
 import attrs
 
 from application.catalog.authoring import require_publisher
-from application.catalog.entitlements import resolve
+from application.catalog.entitlements import record_use, resolve
 from application.catalog.views import AccessView, ContentDetail, ProgressView
 from application.catalog_ports import CatalogEntry, CatalogFilter, CatalogPage
 from application.messagebus import Query
@@ -117,8 +117,7 @@ def get_content(cmd: GetContent, uow: UnitOfWork, services: Services) -> Content
     if row.content_type == ContentType.WRITTEN.value and row.body_html:
         if decision.allowed:
             body = row.body_html
-            if decision.grant_id is not None:
-                uow.access.touch_grant(decision.grant_id, now)
+            record_use(uow, services, decision)
         else:
             preview = services.html.excerpt(row.body_html, PREVIEW_CHARS)
     uow.commit()

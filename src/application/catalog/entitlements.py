@@ -8,6 +8,7 @@ Every read path calls ``resolve``; nothing else decides access.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from uuid import UUID
 
 import attrs
@@ -28,6 +29,23 @@ class Resolved:
 
     def one(self) -> tuple[AccessRow, AccessDecision] | None:
         return self.rows[0] if self.rows else None
+
+
+# last_accessed_at is a "recently used" signal, not an audit log: refreshing it at
+# most every few minutes keeps playback and reading free of a write per request.
+TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def record_use(uow: UnitOfWork, services: Services, decision: AccessDecision) -> bool:
+    """Mark the grant behind an allowed decision as used; True if a write happened."""
+    if decision.grant_id is None:
+        return False
+    now = services.clock.now()
+    last = decision.grant_last_accessed_at
+    if last is not None and now - last < TOUCH_INTERVAL:
+        return False
+    uow.access.touch_grant(decision.grant_id, now)
+    return True
 
 
 def resolve(

@@ -9,8 +9,9 @@ from uuid import UUID
 import attrs
 
 from application.catalog.authoring import owned_item
-from application.catalog.entitlements import resolve
+from application.catalog.entitlements import record_use, resolve
 from application.media import UploadTarget
+from application.messagebus import SingleStatementWrites
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -105,7 +106,7 @@ class PlaybackUrl:
 
 
 @attrs.frozen(repr=False)
-class RequestPlayback:
+class RequestPlayback(SingleStatementWrites):
     content_id: UUID
     token: str | None = None
 
@@ -131,7 +132,6 @@ def request_playback(cmd: RequestPlayback, uow: UnitOfWork, services: Services) 
     ttl: timedelta = services.config.playback_ttl
     url = services.media.playback_url(row.media_key, expires_in=ttl, now=now,
                                       filename=row.slug)
-    if decision.grant_id is not None:
-        uow.access.touch_grant(decision.grant_id, now)
+    if record_use(uow, services, decision):
         uow.commit()
     return PlaybackUrl(url=url, expires_at=now + ttl)

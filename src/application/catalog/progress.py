@@ -9,7 +9,7 @@ import attrs
 
 from application.catalog.entitlements import resolve
 from application.catalog.views import ProgressView
-from application.messagebus import Query
+from application.messagebus import Query, SingleStatementWrites
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -20,7 +20,7 @@ COMPLETION_SHARE = 0.95
 
 
 @attrs.frozen(repr=False)
-class RecordProgress:
+class RecordProgress(SingleStatementWrites):
     content_id: UUID
     position_seconds: int
     token: str

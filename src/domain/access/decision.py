@@ -58,6 +58,7 @@ class Grant:
     id: UUID
     access_type: str
     expires_at: datetime | None
+    last_accessed_at: datetime | None = None
 
     def active(self, now: datetime) -> bool:
         return self.expires_at is None or self.expires_at > now
@@ -79,6 +80,7 @@ class AccessDecision:
     reason: Reason
     trace: tuple[str, ...]
     grant_id: UUID | None = None
+    grant_last_accessed_at: datetime | None = None
 
     @property
     def hides_existence(self) -> bool:
@@ -100,9 +102,11 @@ def decide(item: ItemFacts, viewer: Viewer | None, facts: ViewerFacts,
            now: datetime) -> AccessDecision:
     trace: list[str] = []
 
-    def result(allowed: bool, reason: Reason, grant_id: UUID | None = None) -> AccessDecision:
+    def result(allowed: bool, reason: Reason, grant: Grant | None = None) -> AccessDecision:
         trace.append(f"=> {'allow' if allowed else 'deny'} ({reason.value})")
-        return AccessDecision(allowed, reason, tuple(trace), grant_id)
+        return AccessDecision(allowed, reason, tuple(trace),
+                              grant.id if grant else None,
+                              grant.last_accessed_at if grant else None)
 
     if viewer is not None and viewer.user_id == item.creator_id:
         trace.append("viewer created the item")
@@ -115,7 +119,7 @@ def decide(item: ItemFacts, viewer: Viewer | None, facts: ViewerFacts,
         return result(False, Reason.NOT_FOUND)
     trace.append(f"item is published, visibility {item.visibility.value}")
 
-    allowed_by: tuple[Reason, UUID | None] | None = None
+    allowed_by: tuple[Reason, Grant | None] | None = None
     if item.visibility is Visibility.PUBLIC:
         allowed_by = (Reason.PUBLIC, None)
     elif viewer is None:
@@ -128,7 +132,7 @@ def decide(item: ItemFacts, viewer: Viewer | None, facts: ViewerFacts,
                          f"{'active' if g.active(now) else 'expired ' + str(g.expires_at)}")
         chosen = next((active[t] for t in _GRANT_ORDER if t in active), None)
         if chosen is not None:
-            allowed_by = (_GRANT_REASONS[chosen.access_type], chosen.id)
+            allowed_by = (_GRANT_REASONS[chosen.access_type], chosen)
         elif facts.series_purchased and item.visibility is not Visibility.PRIVATE:
             trace.append("the item's series was bought as a bundle")
             allowed_by = (Reason.SERIES_PURCHASED, None)

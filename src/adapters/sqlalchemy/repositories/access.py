@@ -32,6 +32,7 @@ from domain.identity.roles import Role
 
 # Stripe keeps retrying a failed renewal for days; members keep access meanwhile.
 MEMBER_STATUSES = ("active", "trialing", "past_due")
+_STATEMENTS: dict[tuple[str, str, str], sa.Select[Any]] = {}
 
 
 class SqlAccessFacts:
@@ -52,34 +53,70 @@ class SqlAccessFacts:
     def lookup(self, *, now: datetime, token_hash: str | None = None,
                user_id: UUID | None = None, content_ids: Sequence[UUID] | None = None,
                slug: str | None = None) -> AccessLookup:
-        now_param = sa.literal(now, auth_sessions.c.expires_at.type)
-        if token_hash is not None:
+        viewer_mode = "token" if token_hash is not None else "user" if user_id is not None \
+            else "anonymous"
+        item_mode = "slug" if slug is not None else "ids" if content_ids else "none"
+        params: dict[str, Any] = {"now": now}
+        if viewer_mode == "token":
+            params["token_hash"] = token_hash
+        elif viewer_mode == "user":
+            params["user_id"] = user_id
+        if item_mode == "slug":
+            params["slug"] = slug
+        elif item_mode == "ids":
+            params["content_ids"] = list(content_ids or ())
+        rows = self._execute(self._statement(viewer_mode, item_mode), params).mappings().all()
+
+        first = rows[0]
+        viewer_facts = (Viewer(first["user_id"], Role(first["role"]))
+                        if first["user_id"] is not None else None)
+        grouped: dict[UUID, list[sa.RowMapping]] = {}
+        for row in rows:
+            if row["id"] is not None:
+                grouped.setdefault(row["id"], []).append(row)
+        return AccessLookup(
+            viewer=viewer_facts,
+            session_valid=token_hash is None or viewer_facts is not None,
+            rows=[self._row(item_rows, viewer_facts is not None) for item_rows in grouped.values()],
+        )
+
+    def _statement(self, viewer_mode: str, item_mode: str) -> sa.Select[Any]:
+        # Building this statement costs more CPU than running it; build each shape once.
+        key = (self._execute.dialect, viewer_mode, item_mode)
+        statement = _STATEMENTS.get(key)
+        if statement is None:
+            statement = _STATEMENTS[key] = self._build(viewer_mode, item_mode)
+        return statement
+
+    def _build(self, viewer_mode: str, item_mode: str) -> sa.Select[Any]:
+        now_param = sa.bindparam("now", type_=auth_sessions.c.expires_at.type)
+        if viewer_mode == "token":
             viewer = (
                 sa.select(users.c.id.label("user_id"), users.c.role)
                 .join(auth_sessions, auth_sessions.c.user_id == users.c.id)
-                .where(auth_sessions.c.token_hash == token_hash,
+                .where(auth_sessions.c.token_hash == sa.bindparam("token_hash"),
                        auth_sessions.c.revoked_at.is_(None),
                        auth_sessions.c.expires_at > now_param,
                        users.c.deleted_at.is_(None), users.c.disabled_at.is_(None))
             )
-        elif user_id is not None:
+        elif viewer_mode == "user":
             viewer = sa.select(users.c.id.label("user_id"), users.c.role).where(
-                users.c.id == user_id, users.c.deleted_at.is_(None))
+                users.c.id == sa.bindparam("user_id", type_=users.c.id.type),
+                users.c.deleted_at.is_(None))
         else:
             viewer = sa.select(sa.cast(sa.null(), users.c.id.type).label("user_id"),
                                sa.cast(sa.null(), users.c.role.type).label("role")).where(
                 sa.false())
         v = viewer.subquery("viewer")
-        anchor = sa.select(sa.literal(1).label("one")).subquery("anchor")
+        anchor = sa.select(sa.literal_column("1").label("one")).subquery("anchor")
 
         item_condition: sa.ColumnElement[bool]
-        if slug is not None:
-            item_condition = content.c.slug == slug
-        elif content_ids:
-            item_condition = content.c.id.in_(list(content_ids))
+        if item_mode == "slug":
+            item_condition = content.c.slug == sa.bindparam("slug", type_=content.c.slug.type)
+        elif item_mode == "ids":
+            item_condition = content.c.id.in_(sa.bindparam("content_ids", expanding=True))
         else:
             item_condition = sa.false()
-
         tiers = subscription_tiers
         if self._pg:
             covers_category = tiers.c.category_access.op("?")(content.c.category)
@@ -112,12 +149,13 @@ class SqlAccessFacts:
             .correlate_except(prereq)
             .scalar_subquery()
         )
-        query = (
+        return (
             sa.select(
                 v.c.user_id, v.c.role, *ENTRY_COLUMNS,
                 content.c.deleted_at, content.c.media_url, content.c.content_body,
                 content_access.c.id.label("grant_id"), content_access.c.access_type,
                 content_access.c.expires_at.label("grant_expires_at"),
+                content_access.c.last_accessed_at.label("grant_last_accessed_at"),
                 membership.label("membership"), series_bought.label("series_bought"),
                 missing.label("missing_prerequisites"),
                 video_playback.c.position_seconds, video_playback.c.completed,
@@ -130,24 +168,11 @@ class SqlAccessFacts:
             .outerjoin(video_playback, sa.and_(video_playback.c.user_id == v.c.user_id,
                                                video_playback.c.content_id == content.c.id))
         )
-        rows = self._execute(query).mappings().all()
-
-        first = rows[0]
-        viewer_facts = (Viewer(first["user_id"], Role(first["role"]))
-                        if first["user_id"] is not None else None)
-        grouped: dict[UUID, list[sa.RowMapping]] = {}
-        for row in rows:
-            if row["id"] is not None:
-                grouped.setdefault(row["id"], []).append(row)
-        return AccessLookup(
-            viewer=viewer_facts,
-            session_valid=token_hash is None or viewer_facts is not None,
-            rows=[self._row(item_rows, viewer_facts is not None) for item_rows in grouped.values()],
-        )
 
     def _row(self, rows: list[sa.RowMapping], signed_in: bool) -> AccessRow:
         r = rows[0]
-        grants = tuple(Grant(x["grant_id"], x["access_type"], x["grant_expires_at"])
+        grants = tuple(Grant(x["grant_id"], x["access_type"], x["grant_expires_at"],
+                             x["grant_last_accessed_at"])
                        for x in rows if x["grant_id"] is not None)
         item = ItemFacts(
             id=r["id"], creator_id=r["creator_id"], status=Status(r["status"]),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import content
@@ -33,6 +33,9 @@ def entry_from(row: sa.Row[object] | sa.RowMapping) -> CatalogEntry:
     )
 
 
+_BROWSE: dict[tuple[Any, ...], sa.Select[Any]] = {}
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -41,41 +44,58 @@ class SqlCatalogQueries:
     def __init__(self, execute: Executor) -> None:
         self._execute = execute
 
-    def _has_tag(self, tag: str) -> sa.ColumnElement[bool]:
+    def _has_tag(self, tag: sa.BindParameter[str]) -> sa.ColumnElement[bool]:
         if self._execute.dialect == "postgresql":
             # Served by the GIN index on content.tags.
-            return content.c.tags.op("@>")(sa.literal([tag], type_=JSONB()))
+            return content.c.tags.op("@>")(sa.func.jsonb_build_array(tag))
         each = sa.func.json_each(content.c.tags).table_valued("value")
         return sa.exists(sa.select(1).select_from(each).where(each.c.value == tag))
 
     def browse(self, filters: CatalogFilter, *, sort: str, after: tuple[object, UUID] | None,
                limit: int) -> Sequence[CatalogEntry]:
+        params: dict[str, Any] = {"limit": limit}
+        for name in ("category", "content_type", "series_id", "tag"):
+            if getattr(filters, name):
+                params[name] = getattr(filters, name)
+        if filters.search:
+            params["search"] = f"%{_escape_like(filters.search.lower())}%"
+        if after is not None:
+            params["after_key"], params["after_id"] = after
+        shape = (self._execute.dialect, sort, filters.price, after is not None,
+                 *sorted(k for k in params if k not in ("limit", "after_key", "after_id")))
+        statement = _BROWSE.get(shape)
+        if statement is None:
+            statement = _BROWSE[shape] = self._build_browse(
+                sort, set(params), filters.price, after is not None)
+        return [entry_from(r) for r in self._execute(statement, params)]
+
+    def _build_browse(self, sort: str, present: set[str], price: str | None,
+                      paged: bool) -> sa.Select[Any]:
+        # Built once per filter shape, with bound parameters, then reused.
         query = sa.select(*ENTRY_COLUMNS).where(
             content.c.status == "published",
             content.c.deleted_at.is_(None),
             content.c.visibility != "private",
         )
-        if filters.category:
-            query = query.where(content.c.category == filters.category)
-        if filters.content_type:
-            query = query.where(content.c.content_type == filters.content_type)
-        if filters.series_id:
-            query = query.where(content.c.series_id == filters.series_id)
-        if filters.tag:
-            query = query.where(self._has_tag(filters.tag))
-        if filters.price == "free":
+        for name in ("category", "content_type", "series_id"):
+            if name in present:
+                column = content.c[name]
+                query = query.where(column == sa.bindparam(name, type_=column.type))
+        if "tag" in present:
+            query = query.where(self._has_tag(sa.bindparam("tag", type_=sa.String())))
+        if price == "free":
             query = query.where(sa.or_(content.c.price.is_(None), content.c.price == 0))
-        elif filters.price == "paid":
+        elif price == "paid":
             query = query.where(content.c.price > 0)
-        if filters.search:
-            pattern = f"%{_escape_like(filters.search.lower())}%"
-            query = query.where(sa.func.lower(content.c.title).like(pattern, escape="\\"))
+        if "search" in present:
+            query = query.where(sa.func.lower(content.c.title).like(
+                sa.bindparam("search", type_=sa.String()), escape="\\"))
         key = content.c.published_at if sort == "newest" else content.c.view_count
-        if after is not None:
+        if paged:
             query = query.where(sa.tuple_(key, content.c.id) < sa.tuple_(
-                sa.literal(after[0], key.type), sa.literal(after[1], content.c.id.type)))
-        query = query.order_by(key.desc(), content.c.id.desc()).limit(limit)
-        return [entry_from(r) for r in self._execute(query)]
+                sa.bindparam("after_key", type_=key.type),
+                sa.bindparam("after_id", type_=content.c.id.type)))
+        return query.order_by(key.desc(), content.c.id.desc()).limit(sa.bindparam("limit"))
 
     def studio(self, *, creator_id: UUID | None, status: str | None, limit: int,
                offset: int) -> Sequence[CatalogEntry]:

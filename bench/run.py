@@ -1,0 +1,237 @@
+"""Throughput of the hot paths as ratios to a bare Litestar endpoint, in one run.
+
+    make bench                      # or: .venv/bin/python bench/run.py [--rows N]
+
+Builds a throwaway PostgreSQL database with --rows content items (default 100,000),
+sessions and grants, serves the baseline app and Patronage with granian (2 workers
+each, like production on this machine), and drives each endpoint with wrk
+(-t2 -c64). Prints req/s, the ratio to /plain, and latency percentiles; writes
+bench/results/latest.json. Needs wrk (apt-get install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from adapters.sqlalchemy import migrate  # noqa: E402
+from adapters.sqlalchemy.engine import normalise_url  # noqa: E402
+
+ADMIN_URL = os.environ.get("PATRONAGE_TEST_DATABASE_URL",
+                           "postgresql://postgres@127.0.0.1:5432/postgres")
+BIN = Path(sys.executable).parent
+USERS = 64
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def create_database(name: str) -> str:
+    admin = sa.create_engine(normalise_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return normalise_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(name: str) -> None:
+    admin = sa.create_engine(normalise_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def seed(url: str, rows: int) -> dict[str, list[str]]:
+    """Users, sessions, `rows` published items (1 in 5 a video), 50 grants per user."""
+    engine = sa.create_engine(url)
+    tokens = [secrets.token_urlsafe(32) for _ in range(USERS)]
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO users (id, email, password_hash, full_name, role, email_verified_at) "
+            "VALUES (gen_random_uuid(), 'owner@bench.test', 'x', 'Owner', 'platform_owner', now())")
+        for n, token in enumerate(tokens):
+            user_id = conn.exec_driver_sql(
+                "INSERT INTO users (id, email, password_hash, full_name, role, "
+                "email_verified_at) VALUES (gen_random_uuid(), %s, 'x', 'C', 'customer', now()) "
+                "RETURNING id", (f"c{n}@bench.test",)).scalar_one()
+            conn.exec_driver_sql(
+                "INSERT INTO auth_sessions (id, user_id, token_hash, expires_at) VALUES "
+                "(gen_random_uuid(), %s, %s, now() + interval '1 day')",
+                (user_id, hashlib.sha256(token.encode()).hexdigest()))
+        conn.exec_driver_sql(f"""
+            INSERT INTO content (id, creator_id, title, slug, content_type, category, tags,
+                                 visibility, price, status, published_at, view_count,
+                                 media_url, media_duration_seconds, content_body)
+            SELECT gen_random_uuid(), (SELECT id FROM users WHERE role = 'platform_owner'),
+                   'Item ' || i, 'item-' || i,
+                   CASE WHEN mod(i, 5) = 0 THEN 'video' ELSE 'written' END,
+                   'category-' || mod(i, 20), jsonb_build_array('tag-' || mod(i, 50)),
+                   'purchased_only', CASE WHEN mod(i, 3) = 0 THEN NULL ELSE 9.00 END,
+                   'published', now() - make_interval(secs => i), mod(i, 997),
+                   CASE WHEN mod(i, 5) = 0 THEN 'content/bench/' || i || '.mp4' END,
+                   CASE WHEN mod(i, 5) = 0 THEN 1800 END,
+                   CASE WHEN mod(i, 5) <> 0 THEN '<p>Body ' || i || '</p>' END
+            FROM generate_series(1, {rows}) AS i""")
+        conn.exec_driver_sql("""
+            INSERT INTO content_access (id, user_id, content_id, access_type)
+            SELECT gen_random_uuid(), u.id, c.id, 'purchased'
+            FROM users u CROSS JOIN LATERAL (
+                SELECT id FROM content WHERE content_type = 'video' AND price IS NOT NULL
+                ORDER BY md5(u.id::text || id::text) LIMIT 50) c
+            WHERE u.role = 'customer'""")
+        conn.exec_driver_sql("ANALYZE")
+        pairs = conn.exec_driver_sql("""
+            SELECT ca.content_id, s.token_hash FROM content_access ca
+            JOIN auth_sessions s ON s.user_id = ca.user_id""").all()
+    engine.dispose()
+    by_hash = {hashlib.sha256(t.encode()).hexdigest(): t for t in tokens}
+    return {"pairs": [f"{by_hash[h]} {cid}" for cid, h in pairs]}
+
+
+def serve(args: list[str], env: dict[str, str], port: int, probe: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [str(BIN / "granian"), "--interface", "asgi", "--host", "127.0.0.1", "--port",
+         str(port), "--workers", "2", "--no-access-log", *args],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=1).status_code < 500:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"server on {port} did not start")
+
+
+LUA = """
+local pairs = {}
+for line in io.lines("%(pairs)s") do
+  local token, id = line:match("(%%S+) (%%S+)")
+  table.insert(pairs, {token, id})
+end
+local n = 0
+request = function()
+  n = n + 1
+  local p = pairs[(n %% #pairs) + 1]
+  local path = string.gsub("%(path)s", "{id}", p[2])
+  local headers = {["Authorization"] = "Bearer " .. p[1], ["Content-Type"] = "application/json"}
+  local body = nil
+  if "%(method)s" == "PUT" then body = '{"position_seconds": ' .. (n %% 1700) .. '}' end
+  return wrk.format("%(method)s", path, headers, body)
+end
+"""
+
+
+def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> dict[str, float]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+
+    def pct(label: str) -> float:
+        m = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    return {"rps": rps, "p50_ms": pct("50"), "p99_ms": pct("99"),
+            "errors": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    opts = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    name = "patronage_bench"
+    url = create_database(name)
+    workdir = Path(tempfile.mkdtemp(prefix="patronage-bench-"))
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        migrate.upgrade(url)
+        started = time.monotonic()
+        data = seed(url, opts.rows)
+        print(f"seeded {opts.rows} items in {time.monotonic() - started:.1f}s")
+        pairs_file = workdir / "pairs.txt"
+        pairs_file.write_text("\n".join(data["pairs"]) + "\n")
+
+        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'bench'}",
+               "PATRONAGE_DATABASE_URL": url, "PATRONAGE_DATA_DIR": str(workdir / "var"),
+               "PATRONAGE_SECRET_KEY": secrets.token_urlsafe(48)}
+        plain_port, app_port = free_port(), free_port()
+        servers.append(serve(["plain_app:app"], env, plain_port, "/plain"))
+        servers.append(serve(["--factory", "entrypoints.http.app:app_without_retry"], env,
+                             app_port, "/health"))
+
+        def script(path: str, method: str = "GET") -> str:
+            file = workdir / f"{method}-{abs(hash(path))}.lua"
+            file.write_text(LUA % {"pairs": pairs_file, "path": path, "method": method})
+            return str(file)
+
+        base = f"http://127.0.0.1:{app_port}"
+        runs = {
+            "plain (baseline)": (f"http://127.0.0.1:{plain_port}/plain", None),
+            "access check": (base, script("/api/v1/content/{id}/access")),
+            "playback URL": (base, script("/api/v1/content/{id}/playback", "POST")),
+            "catalog page": (f"{base}/api/v1/content?limit=20&category=category-7", None),
+            "progress upsert": (base, script("/api/v1/content/{id}/progress", "PUT")),
+        }
+        results: dict[str, dict[str, float]] = {}
+        for label, (target, lua) in runs.items():
+            wrk(target, 2, opts.connections, lua)  # warm-up
+            results[label] = wrk(target, opts.seconds, opts.connections, lua)
+        baseline = results["plain (baseline)"]["rps"]
+        print(f"\n{'endpoint':<18}{'req/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
+              f"{'p99/p50':>9}{'errors':>8}")
+        for label, r in results.items():
+            r["ratio"] = r["rps"] / baseline
+            print(f"{label:<18}{r['rps']:>10.0f}{r['ratio']:>8.1%}{r['p50_ms']:>9.2f}"
+                  f"{r['p99_ms']:>9.2f}{r['p99_ms'] / r['p50_ms']:>9.1f}{r['errors']:>8.0f}")
+        out = ROOT / "bench" / "results"
+        out.mkdir(exist_ok=True)
+        (out / "latest.json").write_text(json.dumps(
+            {"rows": opts.rows, "connections": opts.connections, "seconds": opts.seconds,
+             "results": results}, indent=2))
+    finally:
+        for proc in servers:
+            try:
+                os.killpg(proc.pid, 2)
+                proc.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                proc.kill()
+        drop_database(name)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
