@@ -150,5 +150,8 @@ def decide(item: ItemFacts, viewer: Viewer | None, facts: ViewerFacts,
 
     if facts.missing_prerequisites:
         trace.append(f"{facts.missing_prerequisites} prerequisite(s) not completed")
+        if viewer is None:
+            # Completion is only recorded for signed-in people.
+            return result(False, Reason.SIGN_IN_REQUIRED)
         return result(False, Reason.PREREQUISITES_INCOMPLETE)
     return result(True, allowed_by[0], allowed_by[1])

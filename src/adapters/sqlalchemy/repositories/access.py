@@ -140,8 +140,15 @@ class SqlAccessFacts:
         done = video_playback.alias("done")
         prereq = self._json_elements(content.c.prerequisite_content_ids)
         # Correlated explicitly: the viewer and the item come from the outer query.
+        # A prerequisite that was deleted or unpublished no longer blocks anyone:
+        # nobody could complete it.
+        required = content.alias("required")
         missing = (
             sa.select(sa.func.count()).select_from(prereq).where(
+                sa.exists(sa.select(1).select_from(required).where(
+                    self._uuid_matches(required.c.id, prereq.c.value),
+                    required.c.status == "published", required.c.deleted_at.is_(None),
+                ).correlate_except(required)),
                 ~sa.exists(sa.select(1).select_from(done).where(
                     done.c.user_id == v.c.user_id, done.c.completed.is_(True),
                     self._uuid_matches(done.c.content_id, prereq.c.value),
