@@ -137,6 +137,10 @@ def test_the_creator_is_always_allowed_as_owner(
         item(status=status, visibility=visibility, deleted=deleted, is_free=is_free),
         Viewer(CREATOR, role), ViewerFacts(missing_prerequisites=missing), NOW,
     )
+    if deleted:
+        # Deleted is gone from every read path, for its creator too.
+        assert not decision.allowed and decision.reason is Reason.NOT_FOUND
+        return
     assert decision.allowed
     assert decision.reason is Reason.OWNER
     assert decision.grant_id is None
@@ -153,6 +157,9 @@ def test_staff_are_allowed_whatever_the_item(
 ) -> None:
     decision = decide(item(status=status, visibility=visibility, deleted=deleted),
                       viewer(role), ViewerFacts(missing_prerequisites=missing), NOW)
+    if deleted:
+        assert not decision.allowed and decision.reason is Reason.NOT_FOUND
+        return
     assert decision.allowed
     assert decision.reason is Reason.STAFF
     assert_consistent(decision)
@@ -470,6 +477,9 @@ def test_decisions_follow_the_rules(
     """An independent statement of the rules, checked against ``decide``."""
     the_item, the_viewer, facts, now = situation
     decision = decide(the_item, the_viewer, facts, now)
+    if the_item.deleted:
+        assert decision.reason is Reason.NOT_FOUND
+        return
     if the_viewer is not None and the_viewer.user_id == the_item.creator_id:
         assert decision.reason is Reason.OWNER
         return

@@ -42,10 +42,18 @@ def decode_cursor(sort: str, cursor: str) -> tuple[object, UUID]:
         data = json.loads(raw)
         if data["s"] != sort:
             raise ValueError("cursor of another sort")
-        key: object = (datetime.fromisoformat(data["k"]) if sort == "newest"
-                       else int(data["k"]))
+        key: object
+        if sort == "newest":
+            key = datetime.fromisoformat(data["k"])
+            if key.tzinfo is None:  # type: ignore[attr-defined]
+                raise ValueError("naive timestamp")
+        else:
+            key = data["k"]
+            if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key < 2**31:
+                raise ValueError("count out of range")
         return key, UUID(data["i"])
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error,
+            json.JSONDecodeError) as exc:
         raise ValidationError("The cursor is not valid for this listing.",
                               code="catalog.bad_cursor", field="cursor") from exc
 

@@ -108,14 +108,18 @@ def decide(item: ItemFacts, viewer: Viewer | None, facts: ViewerFacts,
                               grant.id if grant else None,
                               grant.last_accessed_at if grant else None)
 
+    if item.deleted:
+        # Deleted means gone from every read path, for its creator and staff too.
+        trace.append("item is deleted")
+        return result(False, Reason.NOT_FOUND)
     if viewer is not None and viewer.user_id == item.creator_id:
         trace.append("viewer created the item")
         return result(True, Reason.OWNER)
     if viewer is not None and viewer.role.is_staff:
         trace.append(f"viewer is {viewer.role.value}")
         return result(True, Reason.STAFF)
-    if item.deleted or item.status is not Status.PUBLISHED:
-        trace.append(f"item is {'deleted' if item.deleted else item.status.value}")
+    if item.status is not Status.PUBLISHED:
+        trace.append(f"item is {item.status.value}")
         return result(False, Reason.NOT_FOUND)
     trace.append(f"item is published, visibility {item.visibility.value}")
 

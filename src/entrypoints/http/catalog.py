@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 
 from application.catalog.browsing import BrowseCatalog, CheckAccess, GetContent
 from application.catalog.media import RequestPlayback
@@ -39,14 +39,14 @@ class ContentController(Controller):
     def browse(
         self,
         patronage: App,
-        category: FromQuery[Annotated[str, Parameter(max_length=100)] | None] = None,
-        tag: FromQuery[Annotated[str, Parameter(max_length=50)] | None] = None,
+        category: Annotated[str | None, QueryParameter(name="category", max_length=100)] = None,
+        tag: Annotated[str | None, QueryParameter(name="tag", max_length=50)] = None,
         content_type: FromQuery[ContentType | None] = None,
         series_id: FromQuery[UUID | None] = None,
-        price: FromQuery[Annotated[str, Parameter(pattern="^(free|paid)$")] | None] = None,
-        q: FromQuery[Annotated[str, Parameter(max_length=100)] | None] = None,
+        price: Annotated[str | None, QueryParameter(name="price", pattern="^(free|paid)$")] = None,
+        q: Annotated[str | None, QueryParameter(name="q", max_length=100)] = None,
         sort: FromQuery[Annotated[str, Parameter(pattern="^(newest|popular)$")]] = "newest",
-        cursor: FromQuery[Annotated[str, Parameter(max_length=200)] | None] = None,
+        cursor: Annotated[str | None, QueryParameter(name="cursor", max_length=200)] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=50)]] = 20,
     ) -> PageOut:
         """Published items, newest or most viewed first, 20 a page.
