@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from application.catalog import authoring, browsing, media, progress, series
+from application.commerce import grants, library, payment_events, purchasing, refunds
 from application.identity import (
     administration,
     login,
@@ -15,9 +16,10 @@ from application.identity import (
     verification,
 )
 from application.messagebus import CommandHandler, EventHandler, EventRouting
-from application.notifications import identity_emails
+from application.notifications import commerce_emails, identity_emails
 from application.platform import settings
 from application.system import health
+from domain.commerce import events as commerce_events
 from domain.events import DomainEvent
 from domain.identity import events as identity_events
 
@@ -70,6 +72,13 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     media.RequestPlayback: media.request_playback,
     progress.RecordProgress: progress.record_progress,
     progress.ContinueWatching: progress.continue_watching,
+    purchasing.StartPurchase: purchasing.start_purchase,
+    payment_events.HandlePaymentEvent: payment_events.handle_payment_event,
+    refunds.RefundPurchase: refunds.refund_purchase,
+    grants.GrantAccess: grants.grant_access,
+    grants.RevokeAccess: grants.revoke_access,
+    library.MyPurchases: library.my_purchases,
+    library.MyLibrary: library.my_library,
 }
 
 # Handler names are stored in outbox rows: renaming one strands its pending messages.
@@ -85,6 +94,10 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
     },
     identity_events.PasswordChanged: {
         "email.password_changed": identity_emails.send_password_changed_notice,
+    },
+    commerce_events.PurchaseCompleted: {"email.purchase_receipt": commerce_emails.send_receipt},
+    commerce_events.PurchaseRefunded: {
+        "email.purchase_refund": commerce_emails.send_refund_notice,
     },
 }
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from uuid import UUID
 
 import attrs
 
 from application.html import HtmlSanitizer
 from application.media import MediaStorage
+from application.payments import PaymentGateway
 from application.ports import Clock, IdGenerator, Mailer, PasswordHasher
 from application.unit_of_work import UnitOfWorkFactory
 from domain.identity.throttle import ThrottlePolicy
@@ -41,4 +44,8 @@ class Services:
     uow_factory: UnitOfWorkFactory
     media: MediaStorage
     html: HtmlSanitizer
+    payments: PaymentGateway
     config: CoreConfig = attrs.field(factory=CoreConfig)
+    # Runs event handlers for outbox messages committed by units of work that a
+    # handler opened itself (the bus dispatches its own unit of work's messages).
+    dispatch: Callable[[Sequence[UUID]], None] = lambda _ids: None

@@ -14,6 +14,7 @@ from application.catalog_ports import (
     ProgressRepository,
     SeriesRepository,
 )
+from application.commerce_ports import CommerceLedger, GrantRepository, PurchaseRepository
 from application.repositories import (
     EmailLogRepository,
     OutboxRepository,
@@ -35,6 +36,9 @@ class UnitOfWork(Protocol):
     catalog: CatalogQueries
     access: AccessFacts
     progress: ProgressRepository
+    purchases: PurchaseRepository
+    grants: GrantRepository
+    ledger: CommerceLedger
     outbox: OutboxRepository
     email_logs: EmailLogRepository
 

@@ -14,6 +14,7 @@ from typing import Any
 
 class ErrorKind(enum.Enum):
     VALIDATION = "validation"
+    MALFORMED = "malformed"
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     UNAUTHENTICATED = "unauthenticated"

@@ -9,8 +9,10 @@ Other Python programs use Patronage through it::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Literal
+from uuid import UUID
 
 import sqlalchemy as sa
 
@@ -20,6 +22,7 @@ from adapters.mail.file_mailer import FileMailer
 from adapters.mail.smtp_mailer import SmtpMailer
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
 from adapters.r2.storage import R2MediaStorage
+from adapters.sandbox_payments.gateway import SandboxGateway
 from adapters.sqlalchemy.engine import create_engine
 from adapters.sqlalchemy.unit_of_work import uow_factory
 from adapters.system.clock import SystemClock
@@ -27,6 +30,7 @@ from adapters.system.ids import UUIDv7Generator
 from application.handlers import COMMAND_HANDLERS, default_routing
 from application.media import MediaStorage
 from application.messagebus import MessageBus, OutboxProcessor, RetryPolicy
+from application.payments import PaymentGateway
 from application.ports import Clock, IdGenerator, Mailer, PasswordHasher
 from application.services import CoreConfig, Services
 from domain.identity.throttle import ThrottlePolicy
@@ -82,6 +86,16 @@ def build_media(settings: Settings) -> MediaStorage:
     return LocalMediaStorage(settings.media_dir, settings.public_url, settings.signing_secret())
 
 
+def build_payments(settings: Settings) -> PaymentGateway:
+    if settings.payments == "stripe":
+        from adapters.stripe_payments.gateway import StripeGateway
+
+        return StripeGateway(api_key=settings.stripe_secret_key or "",
+                             webhook_secret=settings.stripe_webhook_secret or "",
+                             api_base=settings.stripe_api_base)
+    return SandboxGateway()
+
+
 def build_mailer(settings: Settings) -> Mailer:
     if settings.mailer == "smtp":
         return SmtpMailer(
@@ -112,6 +126,7 @@ def bootstrap(
     hasher: PasswordHasher | None = None,
     mailer: Mailer | None = None,
     media: MediaStorage | None = None,
+    payments: PaymentGateway | None = None,
     engine: sa.Engine | None = None,
     dispatch: Literal["inline", "background"] = "inline",
     retry: RetryPolicy | None = None,
@@ -122,6 +137,14 @@ def bootstrap(
     engine = engine or create_engine(settings.effective_database_url)
     routing = default_routing()
     make_uow = uow_factory(engine, clock=clock, ids=ids, subscribers=routing.handler_names_for)
+    # The dispatcher needs the services and the services hand work to the
+    # dispatcher: the link is closed once both exist.
+    late: list[InlineDispatcher | BackgroundDispatcher] = []
+
+    def dispatch_later(message_ids: Sequence[UUID]) -> None:
+        if late and message_ids:
+            late[0](message_ids)
+
     services = Services(
         clock=clock,
         ids=ids,
@@ -133,12 +156,15 @@ def bootstrap(
         uow_factory=make_uow,
         media=media or build_media(settings),
         html=Nh3Sanitizer(),
+        payments=payments or build_payments(settings),
         config=core_config(settings),
+        dispatch=dispatch_later,
     )
     processor = OutboxProcessor(make_uow, routing, services, retry)
     dispatcher: InlineDispatcher | BackgroundDispatcher = (
         BackgroundDispatcher(processor) if dispatch == "background" else InlineDispatcher(processor)
     )
+    late.append(dispatcher)
     bus = MessageBus(make_uow, services, COMMAND_HANDLERS, dispatcher)
     return Patronage(bus=bus, outbox=processor, services=services, engine=engine,
                      settings=settings, dispatcher=dispatcher)

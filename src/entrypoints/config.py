@@ -50,6 +50,10 @@ class Settings:
     r2_access_key_id: str | None = None
     r2_secret_access_key: str | None = None
     r2_bucket: str | None = None
+    payments: str = "sandbox"
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
     playback_url_minutes: int = 5
     max_upload_mb: int = 5120
 
@@ -102,6 +106,15 @@ class Settings:
             raise ValidationError(
                 "PATRONAGE_MEDIA_STORAGE=r2 needs PATRONAGE_R2_ENDPOINT, _ACCESS_KEY_ID, "
                 "_SECRET_ACCESS_KEY and _BUCKET.", code="config.invalid", field="media_storage")
+        if settings.payments not in ("sandbox", "stripe"):
+            raise ValidationError("PATRONAGE_PAYMENTS must be 'sandbox' or 'stripe'.",
+                                  code="config.invalid", field="payments")
+        if settings.payments == "stripe" and not (
+            settings.stripe_secret_key and settings.stripe_webhook_secret
+        ):
+            raise ValidationError(
+                "PATRONAGE_PAYMENTS=stripe needs PATRONAGE_STRIPE_SECRET_KEY and "
+                "PATRONAGE_STRIPE_WEBHOOK_SECRET.", code="config.invalid", field="payments")
         return settings
 
     @property

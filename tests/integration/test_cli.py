@@ -27,7 +27,10 @@ from tests.integration.conftest import FAST_ARGON2, Databases, free_port
 
 OWNER = "owner@example.com"
 PASSWORD = "a long and secret passphrase"
-REVISIONS = ["0001_phase1", "0002_phase2", "0003_phase3", "0004_phase4", "0005_catalog_reads"]
+REVISIONS = [
+    "0001_phase1", "0002_phase2", "0003_phase3", "0004_phase4", "0005_catalog_reads",
+    "0006_commerce",
+]
 HEAD = REVISIONS[-1]
 
 

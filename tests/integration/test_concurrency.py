@@ -8,6 +8,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from litestar.testing import TestClient
 
@@ -83,10 +84,7 @@ def wired(settings: Settings, engine: sa.Engine, handlers: dict[Any, Any]) -> Pa
 
     make_uow = uow_factory(engine, clock=patronage.services.clock, ids=patronage.services.ids,
                            subscribers=routing.handler_names_for)
-    services = Services(clock=patronage.services.clock, ids=patronage.services.ids,
-                        hasher=patronage.services.hasher, mailer=patronage.services.mailer,
-                        uow_factory=make_uow, media=patronage.services.media,
-                        html=patronage.services.html, config=patronage.services.config)
+    services = attrs.evolve(patronage.services, uow_factory=make_uow)
     processor = OutboxProcessor(make_uow, routing, services)
     patronage.outbox = processor
     patronage.bus = MessageBus(make_uow, services, COMMAND_HANDLERS, lambda ids: None)

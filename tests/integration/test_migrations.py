@@ -24,8 +24,11 @@ from adapters.sqlalchemy.engine import create_engine
 
 BACKENDS = ("postgresql", "sqlite")
 
-REVISIONS = ("0001_phase1", "0002_phase2", "0003_phase3", "0004_phase4", "0005_catalog_reads")
-HEAD = "0005_catalog_reads"
+REVISIONS = (
+    "0001_phase1", "0002_phase2", "0003_phase3", "0004_phase4", "0005_catalog_reads",
+    "0006_commerce",
+)
+HEAD = REVISIONS[-1]
 
 # The tables each revision adds.
 PHASE_TABLES: dict[str, frozenset[str]] = {
@@ -43,6 +46,7 @@ PHASE_TABLES: dict[str, frozenset[str]] = {
     }),
     "0004_phase4": frozenset({"api_keys", "analytics_daily"}),
     "0005_catalog_reads": frozenset({"content_views"}),
+    "0006_commerce": frozenset({"purchase_refunds", "idempotency_keys"}),
 }
 PHASE4_SETTINGS_COLUMNS = frozenset({"custom_domain", "custom_css", "hide_platform_branding"})
 BOOKKEEPING = frozenset({"alembic_version"})

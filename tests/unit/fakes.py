@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+from adapters.sandbox_payments.gateway import SandboxGateway
 from application.handlers import COMMAND_HANDLERS, default_routing
 from application.media import StoredObject, UploadTarget
 from application.messagebus import EventRouting, MessageBus, OutboxProcessor, RetryPolicy
@@ -476,6 +477,7 @@ class FakeApp:
         self.services = Services(clock=self.clock, ids=self.ids, hasher=self.hasher,
                                  mailer=self.mailer, uow_factory=uow_factory,
                                  media=self.storage, html=FakeSanitizer(),
+                                 payments=SandboxGateway(),
                                  config=config or CoreConfig())
         self.outbox = OutboxProcessor(uow_factory, self.routing, self.services, retry)
         self.bus = MessageBus(uow_factory, self.services, COMMAND_HANDLERS,

@@ -411,6 +411,33 @@ webhook_events = sa.Table(
     sa.Index("idx_webhook_events_created_at", "created_at"),
 )
 
+# One row per gateway refund (revision 0006): a refund event delivered twice is
+# recorded once, and partial refunds add up.
+purchase_refunds = sa.Table(
+    "purchase_refunds",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    _fk("purchase_id", "purchases.id"),
+    sa.Column("amount", Amount, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    _created(),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.Index("idx_purchase_refunds_purchase_id", "purchase_id"),
+)
+
+# Idempotency-Key headers of our own write endpoints (revision 0006).
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    sa.Column("scope", sa.String(50), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("resource_id", UUIDKey, nullable=False),
+    _created(),
+    sa.PrimaryKeyConstraint("user_id", "scope", "key", name="pk_idempotency_keys"),
+    sa.Index("idx_idempotency_keys_created_at", "created_at"),
+)
+
 # --------------------------------------------------------------------------- phase 2
 
 subscription_tiers = sa.Table(

@@ -14,10 +14,12 @@ from sqlalchemy import exc as sa_exc
 from adapters.sqlalchemy.executor import Executor, translate_operational
 from adapters.sqlalchemy.repositories.access import SqlAccessFacts
 from adapters.sqlalchemy.repositories.catalog import SqlCatalogQueries
+from adapters.sqlalchemy.repositories.commerce import SqlCommerceLedger, SqlGrantRepository
 from adapters.sqlalchemy.repositories.content import SqlContentRepository
 from adapters.sqlalchemy.repositories.email_logs import SqlEmailLogRepository
 from adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
 from adapters.sqlalchemy.repositories.progress import SqlProgressRepository
+from adapters.sqlalchemy.repositories.purchases import SqlPurchaseRepository
 from adapters.sqlalchemy.repositories.series import SqlSeriesRepository
 from adapters.sqlalchemy.repositories.sessions import SqlSessionRepository
 from adapters.sqlalchemy.repositories.settings import SqlSettingsRepository
@@ -27,6 +29,8 @@ from adapters.sqlalchemy.repositories.users import SqlUserRepository
 from application.ports import Clock, IdGenerator
 from application.unit_of_work import collect_events
 from domain.events import DomainEvent
+
+_TRACKED = ("users", "settings", "content", "series", "purchases")
 
 
 class SqlAlchemyUnitOfWork:
@@ -110,6 +114,18 @@ class SqlAlchemyUnitOfWork:
         return SqlProgressRepository(self._executor)
 
     @cached_property
+    def purchases(self) -> SqlPurchaseRepository:
+        return SqlPurchaseRepository(self._executor)
+
+    @cached_property
+    def grants(self) -> SqlGrantRepository:
+        return SqlGrantRepository(self._executor)
+
+    @cached_property
+    def ledger(self) -> SqlCommerceLedger:
+        return SqlCommerceLedger(self._executor)
+
+    @cached_property
     def outbox(self) -> SqlOutboxRepository:
         return SqlOutboxRepository(self._executor, self._ids)
 
@@ -119,8 +135,7 @@ class SqlAlchemyUnitOfWork:
 
     def _trackers(self) -> list[Tracker[Any]]:
         made = self.__dict__
-        return [made[name].tracker for name in ("users", "settings", "content", "series")
-                if name in made]
+        return [made[name].tracker for name in _TRACKED if name in made]
 
     def commit(self) -> None:
         events: list[DomainEvent] = []

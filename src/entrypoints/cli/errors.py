@@ -21,6 +21,7 @@ EXIT_UNEXPECTED = 1
 # 2 is Typer's own exit code for a usage mistake.
 EXIT_CODES: dict[ErrorKind, int] = {
     ErrorKind.VALIDATION: 3,
+    ErrorKind.MALFORMED: 3,
     ErrorKind.NOT_FOUND: 4,
     ErrorKind.CONFLICT: 5,
     ErrorKind.UNAUTHENTICATED: 6,

@@ -18,6 +18,12 @@ from entrypoints.http import local_media
 from entrypoints.http.admin import AdminUsersController
 from entrypoints.http.auth import AuthController
 from entrypoints.http.catalog import ContentController, SeriesController
+from entrypoints.http.commerce import (
+    AdminCommerceController,
+    MyCommerceController,
+    PurchasesController,
+    WebhooksController,
+)
 from entrypoints.http.dependencies import provide_actor, provide_patronage
 from entrypoints.http.health import health
 from entrypoints.http.me import MeController
@@ -68,7 +74,9 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
     )
     handlers: list[Any] = [health, AuthController, MeController, SettingsController,
                            AdminUsersController, ContentController, SeriesController,
-                           StudioContentController, StudioSeriesController]
+                           StudioContentController, StudioSeriesController,
+                           PurchasesController, MyCommerceController, WebhooksController,
+                           AdminCommerceController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
     return Litestar(

@@ -10,6 +10,7 @@ from entrypoints.http.schemas import Problem
 _MEANING = {
     400: "Malformed request: bad JSON, wrong types, unknown or over-long fields",
     401: "Missing, invalid or expired session token; wrong credentials",
+    402: "The payment was declined",
     403: "Authenticated but not allowed",
     404: "No such resource",
     409: "Conflicts with existing data",

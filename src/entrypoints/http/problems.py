@@ -17,6 +17,7 @@ PROBLEM_JSON = "application/problem+json"
 
 STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.VALIDATION: 422,
+    ErrorKind.MALFORMED: 400,
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.UNAUTHENTICATED: 401,

@@ -101,6 +101,10 @@ class SqlContentRepository:
             query = query.where(content.c.id != excluding)
         return self._execute(query.limit(1)).first() is not None
 
+    def id_for_slug(self, slug: str) -> UUID | None:
+        return self._execute(sa.select(content.c.id).where(
+            content.c.slug == slug, _LIVE)).scalar_one_or_none()
+
     def prerequisites_of(self, ids: Iterable[UUID]) -> Mapping[UUID, list[UUID]]:
         wanted = list(ids)
         if not wanted:

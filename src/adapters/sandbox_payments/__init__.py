@@ -1,0 +1,1 @@
+"""The sandbox payment gateway: no network, test cards decide the outcome."""

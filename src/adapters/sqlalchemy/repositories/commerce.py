@@ -1,0 +1,134 @@
+"""Grants and commerce bookkeeping: webhook event ids, refunds, idempotency keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapters.sqlalchemy.executor import Executor
+from adapters.sqlalchemy.tables import (
+    content,
+    content_access,
+    content_series,
+    idempotency_keys,
+    purchase_refunds,
+    purchases,
+    webhook_events,
+)
+from application.commerce_ports import PurchaseLine
+from domain.commerce.purchase import Purchase
+
+
+class _Dialect:
+    def __init__(self, execute: Executor) -> None:
+        self._execute = execute
+
+    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+        if self._execute.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+
+class SqlGrantRepository(_Dialect):
+    def grant(self, *, grant_id: UUID, user_id: UUID, content_id: UUID, access_type: str,
+              expires_at: datetime | None, now: datetime) -> bool:
+        stmt = self._insert(content_access).values(
+            id=grant_id, user_id=user_id, content_id=content_id, access_type=access_type,
+            granted_at=now, expires_at=expires_at, created_at=now, updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[content_access.c.user_id, content_access.c.content_id,
+                            content_access.c.access_type],
+            set_={"expires_at": stmt.excluded.expires_at, "updated_at": now},
+        ).returning(content_access.c.id)
+        return self._execute(stmt).scalar_one() == grant_id
+
+    def revoke(self, *, user_id: UUID, content_id: UUID, access_type: str) -> bool:
+        return self._execute(sa.delete(content_access).where(
+            content_access.c.user_id == user_id, content_access.c.content_id == content_id,
+            content_access.c.access_type == access_type)).rowcount > 0
+
+
+class SqlCommerceLedger(_Dialect):
+    def record_event(self, event_id: str, provider: str, event_type: str, now: datetime) -> bool:
+        # The unique key is the whole guarantee: a parallel delivery of the same event
+        # waits here for the first one's transaction, then finds the row.
+        row = self._execute(
+            self._insert(webhook_events).values(
+                id=event_id, provider=provider, event_type=event_type[:255], processed_at=now,
+                created_at=now)
+            .on_conflict_do_nothing().returning(webhook_events.c.id)
+        ).first()
+        return row is not None
+
+    def record_refund(self, refund_id: str, purchase_id: UUID, amount: Decimal, currency: str,
+                      now: datetime) -> bool:
+        row = self._execute(
+            self._insert(purchase_refunds).values(
+                id=refund_id, purchase_id=purchase_id, amount=amount, currency=currency,
+                created_at=now)
+            .on_conflict_do_nothing().returning(purchase_refunds.c.id)
+        ).first()
+        return row is not None
+
+    def refunded_total(self, purchase_id: UUID) -> Decimal:
+        total = self._execute(
+            sa.select(sa.func.coalesce(sa.func.sum(purchase_refunds.c.amount), 0))
+            .where(purchase_refunds.c.purchase_id == purchase_id)
+        ).scalar_one()
+        return Decimal(str(total))
+
+    def remember_key(self, user_id: UUID, scope: str, key: str, resource_id: UUID,
+                     now: datetime) -> UUID:
+        self._execute(
+            self._insert(idempotency_keys).values(
+                user_id=user_id, scope=scope, key=key, resource_id=resource_id, created_at=now)
+            .on_conflict_do_nothing()
+        )
+        return self._execute(
+            sa.select(idempotency_keys.c.resource_id).where(
+                idempotency_keys.c.user_id == user_id, idempotency_keys.c.scope == scope,
+                idempotency_keys.c.key == key)
+        ).scalar_one()
+
+    def add_purchase_count(self, content_id: UUID, delta: int) -> None:
+        self._execute(
+            sa.update(content).where(content.c.id == content_id)
+            .values(purchase_count=sa.func.greatest(content.c.purchase_count + delta, 0)
+                    if self._execute.dialect == "postgresql"
+                    else sa.func.max(content.c.purchase_count + delta, 0))
+        )
+
+    def library_candidates(self, user_id: UUID) -> list[UUID]:
+        granted = sa.select(content_access.c.content_id).where(
+            content_access.c.user_id == user_id)
+        bundled = (
+            sa.select(content.c.id)
+            .join(purchases, purchases.c.series_id == content.c.series_id)
+            .where(purchases.c.customer_id == user_id, purchases.c.status == "completed")
+        )
+        return list(dict.fromkeys(self._execute(sa.union(granted, bundled)).scalars()))
+
+    def describe(self, items: Sequence[Purchase]) -> Sequence[PurchaseLine]:
+        content_ids = [p.content_id for p in items if p.content_id]
+        series_ids = [p.series_id for p in items if p.series_id]
+        names: dict[UUID, tuple[str, str]] = {}
+        if content_ids:
+            names.update({r.id: (r.title, r.slug) for r in self._execute(
+                sa.select(content.c.id, content.c.title, content.c.slug)
+                .where(content.c.id.in_(content_ids)))})
+        if series_ids:
+            names.update({r.id: (r.title, r.slug) for r in self._execute(
+                sa.select(content_series.c.id, content_series.c.title, content_series.c.slug)
+                .where(content_series.c.id.in_(series_ids)))})
+        lines = []
+        for p in items:
+            key = p.content_id or p.series_id
+            title, slug = names.get(key, ("(removed item)", "")) if key else ("", "")
+            lines.append(PurchaseLine(purchase=p, title=title, slug=slug,
+                                      kind="content" if p.content_id else "series"))
+        return lines

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from adapters.sqlalchemy.executor import Executor, conflict_from
+from adapters.sqlalchemy.repositories.tracking import Tracker
+from adapters.sqlalchemy.tables import purchases
+from domain.commerce.purchase import Purchase, PurchaseStatus
+from domain.errors import Conflict
+from domain.values import Money
+
+_OPEN = Conflict("There is already an open purchase of this item.",
+                 code="purchase.already_open")
+OPEN_STATUSES = ("pending", "completed")
+
+
+def to_row(p: Purchase) -> dict[str, Any]:
+    return {
+        "id": p.id, "customer_id": p.customer_id, "content_id": p.content_id,
+        "series_id": p.series_id, "amount_paid": p.amount.amount,
+        "currency": p.amount.currency, "stripe_payment_intent_id": p.payment_intent_id,
+        "platform_fee_amount": p.platform_fee.amount,
+        "creator_payout_amount": p.creator_payout.amount, "status": p.status.value,
+        "purchased_at": p.purchased_at, "refunded_at": p.refunded_at,
+        "refund_reason": p.refund_reason, "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    }
+
+
+def from_row(r: sa.RowMapping) -> Purchase:
+    currency = r["currency"]
+    return Purchase(
+        id=r["id"], customer_id=r["customer_id"], content_id=r["content_id"],
+        series_id=r["series_id"], amount=Money(r["amount_paid"], currency),
+        platform_fee=Money(r["platform_fee_amount"], currency),
+        creator_payout=Money(r["creator_payout_amount"], currency),
+        created_at=r["created_at"], updated_at=r["updated_at"],
+        status=PurchaseStatus(r["status"]), payment_intent_id=r["stripe_payment_intent_id"],
+        purchased_at=r["purchased_at"], refunded_at=r["refunded_at"],
+        refund_reason=r["refund_reason"],
+    )
+
+
+class SqlPurchaseRepository:
+    def __init__(self, execute: Executor) -> None:
+        self._execute = execute
+        self.tracker: Tracker[Purchase] = Tracker(execute, purchases, to_row)
+
+    def add(self, purchase: Purchase) -> None:
+        row = to_row(purchase)
+        try:
+            with self._execute.connection.begin_nested():
+                self._execute(sa.insert(purchases).values(**row))
+        except sa_exc.IntegrityError as error:
+            raise conflict_from(error, {"uq_purchases_open": _OPEN,
+                                        "purchases.customer_id": _OPEN}) from error
+        self.tracker.track(purchase.id, purchase, row)
+
+    def _one(self, condition: sa.ColumnElement[bool], lock: bool) -> Purchase | None:
+        query = sa.select(purchases).where(condition)
+        if lock:
+            # Held until commit: webhook deliveries and client calls for the same
+            # purchase take turns.
+            query = query.with_for_update()
+        row = self._execute(query).mappings().first()
+        if row is None:
+            return None
+        known = self.tracker.get(row["id"])
+        if known is not None and not lock:
+            return known
+        fresh = from_row(row)
+        if known is not None:
+            self.tracker.clear()
+        return self.tracker.track(row["id"], fresh, to_row(fresh))
+
+    def get(self, purchase_id: UUID, *, lock: bool = False) -> Purchase | None:
+        return self._one(purchases.c.id == purchase_id, lock)
+
+    def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Purchase | None:
+        return self._one(purchases.c.stripe_payment_intent_id == intent_id, lock)
+
+    def open_for(self, customer_id: UUID, *, content_id: UUID | None,
+                 series_id: UUID | None) -> Purchase | None:
+        item = (purchases.c.content_id == content_id if content_id is not None
+                else purchases.c.series_id == series_id)
+        return self._one(sa.and_(purchases.c.customer_id == customer_id, item,
+                                 purchases.c.status.in_(OPEN_STATUSES)), False)
+
+    def for_customer(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Purchase]:
+        rows = self._execute(
+            sa.select(purchases).where(purchases.c.customer_id == customer_id)
+            .order_by(purchases.c.created_at.desc(), purchases.c.id.desc())
+            .limit(limit).offset(offset)
+        ).mappings().all()
+        return [from_row(r) for r in rows]

@@ -1,0 +1,1 @@
+"""The Stripe payment gateway, through the official SDK; webhooks deliver the outcome."""

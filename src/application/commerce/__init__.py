@@ -1,0 +1,1 @@
+"""Commerce use cases: buying content and series, payment events, refunds, grants."""

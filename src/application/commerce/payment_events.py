@@ -1,0 +1,75 @@
+"""Applying payment gateway events: the one path from "the gateway says" to our state.
+
+Used for Stripe webhooks and for the sandbox's inline events alike. Every event is
+recorded by id in the same transaction as its effects, so a redelivery changes
+nothing; the purchase row is locked while it changes; transitions are monotonic,
+so reordered events cannot move a purchase backwards.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from application.payments import PaymentEvent
+from application.services import Services
+from application.unit_of_work import UnitOfWork
+from domain.commerce.purchase import Purchase
+
+SUCCEEDED = "payment_intent.succeeded"
+FAILED = "payment_intent.payment_failed"
+REFUNDED = "charge.refunded"
+
+
+@attrs.frozen
+class HandlePaymentEvent:
+    event: PaymentEvent
+
+
+def _purchase_for(uow: UnitOfWork, event: PaymentEvent) -> Purchase | None:
+    purchase = None
+    if event.intent_id:
+        purchase = uow.purchases.get_by_intent(event.intent_id, lock=True)
+    if purchase is None and event.purchase_id is not None:
+        # The webhook can beat us to storing the intent id on the purchase.
+        purchase = uow.purchases.get(event.purchase_id, lock=True)
+        if purchase is not None and event.intent_id:
+            purchase.attach_payment(event.intent_id, event.created)
+    return purchase
+
+
+def handle_payment_event(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str:
+    """Returns what happened: applied, duplicate or ignored."""
+    event = cmd.event
+    now = services.clock.now()
+    if not uow.ledger.record_event(event.id, services.payments.name, event.type, now):
+        uow.rollback()
+        return "duplicate"
+    purchase = _purchase_for(uow, event) if event.type in (SUCCEEDED, FAILED, REFUNDED) else None
+    outcome = "ignored"
+    if purchase is not None and event.type == SUCCEEDED:
+        # A series bundle needs no grants: the entitlement engine reads the
+        # completed purchase itself, so items added later are covered too.
+        if purchase.complete(now) and purchase.content_id is not None:
+            uow.grants.grant(grant_id=services.ids.new_id(), user_id=purchase.customer_id,
+                             content_id=purchase.content_id, access_type="purchased",
+                             expires_at=None, now=now)
+            uow.ledger.add_purchase_count(purchase.content_id, +1)
+        outcome = "applied"
+    elif purchase is not None and event.type == FAILED:
+        purchase.fail(now)
+        outcome = "applied"
+    elif purchase is not None and event.type == REFUNDED:
+        for refund in event.refunds:
+            uow.ledger.record_refund(refund.id, purchase.id, refund.amount.amount,
+                                     refund.amount.currency, now)
+        # Partial refunds keep access; once the refunds add up to the price, it goes.
+        refunded = max(uow.ledger.refunded_total(purchase.id),
+                       event.amount_refunded.amount if event.amount_refunded else 0)
+        if (refunded >= purchase.amount.amount and purchase.refund(now, purchase.refund_reason)
+                and purchase.content_id is not None):
+            uow.grants.revoke(user_id=purchase.customer_id, content_id=purchase.content_id,
+                              access_type="purchased")
+            uow.ledger.add_purchase_count(purchase.content_id, -1)
+        outcome = "applied"
+    uow.commit()
+    return outcome

@@ -1,0 +1,173 @@
+"""Buying a content item or a series bundle."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import attrs
+
+from application.catalog.entitlements import resolve
+from application.commerce.payment_events import HandlePaymentEvent, handle_payment_event
+from application.payments import PaymentDeclined, PaymentIntent
+from application.principal import Principal
+from application.services import Services
+from application.unit_of_work import UnitOfWork
+from domain.access.decision import Reason
+from domain.commerce.purchase import Purchase, PurchaseStatus
+from domain.commerce.revenue import split_revenue
+from domain.errors import Conflict, Forbidden, NotFound, ValidationError
+from domain.identity.roles import Role
+from domain.values import Money
+
+IDEMPOTENCY_KEY_MAX = 200
+
+
+@attrs.frozen
+class PurchaseStarted:
+    purchase_id: UUID
+    status: str
+    amount: Money
+    client_secret: str | None
+    gateway: str
+
+
+@attrs.frozen(repr=False)
+class StartPurchase:
+    actor: Principal
+    content_id: UUID | None = None
+    series_id: UUID | None = None
+    payment_method: str | None = None
+    idempotency_key: str | None = None
+
+    def __repr__(self) -> str:
+        return f"StartPurchase(content_id={self.content_id}, series_id={self.series_id})"
+
+
+def _what_is_sold(cmd: StartPurchase, uow: UnitOfWork, services: Services,
+                  user_id: UUID) -> tuple[Money, UUID, str]:
+    """Price, seller and a description; refuses what is not for sale or already owned."""
+    if cmd.content_id is not None:
+        found = resolve(uow, services, user_id=user_id, content_ids=[cmd.content_id]).one()
+        if found is None or found[1].reason is Reason.NOT_FOUND:
+            raise NotFound("No such content item.", code="content.not_found")
+        row, decision = found
+        if decision.allowed:
+            raise Conflict("You already have access to this item.",
+                           code="purchase.already_accessible",
+                           details={"reason": decision.reason.value})
+        entry = row.entry
+        if entry.price is None or entry.price <= 0:
+            raise Conflict("This item is not sold on its own.", code="purchase.not_for_sale")
+        return Money(entry.price, entry.currency), entry.creator_id, entry.title
+    series = uow.series.get(cmd.series_id) if cmd.series_id else None
+    if series is None or not series.is_live:
+        raise NotFound("No such series.", code="series.not_found")
+    if series.price is None or series.price.is_zero:
+        raise Conflict("This series is not sold as a bundle.", code="purchase.not_for_sale")
+    return series.price, series.creator_id, series.title
+
+
+def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> PurchaseStarted:
+    user_id = cmd.actor.require_user()
+    if not cmd.actor.email_verified:
+        raise Forbidden("Confirm your email address before buying.",
+                        code="purchase.email_unverified")
+    if (cmd.content_id is None) == (cmd.series_id is None):
+        raise ValidationError("Name exactly one of content_id and series_id.",
+                              code="purchase.one_item")
+    if cmd.idempotency_key is not None and not 0 < len(cmd.idempotency_key) <= IDEMPOTENCY_KEY_MAX:
+        raise ValidationError("Idempotency-Key must be 1 to 200 characters.",
+                              code="request.idempotency_key")
+    now = services.clock.now()
+
+    existing = uow.purchases.open_for(user_id, content_id=cmd.content_id,
+                                      series_id=cmd.series_id)
+    if existing is not None and existing.status is PurchaseStatus.COMPLETED:
+        raise Conflict("You already bought this.", code="purchase.already_bought")
+    if existing is None:
+        price, seller_id, _ = _what_is_sold(cmd, uow, services, user_id)
+        seller = uow.users.get(seller_id)
+        split = split_revenue(price, seller.role if seller else Role.PLATFORM_OWNER)
+        purchase = Purchase.start(id=services.ids.new_id(), customer_id=user_id,
+                                  content_id=cmd.content_id, series_id=cmd.series_id,
+                                  split=split, now=now)
+        try:
+            uow.purchases.add(purchase)
+        except Conflict:
+            # A parallel request (a double click) opened it first: continue with theirs.
+            uow.rollback()
+            purchase = uow.purchases.open_for(user_id, content_id=cmd.content_id,
+                                              series_id=cmd.series_id)  # type: ignore[assignment]
+            if purchase is None:
+                raise
+    else:
+        purchase = existing
+    if cmd.idempotency_key:
+        first = uow.ledger.remember_key(user_id, "purchase", cmd.idempotency_key, purchase.id,
+                                        now)
+        if first != purchase.id:
+            raise Conflict("This Idempotency-Key was used for another purchase.",
+                           code="request.idempotency_key_reused")
+    uow.commit()
+    return _pay(purchase.id, cmd, services)
+
+
+def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services) -> PurchaseStarted:
+    """Talk to the gateway outside any transaction, then record what it said."""
+    gateway = services.payments
+    with services.uow_factory() as uow:
+        purchase = uow.purchases.get(purchase_id)
+        user = uow.users.get(cmd.actor.require_user())
+        if purchase is None or user is None:
+            raise NotFound("No such purchase.", code="purchase.not_found")
+        if purchase.status is PurchaseStatus.COMPLETED:
+            return _started(purchase, None, gateway.name)
+        customer_id = gateway.ensure_customer(user_id=user.id, email=user.email.value,
+                                              existing_id=user.stripe_customer_id)
+        if customer_id != user.stripe_customer_id:
+            user.stripe_customer_id = customer_id
+            uow.commit()
+    try:
+        intent = (gateway.retrieve_payment(purchase.payment_intent_id)
+                  if purchase.payment_intent_id and not cmd.payment_method
+                  else gateway.create_payment(amount=purchase.amount, purchase_id=purchase.id,
+                                              customer_id=customer_id,
+                                              description=f"Purchase {purchase.id}",
+                                              payment_method=cmd.payment_method))
+    except PaymentDeclined:
+        _record_failure(purchase_id, services)
+        raise
+    with services.uow_factory() as uow:
+        locked = uow.purchases.get(purchase_id, lock=True)
+        if locked is None:
+            raise NotFound("No such purchase.", code="purchase.not_found")
+        locked.attach_payment(intent.id, services.clock.now())
+        uow.commit()
+    if gateway.delivers_events_inline:
+        event = gateway.inline_event(intent)
+        if event is not None:
+            with services.uow_factory() as uow:
+                handle_payment_event(HandlePaymentEvent(event), uow, services)
+            services.dispatch(uow.committed_outbox_ids)
+    with services.uow_factory(read_only=True) as uow:
+        final = uow.purchases.get(purchase_id)
+    if final is None:
+        raise NotFound("No such purchase.", code="purchase.not_found")
+    if final.status is PurchaseStatus.FAILED:
+        raise PaymentDeclined(f"The payment was declined ({intent.failure or 'declined'}).",
+                              details={"purchase_id": str(purchase_id)})
+    return _started(final, intent, gateway.name)
+
+
+def _record_failure(purchase_id: UUID, services: Services) -> None:
+    with services.uow_factory() as uow:
+        purchase = uow.purchases.get(purchase_id, lock=True)
+        if purchase is not None and purchase.fail(services.clock.now()):
+            uow.commit()
+
+
+def _started(purchase: Purchase, intent: PaymentIntent | None, gateway: str) -> PurchaseStarted:
+    return PurchaseStarted(
+        purchase_id=purchase.id, status=purchase.status.value, amount=purchase.amount,
+        client_secret=intent.client_secret if intent and not intent.succeeded else None,
+        gateway=gateway)

@@ -1,0 +1,77 @@
+"""Repository ports for purchases, grants and webhook bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+from uuid import UUID
+
+import attrs
+
+from domain.commerce.purchase import Purchase
+
+
+class PurchaseRepository(Protocol):
+    def add(self, purchase: Purchase) -> None:
+        """Insert; raises Conflict(purchase.already_open) if one is pending or completed."""
+        ...
+
+    def get(self, purchase_id: UUID, *, lock: bool = False) -> Purchase | None: ...
+
+    def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Purchase | None: ...
+
+    def open_for(self, customer_id: UUID, *, content_id: UUID | None,
+                 series_id: UUID | None) -> Purchase | None:
+        """The pending or completed purchase of this item by this customer, if any."""
+        ...
+
+    def for_customer(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Purchase]: ...
+
+
+@attrs.frozen
+class PurchaseLine:
+    """What a receipt or a purchase listing shows."""
+
+    purchase: Purchase
+    title: str
+    slug: str
+    kind: str  # "content" or "series"
+
+
+class GrantRepository(Protocol):
+    def grant(self, *, grant_id: UUID, user_id: UUID, content_id: UUID, access_type: str,
+              expires_at: datetime | None, now: datetime) -> bool:
+        """Create the grant, or extend an existing one of this type; True if created."""
+        ...
+
+    def revoke(self, *, user_id: UUID, content_id: UUID, access_type: str) -> bool: ...
+
+
+class CommerceLedger(Protocol):
+    def record_event(self, event_id: str, provider: str, event_type: str, now: datetime) -> bool:
+        """Remember a processed gateway event; False if it was seen before."""
+        ...
+
+    def record_refund(self, refund_id: str, purchase_id: UUID, amount: Decimal, currency: str,
+                      now: datetime) -> bool:
+        """Remember a refund; False if it was recorded before."""
+        ...
+
+    def refunded_total(self, purchase_id: UUID) -> Decimal:
+        """Sum of the refunds recorded for this purchase."""
+        ...
+
+    def remember_key(self, user_id: UUID, scope: str, key: str, resource_id: UUID,
+                     now: datetime) -> UUID:
+        """Store an Idempotency-Key; returns the resource of the first request that used it."""
+        ...
+
+    def library_candidates(self, user_id: UUID) -> list[UUID]:
+        """Items behind the user's grants and completed series purchases."""
+        ...
+
+    def add_purchase_count(self, content_id: UUID, delta: int) -> None: ...
+
+    def describe(self, purchases: Sequence[Purchase]) -> Sequence[PurchaseLine]: ...

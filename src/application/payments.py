@@ -1,0 +1,116 @@
+"""The payment gateway port (Stripe in production, a sandbox by default)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import attrs
+
+from domain.errors import DomainError, ErrorKind, Unavailable, ValidationError
+from domain.values import Money
+
+
+class PaymentDeclined(DomainError):
+    kind = ErrorKind.PAYMENT_REQUIRED
+    code = "payment.declined"
+    title = "Payment declined"
+
+
+class GatewayUnavailable(Unavailable):
+    code = "payment.gateway_unavailable"
+
+
+class InvalidWebhook(ValidationError):
+    """Bad or missing signature, stale timestamp, or a payload that is not an event."""
+
+    kind = ErrorKind.MALFORMED
+    code = "webhook.invalid"
+    title = "Invalid webhook"
+
+
+@attrs.frozen(repr=False)
+class PaymentIntent:
+    id: str
+    status: str  # the gateway's own words: succeeded, requires_payment_method, ...
+    amount: Money
+    client_secret: str | None = None
+    purchase_id: UUID | None = None
+    failure: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("canceled", "requires_payment_method") and self.failure is not None
+
+    def __repr__(self) -> str:
+        return f"PaymentIntent(id={self.id!r}, status={self.status!r})"
+
+
+@attrs.frozen
+class RefundRecord:
+    id: str
+    amount: Money
+    status: str = "succeeded"
+
+
+@attrs.frozen
+class PaymentEvent:
+    """A gateway event reduced to what our use cases act on."""
+
+    id: str
+    type: str
+    created: datetime
+    intent_id: str | None = None
+    purchase_id: UUID | None = None
+    amount: Money | None = None
+    amount_refunded: Money | None = None
+    refunds: Sequence[RefundRecord] = ()
+
+    @property
+    def fully_refunded(self) -> bool:
+        return (self.amount is not None and self.amount_refunded is not None
+                and self.amount_refunded.amount >= self.amount.amount > 0)
+
+
+class PaymentGateway(Protocol):
+    name: str
+    # True when the gateway has no webhooks of its own and hands back the event
+    # the real one would send (the sandbox); the same use case then handles it.
+    delivers_events_inline: bool
+
+    def ensure_customer(self, *, user_id: UUID, email: str, existing_id: str | None) -> str:
+        """The gateway's customer id for this user, created on first use."""
+        ...
+
+    def create_payment(self, *, amount: Money, purchase_id: UUID, customer_id: str | None,
+                       description: str, payment_method: str | None = None) -> PaymentIntent:
+        """Create (and with ``payment_method``, confirm) a payment.
+
+        The idempotency key is derived from ``purchase_id``: a retry after a
+        timeout returns the same payment, never a second charge.
+        """
+        ...
+
+    def retrieve_payment(self, intent_id: str) -> PaymentIntent: ...
+
+    def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str
+               ) -> RefundRecord: ...
+
+    def parse_event(self, payload: bytes, signature: str | None) -> PaymentEvent:
+        """Verify the signature over the raw bytes (with a freshness tolerance)."""
+        ...
+
+    def inline_event(self, intent: PaymentIntent) -> PaymentEvent | None:
+        """For inline gateways: the event the payment produced, if final."""
+        ...
+
+    def inline_refund_event(self, intent_id: str, paid: Money, refund: RefundRecord
+                            ) -> PaymentEvent | None:
+        """For inline gateways: the charge.refunded event this refund produced."""
+        ...

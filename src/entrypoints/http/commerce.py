@@ -1,0 +1,147 @@
+"""/api/v1/purchases, /api/v1/me/{purchases,library}, webhooks, refunds and grants."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import anyio
+from litestar import Controller, Request, delete, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from application.commerce.grants import GrantAccess, RevokeAccess
+from application.commerce.library import MyLibrary, MyPurchases
+from application.commerce.payment_events import HandlePaymentEvent
+from application.commerce.purchasing import StartPurchase
+from application.commerce.refunds import RefundPurchase
+from domain.errors import NotFound
+from entrypoints.http.auth import SECURED
+from entrypoints.http.convert import entry_out
+from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.openapi import AUTHENTICATED, OWNER, problems
+from entrypoints.http.schemas import (
+    GrantBody,
+    GrantOut,
+    LibraryItemOut,
+    PurchaseBody,
+    PurchaseLineOut,
+    PurchaseOut,
+    RefundBody,
+    RefundOut,
+    WebhookOut,
+)
+
+WEBHOOK_MAX_BYTES = 256 * 1024
+
+
+class PurchasesController(Controller):
+    path = "/api/v1/purchases"
+    tags = ["commerce"]
+    security = SECURED
+
+    @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True,
+          responses=problems(400, 401, 402, 403, 404, 409, 422, 503))
+    def start(self, data: JSONBody[PurchaseBody], actor: Actor, patronage: App,
+              request: Request[Any, Any, Any]) -> PurchaseOut:
+        """Buy a content item or a series bundle.
+
+        Returns what the client needs to pay: with Stripe a PaymentIntent
+        `client_secret` (the purchase completes when Stripe's webhook arrives); with
+        the sandbox an immediate result. Send an `Idempotency-Key` header: a repeated
+        or double-clicked request returns the same purchase. Needs a verified email.
+        """
+        started = patronage.handle(StartPurchase(
+            actor=actor, content_id=data.content_id, series_id=data.series_id,
+            payment_method=data.payment_method,
+            idempotency_key=request.headers.get("idempotency-key")))
+        return PurchaseOut(purchase_id=started.purchase_id, status=started.status,
+                           amount=str(started.amount.amount), currency=started.amount.currency,
+                           client_secret=started.client_secret, gateway=started.gateway)
+
+
+class MyCommerceController(Controller):
+    path = "/api/v1/me"
+    tags = ["me"]
+    security = SECURED
+
+    @get("/purchases", sync_to_thread=True, responses=AUTHENTICATED)
+    def purchases(
+        self, actor: Actor, patronage: App,
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
+        offset: FromQuery[Annotated[int, Parameter(ge=0)]] = 0,
+    ) -> list[PurchaseLineOut]:
+        """Your purchases, newest first, whatever their status."""
+        lines = patronage.handle(MyPurchases(actor=actor, limit=limit, offset=offset))
+        return [PurchaseLineOut(
+            id=line.purchase.id, kind=line.kind, title=line.title, slug=line.slug,
+            status=line.purchase.status.value, amount=str(line.purchase.amount.amount),
+            currency=line.purchase.amount.currency, created_at=line.purchase.created_at,
+            purchased_at=line.purchase.purchased_at, refunded_at=line.purchase.refunded_at,
+        ) for line in lines]
+
+    @get("/library", sync_to_thread=True, responses=AUTHENTICATED)
+    def library(self, actor: Actor, patronage: App) -> list[LibraryItemOut]:
+        """Everything you hold (purchases, bundles, gifts), with the reason you may open it."""
+        items = patronage.handle(MyLibrary(actor=actor))
+        return [LibraryItemOut(item=entry_out(i.entry), reason=i.access.reason) for i in items]
+
+
+class WebhooksController(Controller):
+    path = "/api/v1/webhooks"
+    tags = ["webhooks"]
+
+    @post("/stripe", status_code=200, request_max_body_size=WEBHOOK_MAX_BYTES,
+          responses=problems(400, 503))
+    async def stripe(self, request: Request[Any, Any, Any], patronage: App) -> WebhookOut:
+        """Stripe's webhook. The signature is checked on the raw body (5-minute tolerance);
+        each event id is processed once; unknown event types are acknowledged unchanged."""
+        payload = await request.body()
+        event = patronage.services.payments.parse_event(
+            payload, request.headers.get("stripe-signature"))
+        outcome = await anyio.to_thread.run_sync(
+            patronage.handle, HandlePaymentEvent(event))
+        return WebhookOut(received=True, outcome=outcome)
+
+
+class AdminCommerceController(Controller):
+    path = "/api/v1/admin"
+    tags = ["admin"]
+    security = SECURED
+
+    @post("/purchases/{purchase_id:uuid}/refund", status_code=200, sync_to_thread=True,
+          responses=OWNER)
+    def refund(self, purchase_id: FromPath[UUID], data: JSONBody[RefundBody], actor: Actor,
+               patronage: App) -> RefundOut:
+        """Refund all (or `amount` of) a completed purchase. Access is withdrawn when the
+        refund is confirmed by the gateway and the refunds add up to the price."""
+        result = patronage.handle(RefundPurchase(actor=actor, purchase_id=purchase_id,
+                                                 reason=data.reason, amount=data.amount))
+        return RefundOut(purchase_id=result.purchase_id, refund_id=result.refund_id,
+                         amount=str(result.amount.amount), currency=result.amount.currency,
+                         status=result.status)
+
+    @post("/access-grants", status_code=HTTP_201_CREATED, sync_to_thread=True,
+          responses=OWNER)
+    def grant(self, data: JSONBody[GrantBody], actor: Actor, patronage: App) -> GrantOut:
+        """Give someone access to an item (complimentary or preview), optionally until a date."""
+        result = patronage.handle(GrantAccess(
+            actor=actor, email=data.email, content_id=data.content_id,
+            access_type=data.access_type, expires_at=data.expires_at))
+        return GrantOut(user_id=result.user_id, content_id=result.content_id,
+                        access_type=result.access_type, expires_at=result.expires_at,
+                        created=result.created)
+
+    @delete("/access-grants", status_code=200, sync_to_thread=True, responses=OWNER)
+    def revoke(self, actor: Actor, patronage: App,
+               email: FromQuery[Annotated[str, Parameter(max_length=254)]],
+               content_id: FromQuery[UUID],
+               access_type: FromQuery[Annotated[str, Parameter(
+                   pattern="^(complimentary|preview)$")]] = "complimentary") -> dict[str, bool]:
+        """Remove a manual grant; a purchase of the same item keeps its own access."""
+        removed = patronage.handle(RevokeAccess(actor=actor, email=email,
+                                                content_id=content_id,
+                                                access_type=access_type))
+        if not removed:
+            raise NotFound("There was no such grant.", code="grant.not_found")
+        return {"revoked": True}
