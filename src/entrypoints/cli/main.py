@@ -21,6 +21,7 @@ from domain.identity.passwords import NewPassword
 from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.cli.catalog import access_app, content_app
+from entrypoints.cli.commerce import purchases_app
 from entrypoints.cli.errors import cli_errors
 from entrypoints.config import Settings
 
@@ -36,6 +37,7 @@ app.add_typer(settings_app, name="settings")
 app.add_typer(demo_app, name="demo")
 app.add_typer(content_app, name="content")
 app.add_typer(access_app, name="access")
+app.add_typer(purchases_app, name="purchases")
 
 # soft_wrap: long lines stay whole when the output is piped into grep or a file.
 console = Console(soft_wrap=True)
