@@ -97,10 +97,14 @@ class WebhooksController(Controller):
         """Stripe's webhook. The signature is checked on the raw body (5-minute tolerance);
         each event id is processed once; unknown event types are acknowledged unchanged."""
         payload = await request.body()
-        event = patronage.services.payments.parse_event(
-            payload, request.headers.get("stripe-signature"))
-        outcome = await anyio.to_thread.run_sync(
-            patronage.handle, HandlePaymentEvent(event))
+        signature = request.headers.get("stripe-signature")
+
+        def process() -> str:
+            # Parsing may call Stripe (a charge's refunds): keep it off the event loop.
+            event = patronage.services.payments.parse_event(payload, signature)
+            return str(patronage.handle(HandlePaymentEvent(event)))
+
+        outcome = await anyio.to_thread.run_sync(process)
         return WebhookOut(received=True, outcome=outcome)
 
 
