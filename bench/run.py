@@ -104,9 +104,33 @@ def seed(url: str, rows: int) -> dict[str, list[str]]:
         pairs = conn.exec_driver_sql("""
             SELECT ca.content_id, s.token_hash FROM content_access ca
             JOIN auth_sessions s ON s.user_id = ca.user_id""").all()
+        # Priced items nobody owns yet, spread over the users, for purchase starts.
+        buyable = conn.exec_driver_sql("""
+            SELECT c.id, s.token_hash FROM (
+                SELECT id, row_number() OVER (ORDER BY id) AS n FROM content
+                WHERE price IS NOT NULL AND content_type = 'written' LIMIT 40000) c
+            JOIN (SELECT token_hash, row_number() OVER (ORDER BY token_hash) - 1 AS k
+                  FROM auth_sessions) s ON s.k = mod(c.n, 64)""").all()
     engine.dispose()
     by_hash = {hashlib.sha256(t.encode()).hexdigest(): t for t in tokens}
-    return {"pairs": [f"{by_hash[h]} {cid}" for cid, h in pairs]}
+    return {"pairs": [f"{by_hash[h]} {cid}" for cid, h in pairs],
+            "buyable": [f"{by_hash[h]} {cid}" for cid, h in buyable]}
+
+
+def signed_events(count: int, secret: str) -> list[str]:
+    """Distinct, correctly signed Stripe events (their intents are unknown: recorded once)."""
+    from stripe import WebhookSignature
+
+    lines = []
+    for n in range(count):
+        body = json.dumps({"id": f"evt_bench_{n}", "object": "event",
+                           "type": "payment_intent.succeeded", "created": int(time.time()),
+                           "data": {"object": {"id": f"pi_bench_{n}", "amount": 900,
+                                               "currency": "usd", "metadata": {}}}},
+                          separators=(",", ":"))
+        header = WebhookSignature.generate_signature_header(body, secret)
+        lines.append(f"{header}\t{body}")
+    return lines
 
 
 def serve(args: list[str], env: dict[str, str], port: int, probe: str) -> subprocess.Popen[bytes]:
@@ -125,6 +149,21 @@ def serve(args: list[str], env: dict[str, str], port: int, probe: str) -> subpro
     raise SystemExit(f"server on {port} did not start")
 
 
+WEBHOOK_LUA = """
+local events = {}
+for line in io.lines("%(events)s") do
+  local header, body = line:match("([^\t]+)\t(.+)")
+  table.insert(events, {header, body})
+end
+local n = 0
+request = function()
+  n = n + 1
+  local e = events[(n %% #events) + 1]
+  return wrk.format("POST", "/api/v1/webhooks/stripe",
+                    {["Stripe-Signature"] = e[1], ["Content-Type"] = "application/json"}, e[2])
+end
+"""
+
 LUA = """
 local pairs = {}
 for line in io.lines("%(pairs)s") do
@@ -139,6 +178,7 @@ request = function()
   local headers = {["Authorization"] = "Bearer " .. p[1], ["Content-Type"] = "application/json"}
   local body = nil
   if "%(method)s" == "PUT" then body = '{"position_seconds": ' .. (n %% 1700) .. '}' end
+  if "%(body)s" == "purchase" then body = '{"content_id": "' .. p[2] .. '"}' end
   return wrk.format("%(method)s", path, headers, body)
 end
 """
@@ -193,9 +233,25 @@ def main() -> None:
         servers.append(serve(["--factory", "entrypoints.http.app:app_without_retry"], env,
                              app_port, "/health"))
 
-        def script(path: str, method: str = "GET") -> str:
-            file = workdir / f"{method}-{abs(hash(path))}.lua"
-            file.write_text(LUA % {"pairs": pairs_file, "path": path, "method": method})
+        buyable_file = workdir / "buyable.txt"
+        buyable_file.write_text("\n".join(data["buyable"]) + "\n")
+        secret = "whsec_bench_" + secrets.token_hex(8)
+        events_file = workdir / "events.txt"
+        events_file.write_text("\n".join(signed_events(20000, secret)) + "\n")
+        webhook_file = workdir / "webhook.lua"
+        webhook_file.write_text(WEBHOOK_LUA % {"events": events_file})
+        stripe_port = free_port()
+        servers.append(serve(["--factory", "entrypoints.http.app:app_without_retry"],
+                             {**env, "PATRONAGE_PAYMENTS": "stripe",
+                              "PATRONAGE_STRIPE_SECRET_KEY": "sk_test_bench",
+                              "PATRONAGE_STRIPE_WEBHOOK_SECRET": secret},
+                             stripe_port, "/health"))
+
+        def script(path: str, method: str = "GET", source: Path | None = None,
+                   body: str = "") -> str:
+            file = workdir / f"{method}-{abs(hash(path))}-{body}.lua"
+            file.write_text(LUA % {"pairs": source or pairs_file, "path": path,
+                                   "method": method, "body": body})
             return str(file)
 
         base = f"http://127.0.0.1:{app_port}"
@@ -205,10 +261,15 @@ def main() -> None:
             "playback URL": (base, script("/api/v1/content/{id}/playback", "POST")),
             "catalog page": (f"{base}/api/v1/content?limit=20&category=category-7", None),
             "progress upsert": (base, script("/api/v1/content/{id}/progress", "PUT")),
+            "purchase start": (base, script("/api/v1/purchases", "POST", buyable_file,
+                                            "purchase")),
+            "webhook ingest": (f"http://127.0.0.1:{stripe_port}", str(webhook_file)),
         }
         results: dict[str, dict[str, float]] = {}
         for label, (target, lua) in runs.items():
-            wrk(target, 2, opts.connections, lua)  # warm-up
+            if label not in ("purchase start", "webhook ingest"):
+                # Not for the one-shot writes: a warm-up would use up their first pass.
+                wrk(target, 2, opts.connections, lua)
             results[label] = wrk(target, opts.seconds, opts.connections, lua)
         baseline = results["plain (baseline)"]["rps"]
         print(f"\n{'endpoint':<18}{'req/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"

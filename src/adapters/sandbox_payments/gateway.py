@@ -25,6 +25,7 @@ from application.payments import (
     PaymentIntent,
     RefundRecord,
 )
+from domain.errors import ValidationError
 from domain.values import Money
 
 SUCCEEDS = "4242424242424242"
@@ -62,11 +63,13 @@ class SandboxGateway:
 
     def retrieve_payment(self, intent_id: str) -> PaymentIntent:
         try:
-            _, _, purchase_hex, outcome, amount = intent_id.split("_", 4)
+            prefix, kind, purchase_hex, outcome, amount = intent_id.split("_", 4)
+            if (prefix, kind) != ("sbx", "pi"):
+                raise ValueError("not a sandbox payment id")
             purchase_id = UUID(purchase_hex)
             money = _decode_amount(amount)
             failure = _OUTCOMES[outcome]
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, ValidationError) as exc:
             raise InvalidWebhook("Unknown sandbox payment.", code="payment.unknown") from exc
         succeeded = outcome == "s"
         return PaymentIntent(
