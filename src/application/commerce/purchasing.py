@@ -128,8 +128,10 @@ def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services) -> PurchaseS
             user.stripe_customer_id = customer_id
             uow.commit()
     try:
+        # A purchase has one payment: a repeated request looks it up again (the
+        # client confirms it with its secret) instead of creating another.
         intent = (gateway.retrieve_payment(purchase.payment_intent_id)
-                  if purchase.payment_intent_id and not cmd.payment_method
+                  if purchase.payment_intent_id
                   else gateway.create_payment(amount=purchase.amount, purchase_id=purchase.id,
                                               customer_id=customer_id,
                                               description=f"Purchase {purchase.id}",
