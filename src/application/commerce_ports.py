@@ -63,6 +63,10 @@ class CommerceLedger(Protocol):
         """Sum of the refunds recorded for this purchase."""
         ...
 
+    def key_resource(self, user_id: UUID, scope: str, key: str) -> UUID | None:
+        """The resource the first request with this Idempotency-Key created, if any."""
+        ...
+
     def remember_key(self, user_id: UUID, scope: str, key: str, resource_id: UUID,
                      now: datetime) -> UUID:
         """Store an Idempotency-Key; returns the resource of the first request that used it."""

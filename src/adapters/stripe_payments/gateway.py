@@ -46,6 +46,9 @@ _UNAVAILABLE = "The payment provider is unavailable. Try again in a moment."
 _DECLINED = "Your card was declined."
 
 log = logging.getLogger("patronage.payments.stripe")
+# The SDK logs API errors at INFO with Stripe's message, which for a bad key quotes
+# the key itself. Our own log lines say what went wrong without it.
+logging.getLogger("stripe").setLevel(logging.WARNING)
 
 
 def to_minor_units(money: Money) -> int:

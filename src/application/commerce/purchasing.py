@@ -80,6 +80,19 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
                               code="request.idempotency_key")
     now = services.clock.now()
 
+    if cmd.idempotency_key:
+        # A repeated request answers as the first one did, whatever happened since.
+        first = uow.ledger.key_resource(user_id, "purchase", cmd.idempotency_key)
+        if first is not None:
+            earlier = uow.purchases.get(first)
+            if earlier is None or (earlier.content_id, earlier.series_id) != (
+                cmd.content_id, cmd.series_id
+            ):
+                raise Conflict("This Idempotency-Key was used for another purchase.",
+                               code="request.idempotency_key_reused")
+            uow.rollback()
+            return _pay(earlier.id, cmd, services)
+
     existing = uow.purchases.open_for(user_id, content_id=cmd.content_id,
                                       series_id=cmd.series_id)
     if existing is not None and existing.status is PurchaseStatus.COMPLETED:

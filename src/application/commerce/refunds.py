@@ -49,7 +49,8 @@ def refund_purchase(cmd: RefundPurchase, uow: UnitOfWork, services: Services) ->
         raise NotFound("No such purchase.", code="purchase.not_found")
     if purchase.status is not PurchaseStatus.COMPLETED or not purchase.payment_intent_id:
         raise Conflict("Only completed purchases can be refunded.",
-                       code="refund.not_refundable", details={"status": purchase.status.value})
+                       code="refund.not_refundable",
+                       details={"purchase_status": purchase.status.value})
     remaining = purchase.amount.amount - uow.ledger.refunded_total(purchase.id)
     if remaining <= 0:
         raise Conflict("This purchase is already refunded in full.", code="refund.nothing_left")

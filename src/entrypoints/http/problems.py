@@ -63,7 +63,9 @@ def problem(
     if errors:
         body["errors"] = errors
     if extra:
-        body.update(extra)
+        # Details add to a problem; they never overwrite its standard members.
+        for name, value in extra.items():
+            body.setdefault(name, value)
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -82,6 +82,13 @@ class SqlCommerceLedger(_Dialect):
         ).scalar_one()
         return Decimal(str(total))
 
+    def key_resource(self, user_id: UUID, scope: str, key: str) -> UUID | None:
+        return self._execute(
+            sa.select(idempotency_keys.c.resource_id).where(
+                idempotency_keys.c.user_id == user_id, idempotency_keys.c.scope == scope,
+                idempotency_keys.c.key == key)
+        ).scalar_one_or_none()
+
     def remember_key(self, user_id: UUID, scope: str, key: str, resource_id: UUID,
                      now: datetime) -> UUID:
         self._execute(
