@@ -21,6 +21,7 @@ from domain.errors import Conflict, ValidationError
 from domain.values import slugify
 from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.cli.errors import cli_errors
+from entrypoints.cli.running import run
 from entrypoints.config import Settings
 
 content_app = typer.Typer(help="Content catalog.", no_args_is_help=True)
@@ -130,11 +131,7 @@ def explain(
     content: Annotated[str, typer.Option(help="The item's slug.")],
 ) -> None:
     """Print whether USER may see CONTENT, and the reasoning."""
-    patronage = bootstrap(Settings.from_env())
-    try:
-        view = patronage.handle(ExplainAccess(actor=SYSTEM, email=user, slug=content))
-    finally:
-        patronage.close()
+    view = run(ExplainAccess(actor=SYSTEM, email=user, slug=content))
     console.print(f"{'ALLOWED' if view.allowed else 'DENIED'} ({view.reason})", highlight=False)
     for line in view.trace:
         console.print(f"  - {line}", highlight=False, markup=False)

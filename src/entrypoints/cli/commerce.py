@@ -14,10 +14,9 @@ from application.commerce.grants import GrantAccess, RevokeAccess
 from application.commerce.refunds import RefundPurchase
 from application.principal import Principal
 from domain.errors import NotFound, ValidationError
-from entrypoints.bootstrap import bootstrap
 from entrypoints.cli.catalog import access_app
 from entrypoints.cli.errors import cli_errors
-from entrypoints.config import Settings
+from entrypoints.cli.running import run
 
 purchases_app = typer.Typer(help="Purchases and refunds.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -37,12 +36,8 @@ def refund(
     except InvalidOperation as exc:
         raise ValidationError("amount must be a decimal number like 4.50.",
                               code="refund.amount", field="amount") from exc
-    patronage = bootstrap(Settings.from_env())
-    try:
-        result = patronage.handle(RefundPurchase(actor=SYSTEM, purchase_id=purchase_id,
-                                                 reason=reason, amount=value))
-    finally:
-        patronage.close()
+    result = run(RefundPurchase(actor=SYSTEM, purchase_id=purchase_id,
+                                             reason=reason, amount=value))
     console.print(f"refund {result.refund_id}: {result.amount} ({result.status})",
                   highlight=False)
 
@@ -69,13 +64,9 @@ def grant(
     preview: Annotated[bool, typer.Option(help="A preview grant, not complimentary.")] = False,
 ) -> None:
     """Give USER complimentary access to CONTENT."""
-    patronage = bootstrap(Settings.from_env())
-    try:
-        result = patronage.handle(GrantAccess(
-            actor=SYSTEM, email=user, slug=content, expires_at=_expiry(expires),
-            access_type="preview" if preview else "complimentary"))
-    finally:
-        patronage.close()
+    result = run(GrantAccess(
+        actor=SYSTEM, email=user, slug=content, expires_at=_expiry(expires),
+        access_type="preview" if preview else "complimentary"))
     until = f" until {result.expires_at.isoformat()}" if result.expires_at else ""
     console.print(f"{result.access_type} access to {content} for {user}{until}",
                   highlight=False)
@@ -89,13 +80,9 @@ def revoke(
     preview: Annotated[bool, typer.Option(help="Revoke a preview grant.")] = False,
 ) -> None:
     """Remove a complimentary (or preview) grant; purchases keep their own access."""
-    patronage = bootstrap(Settings.from_env())
-    try:
-        removed = patronage.handle(RevokeAccess(
-            actor=SYSTEM, email=user, slug=content,
-            access_type="preview" if preview else "complimentary"))
-    finally:
-        patronage.close()
+    removed = run(RevokeAccess(
+        actor=SYSTEM, email=user, slug=content,
+        access_type="preview" if preview else "complimentary"))
     if not removed:
         raise NotFound("There was no such grant.", code="grant.not_found")
     console.print(f"revoked access to {content} for {user}", highlight=False)

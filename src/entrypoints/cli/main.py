@@ -23,6 +23,7 @@ from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.cli.catalog import access_app, content_app
 from entrypoints.cli.commerce import purchases_app
 from entrypoints.cli.errors import cli_errors
+from entrypoints.cli.running import run
 from entrypoints.config import Settings
 
 app = typer.Typer(help="Operate a Patronage platform.", no_args_is_help=True,
@@ -116,14 +117,10 @@ def users_create(
 ) -> None:
     """Create a verified account. The password is prompted for (or read from stdin)."""
     password = _read_password(password_stdin)
-    patronage = _patronage()
-    try:
-        view = patronage.handle(CreateUser(
-            actor=SYSTEM, email=email, password=password,
-            full_name=full_name or email.split("@")[0], role=role,
-        ))
-    finally:
-        patronage.close()
+    view = run(CreateUser(
+        actor=SYSTEM, email=email, password=password,
+        full_name=full_name or email.split("@")[0], role=role,
+    ))
     console.print(f"created {view.email} ({view.role}) id={view.id}", highlight=False)
 
 
@@ -135,11 +132,7 @@ def users_list(
     offset: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """List live accounts."""
-    patronage = _patronage()
-    try:
-        views = patronage.handle(ListUsers(actor=SYSTEM, role=role, limit=limit, offset=offset))
-    finally:
-        patronage.close()
+    views = run(ListUsers(actor=SYSTEM, role=role, limit=limit, offset=offset))
     rows = [(v.email, v.role, "yes" if v.email_verified else "no",
              "yes" if v.disabled else "no", v.created_at.strftime("%Y-%m-%d %H:%M"))
             for v in views]
@@ -158,11 +151,7 @@ def users_list(
 @cli_errors
 def users_set_role(email: str, role: Role) -> None:
     """Change the role of the account with EMAIL."""
-    patronage = _patronage()
-    try:
-        view = patronage.handle(SetRole(actor=SYSTEM, email=email, role=role))
-    finally:
-        patronage.close()
+    view = run(SetRole(actor=SYSTEM, email=email, role=role))
     console.print(f"{view.email} is now {view.role}", highlight=False)
 
 
@@ -170,11 +159,7 @@ def users_set_role(email: str, role: Role) -> None:
 @cli_errors
 def users_disable(email: str) -> None:
     """Disable the account with EMAIL and end its sessions."""
-    patronage = _patronage()
-    try:
-        view = patronage.handle(DisableUser(actor=SYSTEM, email=email))
-    finally:
-        patronage.close()
+    view = run(DisableUser(actor=SYSTEM, email=email))
     console.print(f"{view.email} disabled", highlight=False)
 
 
@@ -182,11 +167,7 @@ def users_disable(email: str) -> None:
 @cli_errors
 def users_enable(email: str) -> None:
     """Enable a disabled account again."""
-    patronage = _patronage()
-    try:
-        view = patronage.handle(EnableUser(actor=SYSTEM, email=email))
-    finally:
-        patronage.close()
+    view = run(EnableUser(actor=SYSTEM, email=email))
     console.print(f"{view.email} enabled", highlight=False)
 
 
@@ -209,11 +190,7 @@ def _setting_value(key: str, value: str) -> Any:
 @cli_errors
 def settings_show() -> None:
     """Print the platform settings."""
-    patronage = _patronage()
-    try:
-        s = patronage.handle(GetSettings())
-    finally:
-        patronage.close()
+    s = run(GetSettings())
     table = Table("setting", "value")
     for key in ("platform_name", "logo_url", "primary_color", "hero_title", "hero_subtitle",
                 "hero_background_url", "hero_cta_text", "hero_cta_link", "contact_email",
