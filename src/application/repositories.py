@@ -61,8 +61,6 @@ class SessionRepository(Protocol):
         self, user_id: UUID, now: datetime, *, keep: UUID | None = None
     ) -> int: ...
 
-    def active_count(self, user_id: UUID, now: datetime) -> int: ...
-
 
 @attrs.frozen
 class ThrottleState:

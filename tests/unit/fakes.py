@@ -305,10 +305,6 @@ class FakeSessionRepository:
                 count += 1
         return count
 
-    def active_count(self, user_id: UUID, now: datetime) -> int:
-        return sum(1 for s in self._staged.sessions.values()
-                   if s.user_id == user_id and s.is_valid(now))
-
 
 class FakeThrottleRepository:
     def __init__(self, staged: Store) -> None:

@@ -24,7 +24,6 @@ from domain.errors import Unauthenticated
 @attrs.frozen
 class Resolved:
     viewer: Viewer | None
-    session_id: UUID | None
     rows: Sequence[tuple[AccessRow, AccessDecision]]
 
     def one(self) -> tuple[AccessRow, AccessDecision] | None:
@@ -68,4 +67,4 @@ def resolve(
         # A bad token is an error, never a silent downgrade to anonymous.
         raise Unauthenticated("Missing or invalid session token.", code="auth.invalid_session")
     decided = [(row, decide(row.item, lookup.viewer, row.facts, now)) for row in lookup.rows]
-    return Resolved(viewer=lookup.viewer, session_id=None, rows=decided)
+    return Resolved(viewer=lookup.viewer, rows=decided)

@@ -41,7 +41,6 @@ class ContentDetail:
     body_html: str | None
     preview: str | None
     progress: ProgressView | None
-    prerequisite_ids: Sequence[UUID] = ()
 
 
 @attrs.frozen

@@ -61,11 +61,3 @@ class SqlSessionRepository:
         if keep is not None:
             query = query.where(auth_sessions.c.id != keep)
         return self._execute(query.values(revoked_at=now)).rowcount
-
-    def active_count(self, user_id: UUID, now: datetime) -> int:
-        return int(self._execute(
-            sa.select(sa.func.count()).select_from(auth_sessions).where(
-                auth_sessions.c.user_id == user_id, auth_sessions.c.revoked_at.is_(None),
-                auth_sessions.c.expires_at > now,
-            )
-        ).scalar_one())
