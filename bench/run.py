@@ -149,30 +149,41 @@ def serve(args: list[str], env: dict[str, str], port: int, probe: str) -> subpro
     raise SystemExit(f"server on {port} did not start")
 
 
-WEBHOOK_LUA = """
+# wrk runs one Lua state per thread (-t2): each takes every other entry, so
+# one-shot requests (purchases, new events) are not sent twice.
+STRIDE_LUA = """
+local threads_seen = 0
+function setup(thread)
+  thread:set("tid", threads_seen)
+  threads_seen = threads_seen + 1
+end
+function init(args)
+  n = tid
+end
+"""
+
+WEBHOOK_LUA = STRIDE_LUA + """
 local events = {}
 for line in io.lines("%(events)s") do
   local header, body = line:match("([^\t]+)\t(.+)")
   table.insert(events, {header, body})
 end
-local n = 0
 request = function()
-  n = n + 1
+  n = n + 2
   local e = events[(n %% #events) + 1]
   return wrk.format("POST", "/api/v1/webhooks/stripe",
                     {["Stripe-Signature"] = e[1], ["Content-Type"] = "application/json"}, e[2])
 end
 """
 
-LUA = """
+LUA = STRIDE_LUA.replace("%", "%%") + """
 local pairs = {}
 for line in io.lines("%(pairs)s") do
   local token, id = line:match("(%%S+) (%%S+)")
   table.insert(pairs, {token, id})
 end
-local n = 0
 request = function()
-  n = n + 1
+  n = n + 2
   local p = pairs[(n %% #pairs) + 1]
   local path = string.gsub("%(path)s", "{id}", p[2])
   local headers = {["Authorization"] = "Bearer " .. p[1], ["Content-Type"] = "application/json"}
