@@ -152,20 +152,20 @@ def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services) -> PurchaseS
     except PaymentDeclined:
         _record_failure(purchase_id, services)
         raise
+    event = gateway.inline_event(intent) if gateway.delivers_events_inline else None
     with services.uow_factory() as uow:
-        locked = uow.purchases.get(purchase_id, lock=True)
-        if locked is None:
-            raise NotFound("No such purchase.", code="purchase.not_found")
-        locked.attach_payment(intent.id, services.clock.now())
-        uow.commit()
-    if gateway.delivers_events_inline:
-        event = gateway.inline_event(intent)
         if event is not None:
-            with services.uow_factory() as uow:
-                handle_payment_event(HandlePaymentEvent(event), uow, services)
-            services.dispatch(uow.committed_outbox_ids)
-    with services.uow_factory(read_only=True) as uow:
+            # The event names the purchase, so applying it also attaches the payment:
+            # one transaction, one commit.
+            handle_payment_event(HandlePaymentEvent(event), uow, services)
+        else:
+            locked = uow.purchases.get(purchase_id, lock=True)
+            if locked is None:
+                raise NotFound("No such purchase.", code="purchase.not_found")
+            locked.attach_payment(intent.id, services.clock.now())
+            uow.commit()
         final = uow.purchases.get(purchase_id)
+    services.dispatch(uow.committed_outbox_ids)
     if final is None:
         raise NotFound("No such purchase.", code="purchase.not_found")
     if final.status is PurchaseStatus.FAILED:
