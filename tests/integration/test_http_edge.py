@@ -190,9 +190,16 @@ def test_openapi_describes_the_api(client: Client) -> None:
     spec = client.get("/schema/openapi.json").json()
     paths = spec["paths"]
     for path in ("/health", "/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/me",
-                 "/api/v1/settings", "/api/v1/admin/users"):
+                 "/api/v1/settings", "/api/v1/admin/users", "/api/v1/content",
+                 "/api/v1/content/{slug}", "/api/v1/content/{content_id}/playback",
+                 "/api/v1/content/{content_id}/progress", "/api/v1/studio/content",
+                 "/api/v1/studio/series", "/api/v1/purchases", "/api/v1/me/library",
+                 "/api/v1/webhooks/stripe", "/api/v1/admin/access-grants"):
         assert path in paths, path
     assert spec["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
     assert paths["/api/v1/me"]["get"]["security"] == [{"BearerToken": []}]
     assert paths["/api/v1/auth/register"]["post"]["description"]
+    # Every operation documents its problem responses as problem+json.
+    purchase = paths["/api/v1/purchases"]["post"]["responses"]
+    assert "application/problem+json" in purchase["402"]["content"]
     assert client.get("/schema/docs").status_code == 200

@@ -131,16 +131,31 @@ class SqlContentRepository:
                                           content.c.status == "published")).scalars())
 
     def count_view(self, content_id: UUID, viewer_key: str, hour: datetime) -> bool:
-        insert = postgresql.insert if self._execute.dialect == "postgresql" else sqlite.insert
-        counted = self._execute(
-            insert(content_views)
+        if self._execute.dialect == "postgresql":
+            # One statement: the de-duplication row and the increment, or neither.
+            seen = (
+                postgresql.insert(content_views)
+                .values(content_id=content_id, viewer_key=viewer_key[:80], hour=hour)
+                .on_conflict_do_nothing()
+                .returning(content_views.c.content_id)
+                .cte("seen")
+            )
+            counted = self._execute(
+                sa.update(content)
+                .where(content.c.id == content_id, sa.exists(sa.select(1).select_from(seen)))
+                .values(view_count=content.c.view_count + 1)
+                .add_cte(seen)
+            ).rowcount
+            return counted == 1
+        # SQLite has no data-modifying CTE: two statements in the same transaction.
+        first = self._execute(
+            sqlite.insert(content_views)
             .values(content_id=content_id, viewer_key=viewer_key[:80], hour=hour)
             .on_conflict_do_nothing()
             .returning(content_views.c.content_id)
         ).first()
-        if counted is None:
+        if first is None:
             return False
-        # In the same transaction as the de-duplication row: both or neither.
         self._execute(
             sa.update(content).where(content.c.id == content_id)
             .values(view_count=content.c.view_count + 1)
