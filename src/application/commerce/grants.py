@@ -73,14 +73,14 @@ class RevokeAccess:
     access_type: str = "complimentary"
 
 
-def revoke_access(cmd: RevokeAccess, uow: UnitOfWork, services: Services) -> bool:
+def revoke_access(cmd: RevokeAccess, uow: UnitOfWork, services: Services) -> None:
     """Remove one manual grant; other sources of access (a purchase) are untouched."""
     cmd.actor.require_staff()
     if cmd.access_type not in MANUAL_TYPES:
         raise ValidationError("Only manual grants are revoked by hand; refund a purchase.",
                               code="grant.type", field="access_type")
     user_id, content_id = _target(uow, cmd.email, cmd.content_id, cmd.slug)
-    removed = uow.grants.revoke(user_id=user_id, content_id=content_id,
-                                access_type=cmd.access_type)
+    if not uow.grants.revoke(user_id=user_id, content_id=content_id,
+                             access_type=cmd.access_type):
+        raise NotFound("There was no such grant.", code="grant.not_found")
     uow.commit()
-    return removed

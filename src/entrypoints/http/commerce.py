@@ -15,7 +15,6 @@ from application.commerce.library import MyLibrary, MyPurchases
 from application.commerce.payment_events import HandlePaymentEvent
 from application.commerce.purchasing import StartPurchase
 from application.commerce.refunds import RefundPurchase
-from domain.errors import NotFound
 from entrypoints.http.auth import SECURED
 from entrypoints.http.convert import entry_out
 from entrypoints.http.dependencies import Actor, App
@@ -143,9 +142,6 @@ class AdminCommerceController(Controller):
                access_type: FromQuery[Annotated[str, Parameter(
                    pattern="^(complimentary|preview)$")]] = "complimentary") -> dict[str, bool]:
         """Remove a manual grant; a purchase of the same item keeps its own access."""
-        removed = patronage.handle(RevokeAccess(actor=actor, email=email,
-                                                content_id=content_id,
-                                                access_type=access_type))
-        if not removed:
-            raise NotFound("There was no such grant.", code="grant.not_found")
+        patronage.handle(RevokeAccess(actor=actor, email=email, content_id=content_id,
+                                      access_type=access_type))
         return {"revoked": True}
