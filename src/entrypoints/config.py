@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -106,6 +107,9 @@ class Settings:
             raise ValidationError(
                 "PATRONAGE_MEDIA_STORAGE=r2 needs PATRONAGE_R2_ENDPOINT, _ACCESS_KEY_ID, "
                 "_SECRET_ACCESS_KEY and _BUCKET.", code="config.invalid", field="media_storage")
+        if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValidationError("PATRONAGE_LOG_LEVEL is DEBUG, INFO, WARNING or ERROR.",
+                                  code="config.invalid", field="log_level")
         if settings.payments not in ("sandbox", "stripe"):
             raise ValidationError("PATRONAGE_PAYMENTS must be 'sandbox' or 'stripe'.",
                                   code="config.invalid", field="payments")
@@ -116,6 +120,11 @@ class Settings:
                 "PATRONAGE_PAYMENTS=stripe needs PATRONAGE_STRIPE_SECRET_KEY and "
                 "PATRONAGE_STRIPE_WEBHOOK_SECRET.", code="config.invalid", field="payments")
         return settings
+
+    def configure_logging(self) -> None:
+        """Our loggers ("patronage.*") at the configured level, to stderr."""
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("patronage").setLevel(self.log_level.upper())
 
     @property
     def media_dir(self) -> Path:

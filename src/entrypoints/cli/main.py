@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -42,6 +43,14 @@ app.add_typer(purchases_app, name="purchases")
 
 # soft_wrap: long lines stay whole when the output is piped into grep or a file.
 console = Console(soft_wrap=True)
+
+
+@app.callback()
+def _configure() -> None:
+    """Operate a Patronage platform."""
+    # A bad setting is reported by the command itself, which reads the settings again.
+    with contextlib.suppress(ValidationError):
+        Settings.from_env().configure_logging()
 SYSTEM = Principal.system()
 
 

@@ -13,6 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.local_storage.storage import LocalMediaStorage
 from entrypoints.bootstrap import Patronage, bootstrap
+from entrypoints.config import Settings
 from entrypoints.dispatch import RetryLoop
 from entrypoints.http import local_media
 from entrypoints.http.admin import AdminUsersController
@@ -96,8 +97,13 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
 
 def app_from_env() -> Litestar:
     """Factory for the ASGI server (``granian --factory``): settings from the environment."""
-    return create_app(bootstrap(dispatch="background"), outbox_retry_seconds=OUTBOX_RETRY_SECONDS)
+    settings = Settings.from_env()
+    settings.configure_logging()
+    return create_app(bootstrap(settings, dispatch="background"),
+                      outbox_retry_seconds=OUTBOX_RETRY_SECONDS)
 
 
 def app_without_retry() -> Litestar:
-    return create_app(bootstrap(dispatch="background"))
+    settings = Settings.from_env()
+    settings.configure_logging()
+    return create_app(bootstrap(settings, dispatch="background"))
