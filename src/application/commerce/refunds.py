@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from uuid import UUID
 
@@ -32,6 +33,7 @@ class RefundPurchase:
     purchase_id: UUID
     reason: str
     amount: Decimal | None = None
+    idempotency_key: str | None = None
 
 
 def refund_purchase(cmd: RefundPurchase, uow: UnitOfWork, services: Services) -> RefundRequested:
@@ -41,6 +43,9 @@ def refund_purchase(cmd: RefundPurchase, uow: UnitOfWork, services: Services) ->
     sandbox): then access is withdrawn once, whatever the number of deliveries.
     """
     cmd.actor.require_staff()
+    if cmd.idempotency_key is not None and not 0 < len(cmd.idempotency_key) <= 200:
+        raise ValidationError("Idempotency-Key must be 1 to 200 characters.",
+                              code="request.idempotency_key")
     if not cmd.reason.strip() or len(cmd.reason) > REASON_MAX:
         raise ValidationError("Give a reason (at most 1000 characters).",
                               code="refund.reason", field="reason")
@@ -58,13 +63,18 @@ def refund_purchase(cmd: RefundPurchase, uow: UnitOfWork, services: Services) ->
     if not 0 < amount.amount <= remaining:
         raise ValidationError(f"The amount must be positive and at most {remaining}.",
                               code="refund.amount", field="amount")
+    # The same request repeated (a retry, a double click) is the same refund: the
+    # gateway key depends on what was asked, never on what has been refunded since.
+    # Two deliberate, identical partial refunds need an Idempotency-Key each.
+    request_key = cmd.idempotency_key or hashlib.sha256(
+        f"{cmd.amount if cmd.amount is not None else 'rest'}|{cmd.reason.strip()}".encode()
+    ).hexdigest()[:32]
     purchase.refund_reason = cmd.reason.strip()
     intent_id = purchase.payment_intent_id
     uow.commit()
     refund = services.payments.refund(
         intent_id=intent_id, amount=amount,
-        # The same request repeated (a retry, a double click) is the same refund.
-        idempotency_key=f"refund-{purchase.id}-{remaining}-{amount.amount}",
+        idempotency_key=f"refund-{purchase.id}-{request_key}",
     )
     event = services.payments.inline_refund_event(intent_id, purchase.amount, refund)
     if event is not None:

@@ -115,11 +115,15 @@ class AdminCommerceController(Controller):
     @post("/purchases/{purchase_id:uuid}/refund", status_code=200, sync_to_thread=True,
           responses=OWNER)
     def refund(self, purchase_id: FromPath[UUID], data: JSONBody[RefundBody], actor: Actor,
-               patronage: App) -> RefundOut:
+               patronage: App, request: Request[Any, Any, Any]) -> RefundOut:
         """Refund all (or `amount` of) a completed purchase. Access is withdrawn when the
-        refund is confirmed by the gateway and the refunds add up to the price."""
-        result = patronage.handle(RefundPurchase(actor=actor, purchase_id=purchase_id,
-                                                 reason=data.reason, amount=data.amount))
+        refund is confirmed by the gateway and the refunds add up to the price.
+
+        A repeated request (same amount and reason, or the same `Idempotency-Key`) is the
+        same refund; send distinct keys for deliberate, identical partial refunds."""
+        result = patronage.handle(RefundPurchase(
+            actor=actor, purchase_id=purchase_id, reason=data.reason, amount=data.amount,
+            idempotency_key=request.headers.get("idempotency-key")))
         return RefundOut(purchase_id=result.purchase_id, refund_id=result.refund_id,
                          amount=str(result.amount.amount), currency=result.amount.currency,
                          status=result.status)
