@@ -82,7 +82,6 @@ class CatalogFilter:
     series_id: UUID | None = None
     price: str | None = None  # "free" or "paid"
     search: str | None = None
-    creator_id: UUID | None = None
 
 
 @attrs.frozen

@@ -487,8 +487,6 @@ class FakeCatalogQueries:
                 return False
             if filters.series_id and item.series_id != filters.series_id:
                 return False
-            if filters.creator_id and item.creator_id != filters.creator_id:
-                return False
             if filters.tag and filters.tag not in item.tags:
                 return False
             if filters.price == "free" and not item.is_free:
