@@ -73,9 +73,9 @@ class SqlPurchaseRepository:
         known = self.tracker.get(row["id"])
         if known is not None and not lock:
             return known
+        # Locked now: this row is the truth from here on; others keep their changes.
         fresh = from_row(row)
-        if known is not None:
-            self.tracker.clear()
+        self.tracker.forget(row["id"])
         return self.tracker.track(row["id"], fresh, to_row(fresh))
 
     def get(self, purchase_id: UUID, *, lock: bool = False) -> Purchase | None:

@@ -48,6 +48,9 @@ class Tracker(Generic[A]):
                 )
                 self._seen[key] = (aggregate, row)
 
+    def forget(self, key: UUID) -> None:
+        self._seen.pop(key, None)
+
     def clear(self) -> None:
         self._seen.clear()
 
