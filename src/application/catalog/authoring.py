@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -172,6 +174,15 @@ def set_prerequisites(cmd: SetPrerequisites, uow: UnitOfWork, services: Services
     return StudioItem.of(item)
 
 
+def _lifecycle(uow: UnitOfWork, services: Services, actor: Principal, content_id: UUID,
+               step: Callable[[ContentItem, datetime], None]) -> StudioItem:
+    """One lifecycle step (publish, unpublish, archive) on an item the actor manages."""
+    item = owned_item(uow, actor, content_id)
+    step(item, services.clock.now())
+    uow.commit()
+    return StudioItem.of(item)
+
+
 @attrs.frozen
 class PublishContent:
     actor: Principal
@@ -179,10 +190,7 @@ class PublishContent:
 
 
 def publish_content(cmd: PublishContent, uow: UnitOfWork, services: Services) -> StudioItem:
-    item = owned_item(uow, cmd.actor, cmd.content_id)
-    item.publish(services.clock.now())
-    uow.commit()
-    return StudioItem.of(item)
+    return _lifecycle(uow, services, cmd.actor, cmd.content_id, ContentItem.publish)
 
 
 @attrs.frozen
@@ -192,10 +200,7 @@ class UnpublishContent:
 
 
 def unpublish_content(cmd: UnpublishContent, uow: UnitOfWork, services: Services) -> StudioItem:
-    item = owned_item(uow, cmd.actor, cmd.content_id)
-    item.unpublish(services.clock.now())
-    uow.commit()
-    return StudioItem.of(item)
+    return _lifecycle(uow, services, cmd.actor, cmd.content_id, ContentItem.unpublish)
 
 
 @attrs.frozen
@@ -205,10 +210,7 @@ class ArchiveContent:
 
 
 def archive_content(cmd: ArchiveContent, uow: UnitOfWork, services: Services) -> StudioItem:
-    item = owned_item(uow, cmd.actor, cmd.content_id)
-    item.archive(services.clock.now())
-    uow.commit()
-    return StudioItem.of(item)
+    return _lifecycle(uow, services, cmd.actor, cmd.content_id, ContentItem.archive)
 
 
 @attrs.frozen
