@@ -23,15 +23,17 @@ run: install
 	$(BIN)/patronage demo seed
 	$(BIN)/patronage serve
 
-## test: lint-imports and the whole pytest suite (unit + integration against PostgreSQL)
+## test: lint-imports, mypy --strict and the whole pytest suite (unit + integration on PostgreSQL)
 test: install
 	@bash scripts/ensure-postgres.sh
 	$(BIN)/lint-imports --config importlinter.ini
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports --config importlinter.ini
+	$(BIN)/mypy
 
 migrate: install
 	$(BIN)/patronage db upgrade

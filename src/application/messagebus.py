@@ -70,7 +70,7 @@ class RetryPolicy:
         """Delay before the next try after ``attempts`` failures, or None to give up."""
         if attempts >= self.max_attempts:
             return None
-        return min(self.base_delay * (2 ** (attempts - 1)), self.max_delay)
+        return min(self.base_delay * (1 << max(attempts - 1, 0)), self.max_delay)
 
 
 class OutboxProcessor:

@@ -27,20 +27,35 @@ from domain.events import DomainEvent
 
 
 class UnitOfWork(Protocol):
-    users: UserRepository
-    sessions: SessionRepository
-    throttle: ThrottleRepository
-    settings: SettingsRepository
-    content: ContentRepository
-    series: SeriesRepository
-    catalog: CatalogQueries
-    access: AccessFacts
-    progress: ProgressRepository
-    purchases: PurchaseRepository
-    grants: GrantRepository
-    ledger: CommerceLedger
-    outbox: OutboxRepository
-    email_logs: EmailLogRepository
+    # Read-only members: an implementation may build its repositories lazily.
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def throttle(self) -> ThrottleRepository: ...
+    @property
+    def settings(self) -> SettingsRepository: ...
+    @property
+    def content(self) -> ContentRepository: ...
+    @property
+    def series(self) -> SeriesRepository: ...
+    @property
+    def catalog(self) -> CatalogQueries: ...
+    @property
+    def access(self) -> AccessFacts: ...
+    @property
+    def progress(self) -> ProgressRepository: ...
+    @property
+    def purchases(self) -> PurchaseRepository: ...
+    @property
+    def grants(self) -> GrantRepository: ...
+    @property
+    def ledger(self) -> CommerceLedger: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def email_logs(self) -> EmailLogRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import boto3
 import boto3.exceptions
@@ -14,6 +14,9 @@ import botocore.config
 import botocore.exceptions
 
 from application.media import MediaStorageError, StoredObject, UploadTarget
+
+if TYPE_CHECKING:  # the stubs are a development dependency only
+    from types_boto3_s3 import S3Client
 
 # SigV4 presigned URLs cannot outlive seven days; R2 enforces the same bound.
 _MAX_EXPIRY_SECONDS = 7 * 24 * 3600
@@ -30,7 +33,7 @@ _FILENAME_MAX = 150
 
 def _default_client(
     endpoint_url: str, access_key_id: str, secret_access_key: str, region: str
-) -> Any:
+) -> S3Client:
     return boto3.session.Session().client(
         "s3",
         endpoint_url=endpoint_url,
@@ -110,7 +113,7 @@ class R2MediaStorage:
         secret_access_key: str,
         bucket: str,
         region: str = "auto",
-        client: Any | None = None,
+        client: S3Client | None = None,
     ) -> None:
         self._endpoint_url = endpoint_url
         self._bucket = bucket

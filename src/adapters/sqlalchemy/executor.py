@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.errors import ConcurrencyConflict, Conflict, Unavailable
 
@@ -30,6 +31,12 @@ class Executor:
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
+
+    def insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+        """An INSERT of this connection's dialect, for ON CONFLICT upserts."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
 
     def __call__(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cached_property
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -167,13 +167,19 @@ class SqlAlchemyUnitOfWork:
         return list(self._committed_outbox)
 
 
+class SqlAlchemyUnitOfWorkFactory(Protocol):
+    """The `UnitOfWorkFactory` port, answering the concrete unit of work."""
+
+    def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork: ...
+
+
 def uow_factory(
     engine: sa.Engine,
     *,
     clock: Clock,
     ids: IdGenerator,
     subscribers: Callable[[DomainEvent], list[str]],
-) -> Callable[..., SqlAlchemyUnitOfWork]:
+) -> SqlAlchemyUnitOfWorkFactory:
     def make(*, read_only: bool = False) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(
             engine, clock=clock, ids=ids, subscribers=subscribers, read_only=read_only

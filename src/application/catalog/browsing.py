@@ -45,7 +45,7 @@ def decode_cursor(sort: str, cursor: str) -> tuple[object, UUID]:
         key: object
         if sort == "newest":
             key = datetime.fromisoformat(data["k"])
-            if key.tzinfo is None:  # type: ignore[attr-defined]
+            if key.tzinfo is None:
                 raise ValueError("naive timestamp")
         else:
             key = data["k"]

@@ -108,7 +108,7 @@ def find_prerequisite_cycle(
     def edges(node: UUID) -> Iterable[UUID]:
         if node == item_id:
             return prerequisites
-        return lookup(node) or ()  # type: ignore[operator]
+        return lookup(node) or ()
 
     # Depth-first search from the item through prerequisite edges back to itself.
     stack: list[tuple[UUID, list[UUID]]] = [(item_id, [item_id])]

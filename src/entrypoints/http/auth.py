@@ -26,7 +26,7 @@ from entrypoints.http.schemas import (
     TokenBody,
 )
 
-SECURED = [{"BearerToken": []}]
+SECURED: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
 class AuthController(Controller):

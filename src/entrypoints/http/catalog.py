@@ -26,7 +26,7 @@ from entrypoints.http.schemas import (
     SeriesOut,
 )
 
-OPTIONAL_AUTH = [{}, {"BearerToken": []}]
+OPTIONAL_AUTH: list[dict[str, list[str]]] = [{}, {"BearerToken": []}]
 READ = problems(400, 401, 404, 422, 503)
 NO_STORE = {"Cache-Control": "private, no-store"}
 

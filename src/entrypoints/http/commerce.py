@@ -16,7 +16,7 @@ from application.commerce.payment_events import HandlePaymentEvent
 from application.commerce.purchasing import StartPurchase
 from application.commerce.refunds import RefundPurchase
 from entrypoints.http.auth import SECURED
-from entrypoints.http.convert import entry_out
+from entrypoints.http.convert import decimal_from, entry_out
 from entrypoints.http.dependencies import Actor, App
 from entrypoints.http.openapi import AUTHENTICATED, OWNER, problems
 from entrypoints.http.schemas import (
@@ -122,7 +122,8 @@ class AdminCommerceController(Controller):
         A repeated request (same amount and reason, or the same `Idempotency-Key`) is the
         same refund; send distinct keys for deliberate, identical partial refunds."""
         result = patronage.handle(RefundPurchase(
-            actor=actor, purchase_id=purchase_id, reason=data.reason, amount=data.amount,
+            actor=actor, purchase_id=purchase_id, reason=data.reason,
+            amount=decimal_from(data.amount),
             idempotency_key=request.headers.get("idempotency-key")))
         return RefundOut(purchase_id=result.purchase_id, refund_id=result.refund_id,
                          amount=str(result.amount.amount), currency=result.amount.currency,

@@ -29,6 +29,11 @@ def price_text(price: Decimal | None) -> str | None:
     return None if price is None else str(price)
 
 
+def decimal_from(text: str | None) -> Decimal | None:
+    # The schema's pattern has already admitted only plain decimal strings.
+    return None if text is None else Decimal(text)
+
+
 def entry_out(entry: CatalogEntry) -> EntryOut:
     return EntryOut(
         id=entry.id, slug=entry.slug, title=entry.title, description=entry.description,

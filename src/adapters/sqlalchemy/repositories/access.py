@@ -118,6 +118,7 @@ class SqlAccessFacts:
         else:
             item_condition = sa.false()
         tiers = subscription_tiers
+        covers_category: sa.ColumnElement[bool]
         if self._pg:
             covers_category = tiers.c.category_access.op("?")(content.c.category)
         else:

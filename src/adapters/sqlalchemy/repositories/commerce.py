@@ -8,7 +8,6 @@ from decimal import Decimal
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import (
@@ -27,25 +26,22 @@ from domain.commerce.purchase import Purchase
 class _Dialect:
     def __init__(self, execute: Executor) -> None:
         self._execute = execute
-
-    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-        if self._execute.dialect == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+        self._insert = execute.insert
 
 
 class SqlGrantRepository(_Dialect):
     def grant(self, *, grant_id: UUID, user_id: UUID, content_id: UUID, access_type: str,
               expires_at: datetime | None, now: datetime) -> bool:
-        stmt = self._insert(content_access).values(
+        insert = self._insert(content_access).values(
             id=grant_id, user_id=user_id, content_id=content_id, access_type=access_type,
             granted_at=now, expires_at=expires_at, created_at=now, updated_at=now)
-        stmt = stmt.on_conflict_do_update(
+        stmt = insert.on_conflict_do_update(
             index_elements=[content_access.c.user_id, content_access.c.content_id,
                             content_access.c.access_type],
-            set_={"expires_at": stmt.excluded.expires_at, "updated_at": now},
+            set_={"expires_at": insert.excluded.expires_at, "updated_at": now},
         ).returning(content_access.c.id)
-        return self._execute(stmt).scalar_one() == grant_id
+        kept: UUID = self._execute(stmt).scalar_one()
+        return kept == grant_id
 
     def revoke(self, *, user_id: UUID, content_id: UUID, access_type: str) -> bool:
         return self._execute(sa.delete(content_access).where(
@@ -96,11 +92,12 @@ class SqlCommerceLedger(_Dialect):
                 user_id=user_id, scope=scope, key=key, resource_id=resource_id, created_at=now)
             .on_conflict_do_nothing()
         )
-        return self._execute(
+        kept: UUID = self._execute(
             sa.select(idempotency_keys.c.resource_id).where(
                 idempotency_keys.c.user_id == user_id, idempotency_keys.c.scope == scope,
                 idempotency_keys.c.key == key)
         ).scalar_one()
+        return kept
 
     def add_purchase_count(self, content_id: UUID, delta: int) -> None:
         self._execute(

@@ -5,7 +5,6 @@ from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import content, video_playback
@@ -19,20 +18,19 @@ class SqlProgressRepository:
     def upsert(self, user_id: UUID, content_id: UUID, position_seconds: int,
                duration_seconds: int, completed: bool, now: datetime,
                id_if_new: UUID) -> Progress:
-        insert = postgresql.insert if self._execute.dialect == "postgresql" else sqlite.insert
-        stmt = insert(video_playback).values(
+        insert = self._execute.insert(video_playback).values(
             id=id_if_new, user_id=user_id, content_id=content_id,
             position_seconds=position_seconds, duration_seconds=duration_seconds,
             completed=completed, created_at=now, updated_at=now,
         )
         # One round trip; completion is sticky (OR with what was stored).
-        stmt = stmt.on_conflict_do_update(
+        stmt = insert.on_conflict_do_update(
             index_elements=[video_playback.c.user_id, video_playback.c.content_id],
             set_={
-                "position_seconds": stmt.excluded.position_seconds,
-                "duration_seconds": stmt.excluded.duration_seconds,
-                "completed": sa.or_(video_playback.c.completed, stmt.excluded.completed),
-                "updated_at": stmt.excluded.updated_at,
+                "position_seconds": insert.excluded.position_seconds,
+                "duration_seconds": insert.excluded.duration_seconds,
+                "completed": sa.or_(video_playback.c.completed, insert.excluded.completed),
+                "updated_at": insert.excluded.updated_at,
             },
         ).returning(video_playback.c.content_id, video_playback.c.position_seconds,
                     video_playback.c.duration_seconds, video_playback.c.completed,

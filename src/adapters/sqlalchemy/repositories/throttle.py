@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import auth_throttle
@@ -26,12 +25,11 @@ class SqlThrottleRepository:
 
     def record_failure(self, key: str, now: datetime, window: timedelta) -> ThrottleState:
         # One atomic upsert: parallel failures are all counted, none lost.
-        insert = (postgresql.insert if self._execute.dialect == "postgresql" else sqlite.insert)
-        stmt = insert(auth_throttle).values(
+        insert = self._execute.insert(auth_throttle).values(
             key=key, failures=1, window_started_at=now, updated_at=now
         )
         expired = auth_throttle.c.window_started_at <= now - window
-        stmt = stmt.on_conflict_do_update(
+        stmt = insert.on_conflict_do_update(
             index_elements=[auth_throttle.c.key],
             set_={
                 "failures": sa.case((expired, 1), else_=auth_throttle.c.failures + 1),
