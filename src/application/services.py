@@ -8,10 +8,12 @@ from uuid import UUID
 
 import attrs
 
-from application.html import HtmlSanitizer
-from application.media import MediaStorage
-from application.payments import PaymentGateway
-from application.ports import Clock, IdGenerator, Mailer, PasswordHasher
+from application.ports.html import HtmlSanitizer
+from application.ports.mail import Mailer
+from application.ports.media import MediaStorage
+from application.ports.passwords import PasswordHasher
+from application.ports.payments import PaymentGateway
+from application.ports.system import Clock, IdGenerator
 from application.unit_of_work import UnitOfWorkFactory
 from domain.identity.throttle import ThrottlePolicy
 

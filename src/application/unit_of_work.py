@@ -7,22 +7,18 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from application.catalog_ports import (
+from application.ports.catalog import (
     AccessFacts,
     CatalogQueries,
     ContentRepository,
     ProgressRepository,
     SeriesRepository,
 )
-from application.commerce_ports import CommerceLedger, GrantRepository, PurchaseRepository
-from application.repositories import (
-    EmailLogRepository,
-    OutboxRepository,
-    SessionRepository,
-    SettingsRepository,
-    ThrottleRepository,
-    UserRepository,
-)
+from application.ports.commerce import CommerceLedger, GrantRepository, PurchaseRepository
+from application.ports.identity import SessionRepository, ThrottleRepository, UserRepository
+from application.ports.mail import EmailLogRepository
+from application.ports.outbox import OutboxRepository
+from application.ports.settings import SettingsRepository
 from domain.events import DomainEvent
 
 

@@ -28,10 +28,12 @@ from adapters.sqlalchemy.unit_of_work import uow_factory
 from adapters.system.clock import SystemClock
 from adapters.system.ids import UUIDv7Generator
 from application.handlers import COMMAND_HANDLERS, default_routing
-from application.media import MediaStorage
 from application.messagebus import MessageBus, OutboxProcessor, RetryPolicy
-from application.payments import PaymentGateway
-from application.ports import Clock, IdGenerator, Mailer, PasswordHasher
+from application.ports.mail import Mailer
+from application.ports.media import MediaStorage
+from application.ports.passwords import PasswordHasher
+from application.ports.payments import PaymentGateway
+from application.ports.system import Clock, IdGenerator
 from application.services import CoreConfig, Services
 from domain.identity.throttle import ThrottlePolicy
 from entrypoints.config import Settings

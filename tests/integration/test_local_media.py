@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.local_storage.storage import InvalidMediaToken, LocalMediaStorage, MediaGrant
-from application.media import MediaStorageError, StoredObject
+from application.ports.media import MediaStorageError, StoredObject
 from entrypoints.bootstrap import Patronage
 from entrypoints.config import Settings
 

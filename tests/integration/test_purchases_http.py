@@ -42,7 +42,7 @@ from application.catalog.views import SeriesView, StudioItem
 from application.commerce.payment_events import HandlePaymentEvent
 from application.identity.administration import ActAs
 from application.identity.registration import CreateUser
-from application.payments import PaymentEvent
+from application.ports.payments import PaymentEvent
 from application.principal import Principal
 from domain.catalog.rules import ContentType, Visibility
 from domain.identity.roles import Role

@@ -18,7 +18,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from adapters.r2.storage import R2MediaStorage
-from application.media import MediaStorageError
+from application.ports.media import MediaStorageError
 from tests.integration.conftest import free_port
 
 ACCESS_KEY = "test"

@@ -21,7 +21,7 @@ from adapters.mail.smtp_mailer import SmtpMailer
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
 from adapters.sqlalchemy.tables import email_logs, outbox_messages, users
 from application.identity.registration import RegisterCustomer
-from application.ports import MailDeliveryError, OutgoingEmail
+from application.ports.mail import MailDeliveryError, OutgoingEmail
 from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.config import Settings
 from tests.integration.conftest import FAST_ARGON2, free_port

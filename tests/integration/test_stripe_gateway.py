@@ -48,7 +48,7 @@ from adapters.stripe_payments.gateway import (
     from_minor_units,
     to_minor_units,
 )
-from application.payments import (
+from application.ports.payments import (
     GatewayUnavailable,
     InvalidWebhook,
     PaymentDeclined,

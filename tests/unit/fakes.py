@@ -20,28 +20,24 @@ from uuid import UUID
 import attrs
 
 from adapters.sandbox_payments.gateway import SandboxGateway
-from application.catalog_ports import (
+from application.handlers import COMMAND_HANDLERS, default_routing
+from application.identity.login import Login
+from application.identity.registration import CreateUser
+from application.identity.sessions import Authenticate
+from application.messagebus import EventRouting, MessageBus, OutboxProcessor, RetryPolicy
+from application.ports.catalog import (
     AccessLookup,
     AccessRow,
     CatalogEntry,
     CatalogFilter,
     Progress,
 )
-from application.commerce_ports import PurchaseLine
-from application.handlers import COMMAND_HANDLERS, default_routing
-from application.identity.login import Login
-from application.identity.registration import CreateUser
-from application.identity.sessions import Authenticate
-from application.media import StoredObject, UploadTarget
-from application.messagebus import EventRouting, MessageBus, OutboxProcessor, RetryPolicy
-from application.ports import MailDeliveryError, OutgoingEmail
+from application.ports.commerce import PurchaseLine
+from application.ports.identity import SessionPrincipal, ThrottleState
+from application.ports.mail import EmailLogEntry, MailDeliveryError, OutgoingEmail
+from application.ports.media import StoredObject, UploadTarget
+from application.ports.outbox import OutboxMessage
 from application.principal import Principal
-from application.repositories import (
-    EmailLogEntry,
-    OutboxMessage,
-    SessionPrincipal,
-    ThrottleState,
-)
 from application.services import CoreConfig, Services
 from application.unit_of_work import collect_events
 from domain.access.decision import Grant, ItemFacts, Viewer, ViewerFacts

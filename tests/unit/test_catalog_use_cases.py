@@ -18,7 +18,7 @@ from application.catalog.media import ConfirmMediaUpload, RequestPlayback, Start
 from application.catalog.progress import ContinueWatching, RecordProgress
 from application.catalog.views import StudioItem
 from application.commerce.grants import GrantAccess, RevokeAccess
-from application.media import StoredObject
+from application.ports.media import StoredObject
 from application.principal import Principal
 from domain.catalog.rules import ContentType, Visibility
 from domain.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError

@@ -18,8 +18,8 @@ from application.commerce.library import MyLibrary, MyPurchases
 from application.commerce.payment_events import FAILED, HandlePaymentEvent
 from application.commerce.purchasing import PurchaseStarted, StartPurchase
 from application.commerce.refunds import RefundPurchase
-from application.media import StoredObject
-from application.payments import PaymentDeclined, PaymentEvent, RefundRecord
+from application.ports.media import StoredObject
+from application.ports.payments import PaymentDeclined, PaymentEvent, RefundRecord
 from application.principal import Principal
 from domain.catalog.rules import ContentType, Visibility
 from domain.commerce.purchase import Purchase, PurchaseStatus

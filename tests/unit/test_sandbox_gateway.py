@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.sandbox_payments.gateway import DECLINES, SUCCEEDS, SandboxGateway
-from application.payments import (
+from application.ports.payments import (
     InvalidWebhook,
     PaymentDeclined,
     PaymentEvent,

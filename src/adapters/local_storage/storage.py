@@ -20,7 +20,7 @@ from pathlib import Path
 
 import attrs
 
-from application.media import MediaStorageError, StoredObject, UploadTarget
+from application.ports.media import MediaStorageError, StoredObject, UploadTarget
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,400}$")
 CHUNK = 256 * 1024

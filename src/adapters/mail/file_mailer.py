@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.mail.message import to_mime
-from application.ports import MailDeliveryError, OutgoingEmail
+from application.ports.mail import MailDeliveryError, OutgoingEmail
 
 
 class FileMailer:

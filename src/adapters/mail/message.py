@@ -3,7 +3,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-from application.ports import OutgoingEmail
+from application.ports.mail import OutgoingEmail
 
 
 def to_mime(message: OutgoingEmail, *, domain: str | None = None) -> EmailMessage:

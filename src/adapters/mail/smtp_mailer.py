@@ -6,7 +6,7 @@ import smtplib
 import ssl
 
 from adapters.mail.message import to_mime
-from application.ports import MailDeliveryError, OutgoingEmail
+from application.ports.mail import MailDeliveryError, OutgoingEmail
 
 
 class SmtpMailer:

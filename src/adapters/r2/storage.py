@@ -13,7 +13,7 @@ import boto3.exceptions
 import botocore.config
 import botocore.exceptions
 
-from application.media import MediaStorageError, StoredObject, UploadTarget
+from application.ports.media import MediaStorageError, StoredObject, UploadTarget
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
     from types_boto3_s3 import S3Client

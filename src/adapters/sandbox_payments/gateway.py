@@ -18,7 +18,7 @@ import hashlib
 from datetime import UTC, datetime
 from uuid import UUID
 
-from application.payments import (
+from application.ports.payments import (
     InvalidWebhook,
     PaymentDeclined,
     PaymentEvent,

@@ -26,7 +26,7 @@ from adapters.sqlalchemy.repositories.settings import SqlSettingsRepository
 from adapters.sqlalchemy.repositories.throttle import SqlThrottleRepository
 from adapters.sqlalchemy.repositories.tracking import Tracker
 from adapters.sqlalchemy.repositories.users import SqlUserRepository
-from application.ports import Clock, IdGenerator
+from application.ports.system import Clock, IdGenerator
 from application.unit_of_work import collect_events
 from domain.events import DomainEvent
 

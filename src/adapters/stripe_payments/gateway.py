@@ -23,7 +23,7 @@ from uuid import UUID
 
 import stripe
 
-from application.payments import (
+from application.ports.payments import (
     GatewayUnavailable,
     InvalidWebhook,
     PaymentDeclined,

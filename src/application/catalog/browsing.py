@@ -14,8 +14,8 @@ import attrs
 from application.catalog.authoring import require_publisher
 from application.catalog.entitlements import record_use, resolve
 from application.catalog.views import AccessView, ContentDetail, ProgressView
-from application.catalog_ports import CatalogEntry, CatalogFilter, CatalogPage
 from application.messagebus import Query
+from application.ports.catalog import CatalogEntry, CatalogFilter, CatalogPage
 from application.principal import Principal
 from application.security import hash_token
 from application.services import Services

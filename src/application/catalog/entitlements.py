@@ -13,7 +13,7 @@ from uuid import UUID
 
 import attrs
 
-from application.catalog_ports import AccessRow
+from application.ports.catalog import AccessRow
 from application.security import hash_token
 from application.services import Services
 from application.unit_of_work import UnitOfWork

@@ -10,8 +10,8 @@ import attrs
 
 from application.catalog.authoring import owned_item
 from application.catalog.entitlements import record_use, resolve
-from application.media import UploadTarget
 from application.messagebus import SingleStatementWrites
+from application.ports.media import UploadTarget
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import attrs
 
-from application.catalog_ports import CatalogEntry
+from application.ports.catalog import CatalogEntry
 from domain.access.decision import AccessDecision
 from domain.catalog.content import ContentItem
 from domain.catalog.series import ContentSeries

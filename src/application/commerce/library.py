@@ -8,9 +8,9 @@ import attrs
 
 from application.catalog.entitlements import resolve
 from application.catalog.views import AccessView
-from application.catalog_ports import CatalogEntry
-from application.commerce_ports import PurchaseLine
 from application.messagebus import Query
+from application.ports.catalog import CatalogEntry
+from application.ports.commerce import PurchaseLine
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork

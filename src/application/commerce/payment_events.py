@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 
-from application.payments import PaymentEvent
+from application.ports.payments import PaymentEvent
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.commerce.purchase import Purchase

@@ -8,7 +8,7 @@ import attrs
 
 from application.catalog.entitlements import resolve
 from application.commerce.payment_events import HandlePaymentEvent, handle_payment_event
-from application.payments import PaymentDeclined, PaymentIntent
+from application.ports.payments import PaymentDeclined, PaymentIntent
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork

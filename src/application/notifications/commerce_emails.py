@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from application.commerce_ports import PurchaseLine
 from application.notifications.delivery import deliver
+from application.ports.commerce import PurchaseLine
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.commerce.events import PurchaseCompleted, PurchaseRefunded

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from application.ports import MailDeliveryError, OutgoingEmail
-from application.repositories import EmailLogEntry
+from application.ports.mail import EmailLogEntry, MailDeliveryError, OutgoingEmail
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 

@@ -11,7 +11,7 @@ from application.catalog.views import (
     SeriesView,
     StudioItem,
 )
-from application.catalog_ports import CatalogEntry
+from application.ports.catalog import CatalogEntry
 from entrypoints.http.schemas import (
     AccessOut,
     ContentOut,

@@ -16,7 +16,7 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from adapters.local_storage.storage import InvalidMediaToken, LocalMediaStorage
-from application.media import MediaStorageError
+from application.ports.media import MediaStorageError
 from domain.errors import Forbidden, ValidationError
 from entrypoints.http.dependencies import App
 

@@ -25,7 +25,7 @@ from adapters.sqlalchemy.tables import (
     users,
     video_playback,
 )
-from application.catalog_ports import AccessLookup, AccessRow
+from application.ports.catalog import AccessLookup, AccessRow
 from domain.access.decision import Grant, ItemFacts, Viewer, ViewerFacts
 from domain.catalog.rules import Status, Visibility
 from domain.identity.roles import Role

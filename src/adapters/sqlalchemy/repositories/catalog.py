@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import content
-from application.catalog_ports import CatalogEntry, CatalogFilter
+from application.ports.catalog import CatalogEntry, CatalogFilter
 
 ENTRY_COLUMNS = (
     content.c.id, content.c.slug, content.c.title, content.c.description,

@@ -19,7 +19,7 @@ from adapters.sqlalchemy.tables import (
     purchases,
     webhook_events,
 )
-from application.commerce_ports import PurchaseLine
+from application.ports.commerce import PurchaseLine
 from domain.commerce.purchase import Purchase
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import email_logs
-from application.repositories import EmailLogEntry
+from application.ports.mail import EmailLogEntry
 
 _FIELDS = [f.name for f in attrs.fields(EmailLogEntry)]
 

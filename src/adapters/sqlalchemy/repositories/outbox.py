@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import outbox_messages
 from application import event_codec
-from application.ports import IdGenerator
-from application.repositories import OutboxMessage
+from application.ports.outbox import OutboxMessage
+from application.ports.system import IdGenerator
 from domain.events import DomainEvent
 
 

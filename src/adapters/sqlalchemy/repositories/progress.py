@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import content, video_playback
-from application.catalog_ports import Progress
+from application.ports.catalog import Progress
 
 
 class SqlProgressRepository:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import auth_sessions, users
-from application.repositories import SessionPrincipal
+from application.ports.identity import SessionPrincipal
 from domain.identity.roles import Role
 from domain.identity.session import AuthSession
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import auth_throttle
 from adapters.sqlalchemy.types import UTCDateTime
-from application.repositories import ThrottleState
+from application.ports.identity import ThrottleState
 
 
 class SqlThrottleRepository:

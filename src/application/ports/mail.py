@@ -1,32 +1,13 @@
-"""Ports: what the application needs from the outside world, as Protocols."""
+"""Sending email and keeping the record of what was sent."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 import attrs
-
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current instant, timezone-aware UTC."""
-        ...
-
-
-class IdGenerator(Protocol):
-    def new_id(self) -> UUID: ...
-
-
-class PasswordHasher(Protocol):
-    def hash(self, password: str) -> str: ...
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        """True when the password matches; never raises for a mismatch."""
-        ...
-
-    def needs_rehash(self, password_hash: str) -> bool: ...
 
 
 @attrs.frozen(repr=False)
@@ -52,3 +33,24 @@ class Mailer(Protocol):
     def send(self, message: OutgoingEmail) -> str | None:
         """Hand the message to the transport; return its message id if it gives one."""
         ...
+
+
+@attrs.frozen
+class EmailLogEntry:
+    id: UUID
+    recipient_email: str
+    user_id: UUID | None
+    email_type: str
+    subject: str
+    status: str
+    provider: str | None
+    provider_message_id: str | None
+    error_message: str | None
+    sent_at: datetime | None
+    created_at: datetime
+
+
+class EmailLogRepository(Protocol):
+    def add(self, entry: EmailLogEntry) -> None: ...
+
+    def list_for(self, recipient_email: str) -> Sequence[EmailLogEntry]: ...

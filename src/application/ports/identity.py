@@ -1,4 +1,4 @@
-"""Repository ports. Each translates between stored rows and domain objects."""
+"""Accounts, sessions and login throttling."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from uuid import UUID
 
 import attrs
 
-from domain.events import DomainEvent
 from domain.identity.roles import Role
 from domain.identity.session import AuthSession
 from domain.identity.user import User
-from domain.platform.settings import PlatformSettings
 
 
 @attrs.frozen
@@ -78,58 +76,3 @@ class ThrottleRepository(Protocol):
         ...
 
     def clear(self, key: str) -> None: ...
-
-
-class SettingsRepository(Protocol):
-    def get(self) -> PlatformSettings:
-        """The one settings row (created by the first migration)."""
-        ...
-
-
-@attrs.frozen
-class OutboxMessage:
-    id: UUID
-    event: DomainEvent
-    handler: str
-    attempts: int
-
-
-class OutboxRepository(Protocol):
-    def add(self, event: DomainEvent, handler: str, now: datetime) -> UUID: ...
-
-    def due(self, now: datetime, limit: int) -> Sequence[UUID]:
-        """Ids of pending messages whose next attempt is due, oldest first."""
-        ...
-
-    def claim(self, message_id: UUID, now: datetime) -> OutboxMessage | None:
-        """Lock one pending message for this transaction; None if done or taken."""
-        ...
-
-    def mark_processed(self, message_id: UUID, now: datetime) -> None: ...
-
-    def mark_failed(
-        self, message_id: UUID, error: str, now: datetime, next_attempt_at: datetime | None
-    ) -> None:
-        """Record a failed attempt; ``next_attempt_at`` None means give up (dead)."""
-        ...
-
-
-@attrs.frozen
-class EmailLogEntry:
-    id: UUID
-    recipient_email: str
-    user_id: UUID | None
-    email_type: str
-    subject: str
-    status: str
-    provider: str | None
-    provider_message_id: str | None
-    error_message: str | None
-    sent_at: datetime | None
-    created_at: datetime
-
-
-class EmailLogRepository(Protocol):
-    def add(self, entry: EmailLogEntry) -> None: ...
-
-    def list_for(self, recipient_email: str) -> Sequence[EmailLogEntry]: ...
