@@ -14,7 +14,7 @@ from entrypoints.http.auth import SECURED
 from entrypoints.http.dependencies import Actor, App
 from entrypoints.http.me import user_out
 from entrypoints.http.openapi import OWNER
-from entrypoints.http.schemas import CreateUserBody, EmailBody, SetRoleBody, UserOut
+from entrypoints.http.schemas.identity import CreateUserBody, EmailBody, SetRoleBody, UserOut
 
 
 class AdminUsersController(Controller):

@@ -15,7 +15,7 @@ from application.identity.sessions import Logout, LogoutEverywhere
 from application.identity.verification import ResendVerification, VerifyEmail
 from entrypoints.http.dependencies import Actor, App, client_address
 from entrypoints.http.openapi import AUTHENTICATED, PUBLIC
-from entrypoints.http.schemas import (
+from entrypoints.http.schemas.identity import (
     Accepted,
     LoginBody,
     RegisterBody,

@@ -16,7 +16,7 @@ from domain.catalog.rules import ContentType
 from entrypoints.http.convert import access_out, content_out, entry_out, series_out
 from entrypoints.http.dependencies import App, bearer_token, client_address, optional_token
 from entrypoints.http.openapi import AUTHENTICATED, PUBLIC, problems
-from entrypoints.http.schemas import (
+from entrypoints.http.schemas.catalog import (
     AccessOut,
     ContentOut,
     PageOut,

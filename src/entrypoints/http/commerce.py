@@ -19,7 +19,7 @@ from entrypoints.http.auth import SECURED
 from entrypoints.http.convert import decimal_from, entry_out
 from entrypoints.http.dependencies import Actor, App
 from entrypoints.http.openapi import AUTHENTICATED, OWNER, problems
-from entrypoints.http.schemas import (
+from entrypoints.http.schemas.commerce import (
     GrantBody,
     GrantOut,
     LibraryItemOut,

@@ -12,7 +12,7 @@ from application.catalog.views import (
     StudioItem,
 )
 from application.ports.catalog import CatalogEntry
-from entrypoints.http.schemas import (
+from entrypoints.http.schemas.catalog import (
     AccessOut,
     ContentOut,
     EntryOut,

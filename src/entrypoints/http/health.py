@@ -5,7 +5,7 @@ from litestar import get
 from application.system.health import CheckHealth
 from entrypoints.http.dependencies import App
 from entrypoints.http.openapi import problems
-from entrypoints.http.schemas import HealthOut
+from entrypoints.http.schemas.system import HealthOut
 
 
 @get("/health", sync_to_thread=True, tags=["system"], responses=problems(503))

@@ -14,13 +14,13 @@ from entrypoints.http.auth import SECURED
 from entrypoints.http.convert import progress_out
 from entrypoints.http.dependencies import Actor, App
 from entrypoints.http.openapi import AUTHENTICATED
-from entrypoints.http.schemas import (
+from entrypoints.http.schemas.catalog import ContinueOut
+from entrypoints.http.schemas.common import set_fields
+from entrypoints.http.schemas.identity import (
     ChangePasswordBody,
-    ContinueOut,
     DeleteAccountBody,
     ProfilePatch,
     UserOut,
-    set_fields,
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar.openapi import ResponseSpec
 
 from entrypoints.http.problems import PROBLEM_JSON
-from entrypoints.http.schemas import Problem
+from entrypoints.http.schemas.common import Problem
 
 _MEANING = {
     400: "Malformed request: bad JSON, wrong types, unknown or over-long fields",

@@ -10,7 +10,8 @@ from domain.platform.settings import PlatformSettings
 from entrypoints.http.auth import SECURED
 from entrypoints.http.dependencies import Actor, App
 from entrypoints.http.openapi import OWNER, PUBLIC
-from entrypoints.http.schemas import SettingsOut, SettingsPatch, set_fields
+from entrypoints.http.schemas.common import set_fields
+from entrypoints.http.schemas.settings import SettingsOut, SettingsPatch
 
 
 def settings_out(s: PlatformSettings) -> SettingsOut:

@@ -35,7 +35,7 @@ from entrypoints.http.auth import SECURED
 from entrypoints.http.convert import series_out, studio_entry_out, studio_item_out
 from entrypoints.http.dependencies import Actor, App
 from entrypoints.http.openapi import OWNER
-from entrypoints.http.schemas import (
+from entrypoints.http.schemas.catalog import (
     ContentCreate,
     ContentPatch,
     PrerequisitesBody,
@@ -50,8 +50,8 @@ from entrypoints.http.schemas import (
     UploadConfirm,
     UploadOut,
     UploadRequest,
-    set_fields,
 )
+from entrypoints.http.schemas.common import set_fields
 
 
 def _nulls(fields: dict[str, object]) -> frozenset[str]:

@@ -1,0 +1,1 @@
+"""HTTP request and response bodies (msgspec Structs), a module per area."""

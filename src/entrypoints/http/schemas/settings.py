@@ -1,0 +1,47 @@
+"""Bodies of the platform-settings routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from entrypoints.http.schemas.common import EmailText, Strict, UrlText
+
+
+class SettingsPatch(Strict):
+    platform_name: Annotated[str, Meta(max_length=255)] | UnsetType = UNSET
+    logo_url: UrlText | UnsetType | None = UNSET
+    primary_color: Annotated[str, Meta(max_length=7)] | UnsetType = UNSET
+    hero_title: Annotated[str, Meta(max_length=500)] | UnsetType | None = UNSET
+    hero_subtitle: Annotated[str, Meta(max_length=5000)] | UnsetType | None = UNSET
+    hero_background_url: UrlText | UnsetType | None = UNSET
+    hero_cta_text: Annotated[str, Meta(max_length=100)] | UnsetType | None = UNSET
+    hero_cta_link: UrlText | UnsetType | None = UNSET
+    featured_content_ids: Annotated[list[UUID], Meta(max_length=50)] | UnsetType = UNSET
+    contact_email: EmailText | UnsetType | None = UNSET
+    social_links: dict[Annotated[str, Meta(max_length=50)], UrlText] | UnsetType = UNSET
+    about_content: Annotated[str, Meta(max_length=200000)] | UnsetType | None = UNSET
+    email_from_name: Annotated[str, Meta(max_length=255)] | UnsetType | None = UNSET
+    timezone: Annotated[str, Meta(max_length=50)] | UnsetType = UNSET
+
+
+class SettingsOut(msgspec.Struct):
+    platform_name: str
+    logo_url: str | None
+    primary_color: str
+    hero_title: str | None
+    hero_subtitle: str | None
+    hero_background_url: str | None
+    hero_cta_text: str | None
+    hero_cta_link: str | None
+    featured_content_ids: list[UUID]
+    contact_email: str | None
+    social_links: dict[str, str]
+    about_content: str | None
+    email_from_name: str | None
+    timezone: str
+    updated_at: datetime
