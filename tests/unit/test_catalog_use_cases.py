@@ -23,7 +23,7 @@ from application.principal import Principal
 from domain.catalog.rules import ContentType, Visibility
 from domain.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
 from domain.identity.roles import Role
-from tests.unit.fakes import FakeApp, Person
+from tests.unit.fakes.app import FakeApp, Person
 
 SYSTEM = Principal.system()
 

@@ -27,7 +27,7 @@ from domain.commerce.revenue import split_revenue
 from domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from domain.identity.roles import Role
 from domain.values import Money
-from tests.unit.fakes import FakeApp, Person
+from tests.unit.fakes.app import FakeApp, Person
 
 SYSTEM = Principal.system()
 DECLINED_CARD = next(iter(DECLINES))

@@ -18,7 +18,7 @@ from application.security import hash_token
 from domain.errors import Conflict, Forbidden, RateLimited, Unauthenticated, ValidationError
 from domain.identity.roles import Role
 from domain.identity.user import InvalidToken
-from tests.unit.fakes import FakeApp
+from tests.unit.fakes.app import FakeApp
 
 PASSWORD = "correct horse battery"
 

@@ -13,7 +13,7 @@ from application.messagebus import EventRouting, RetryPolicy
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.identity.events import UserRegistered
-from tests.unit.fakes import FakeApp
+from tests.unit.fakes.app import FakeApp
 
 
 class FlakyHandler:

@@ -1,0 +1,80 @@
+"""What the fake database holds between units of work, and its row types."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from application.ports.catalog import Progress
+from application.ports.identity import ThrottleState
+from application.ports.mail import EmailLogEntry
+from domain.catalog.content import ContentItem
+from domain.catalog.series import ContentSeries
+from domain.commerce.purchase import Purchase
+from domain.identity.session import AuthSession
+from domain.identity.user import User
+from domain.platform.settings import PlatformSettings
+
+
+class Store:
+    """What the fake database holds between units of work."""
+
+    def __init__(self) -> None:
+        self.users: dict[UUID, User] = {}
+        self.sessions: dict[UUID, AuthSession] = {}
+        self.throttle: dict[str, ThrottleState] = {}
+        self.settings = PlatformSettings.defaults(UUID(int=0), datetime(2026, 1, 1, tzinfo=UTC))
+        self.published_content: set[UUID] = set()
+        self.outbox: dict[UUID, dict[str, Any]] = {}
+        self.email_logs: list[EmailLogEntry] = []
+        self.content: dict[UUID, ContentItem] = {}
+        self.series: dict[UUID, ContentSeries] = {}
+        self.views: set[tuple[UUID, str, datetime]] = set()
+        self.grants: dict[UUID, GrantRow] = {}
+        self.progress: dict[tuple[UUID, UUID], Progress] = {}
+        self.purchases: dict[UUID, Purchase] = {}
+        self.webhook_events: dict[str, tuple[str, str, datetime]] = {}
+        self.refunds: dict[str, RefundRow] = {}
+        self.idempotency_keys: dict[tuple[UUID, str, str], UUID] = {}
+        self.memberships: list[Membership] = []
+
+
+@attrs.frozen
+class GrantRow:
+    """One content_access row."""
+
+    id: UUID
+    user_id: UUID
+    content_id: UUID
+    access_type: str
+    expires_at: datetime | None
+    granted_at: datetime
+    last_accessed_at: datetime | None = None
+
+
+@attrs.frozen
+class RefundRow:
+    purchase_id: UUID
+    amount: Decimal
+    currency: str
+    created_at: datetime
+
+
+@attrs.frozen
+class Membership:
+    """A subscription joined to its tier, reduced to what access needs."""
+
+    user_id: UUID
+    current_period_end: datetime
+    full_catalog_access: bool = False
+    categories: frozenset[str] = frozenset()
+    status: str = "active"
+
+    def covers(self, item: ContentItem, now: datetime) -> bool:
+        return (self.status in ("active", "trialing", "past_due")
+                and self.current_period_end > now
+                and (self.full_catalog_access or item.category in self.categories))

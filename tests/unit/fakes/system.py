@@ -1,0 +1,54 @@
+"""The clock, ids, password hasher and HTML sanitizer the core is given in tests."""
+
+from __future__ import annotations
+
+import html
+import itertools
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+
+class FrozenClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> None:
+        self.current += timedelta(**kwargs)
+
+
+class SequentialIds:
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    def new_id(self) -> UUID:
+        return UUID(int=next(self._counter))
+
+
+class FakeHasher:
+    """Reversible and fast; 'version' stands in for argon2 parameters."""
+
+    def __init__(self, version: int = 1) -> None:
+        self.version = version
+
+    def hash(self, password: str) -> str:
+        return f"fake-v{self.version}${password[::-1]}"
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        _, _, reversed_password = password_hash.partition("$")
+        return reversed_password == password[::-1]
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return not password_hash.startswith(f"fake-v{self.version}$")
+
+
+class FakeSanitizer:
+    """Escapes everything: no markup survives, which is safe if not pretty."""
+
+    def clean(self, html_text: str) -> str:
+        return html.escape(html_text)
+
+    def excerpt(self, html_text: str, limit: int) -> str:
+        return html_text[:limit]

@@ -1,0 +1,131 @@
+"""The unit of work over the fake store."""
+
+from __future__ import annotations
+
+import copy
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from application.messagebus import EventRouting
+from application.unit_of_work import collect_events
+from tests.unit.fakes.access import FakeAccessFacts
+from tests.unit.fakes.catalog import (
+    FakeCatalogQueries,
+    FakeContentRepository,
+    FakeProgressRepository,
+    FakeSeriesRepository,
+)
+from tests.unit.fakes.commerce import (
+    FakeCommerceLedger,
+    FakeGrantRepository,
+    FakePurchaseRepository,
+)
+from tests.unit.fakes.identity import (
+    FakeSessionRepository,
+    FakeThrottleRepository,
+    FakeUserRepository,
+)
+from tests.unit.fakes.mail import FakeEmailLogRepository
+from tests.unit.fakes.outbox import FakeOutboxRepository
+from tests.unit.fakes.settings import FakeSettingsRepository
+from tests.unit.fakes.store import Store
+from tests.unit.fakes.system import FrozenClock, SequentialIds
+
+
+class FakeUnitOfWork:
+    """A transaction over the fake store.
+
+    It copies aggregates out on read and back on commit, so an uncommitted change is
+    lost exactly as a rolled-back transaction would lose it.
+    """
+
+    def __init__(self, store: Store, ids: SequentialIds, routing: EventRouting,
+                 clock: FrozenClock) -> None:
+        self._store = store
+        self._ids = ids
+        self._routing = routing
+        self._clock = clock
+        self._committed: list[UUID] = []
+        self.commits = 0
+
+    def __enter__(self) -> Self:
+        self._begin()
+        return self
+
+    def _begin(self) -> None:
+        # Everything but users is staged as a deep copy; users are copied per read.
+        self._staged = Store()
+        self._staged.users = self._store.users
+        self._staged.sessions = copy.deepcopy(self._store.sessions)
+        self._staged.throttle = dict(self._store.throttle)
+        self._staged.settings = copy.deepcopy(self._store.settings)
+        self._staged.published_content = self._store.published_content
+        self._staged.outbox = copy.deepcopy(self._store.outbox)
+        self._staged.email_logs = list(self._store.email_logs)
+        self._staged.content = self._store.content
+        self._staged.series = self._store.series
+        self._staged.views = set(self._store.views)
+        self._staged.grants = dict(self._store.grants)
+        self._staged.progress = dict(self._store.progress)
+        self._staged.purchases = self._store.purchases
+        self._staged.webhook_events = dict(self._store.webhook_events)
+        self._staged.refunds = dict(self._store.refunds)
+        self._staged.idempotency_keys = dict(self._store.idempotency_keys)
+        self._staged.memberships = list(self._store.memberships)
+        self.users = FakeUserRepository(self._store, self._staged)
+        self.sessions = FakeSessionRepository(self._staged, self.users)
+        self.throttle = FakeThrottleRepository(self._staged)
+        self.settings = FakeSettingsRepository(self._staged)
+        self.content = FakeContentRepository(self._staged)
+        self.series = FakeSeriesRepository(self._staged)
+        self.catalog = FakeCatalogQueries(self.content)
+        self.progress = FakeProgressRepository(self._staged, self.content)
+        self.purchases = FakePurchaseRepository(self._staged)
+        self.grants = FakeGrantRepository(self._staged)
+        self.access = FakeAccessFacts(self._staged, self.users, self.content, self.purchases)
+        self.ledger = FakeCommerceLedger(self._staged, self.content, self.series,
+                                         self.purchases)
+        self.outbox = FakeOutboxRepository(self._staged, self._ids)
+        self.email_logs = FakeEmailLogRepository(self._staged)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        events = collect_events(iter(self.users.seen.values()))
+        events += collect_events(iter([self._staged.settings]))
+        events += collect_events(iter(self.content.seen.values()))
+        events += collect_events(iter(self.series.seen.values()))
+        events += collect_events(iter(self.purchases.seen.values()))
+        now_ids = []
+        for event in events:
+            for handler in self._routing.handler_names_for(event):
+                now_ids.append(self.outbox.add(event, handler, self._clock.now()))
+        self._store.users.update(copy.deepcopy(self.users.seen))
+        self._store.sessions = self._staged.sessions
+        self._store.throttle = self._staged.throttle
+        self._store.settings = self._staged.settings
+        self._store.outbox = self._staged.outbox
+        self._store.email_logs = self._staged.email_logs
+        self._store.content.update(copy.deepcopy(self.content.seen))
+        self._store.series.update(copy.deepcopy(self.series.seen))
+        self._store.views = self._staged.views
+        self._store.grants = self._staged.grants
+        self._store.progress = self._staged.progress
+        self._store.purchases.update(copy.deepcopy(self.purchases.seen))
+        self._store.webhook_events = self._staged.webhook_events
+        self._store.refunds = self._staged.refunds
+        self._store.idempotency_keys = self._staged.idempotency_keys
+        self._store.memberships = self._staged.memberships
+        self._committed.extend(now_ids)
+        self.commits += 1
+        self._begin()
+
+    def rollback(self) -> None:
+        self._begin()
+
+    @property
+    def committed_outbox_ids(self) -> list[UUID]:
+        return list(self._committed)
