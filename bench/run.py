@@ -200,7 +200,10 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> 
     if script:
         cmd += ["-s", script]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None:
+        raise RuntimeError(f"wrk printed no rate:\n{out}")
+    rps = float(found.group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
 
     def pct(label: str) -> float:

@@ -190,8 +190,10 @@ def _amount(value: object) -> Decimal:
     if isinstance(value, float):
         # Floats cannot carry money exactly; refusing them keeps rounding explicit.
         raise ValidationError("Money amounts must not be floats.", code="validation.money")
+    if not isinstance(value, Decimal | int | str):
+        raise ValidationError("Not a valid amount.", code="validation.money")
     try:
-        amount = Decimal(value)  # type: ignore[arg-type]
+        amount = Decimal(value)
     except (InvalidOperation, TypeError, ValueError) as exc:
         raise ValidationError("Not a valid amount.", code="validation.money") from exc
     if not amount.is_finite():

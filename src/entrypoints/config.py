@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -74,7 +75,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for field in attrs.fields(cls):
             raw = env.get(f"PATRONAGE_{field.name.upper()}")
             if raw is None or raw == "":
@@ -93,7 +94,7 @@ class Settings:
                     f"PATRONAGE_{field.name.upper()} is not valid: {exc}",
                     code="config.invalid", field=field.name,
                 ) from exc
-        settings = cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)
         if settings.mailer not in ("file", "smtp"):
             raise ValidationError("PATRONAGE_MAILER must be 'file' or 'smtp'.",
                                   code="config.invalid", field="mailer")

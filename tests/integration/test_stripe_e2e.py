@@ -44,7 +44,7 @@ def server(pg_url: str, shim: Any, localstripe: str,  # noqa: F811 - fixtures
            "PATRONAGE_DATA_DIR": str(tmp_path / "var"), "PATRONAGE_PORT": str(port),
            "PATRONAGE_PAYMENTS": "stripe", "PATRONAGE_STRIPE_SECRET_KEY": API_KEY,
            "PATRONAGE_STRIPE_WEBHOOK_SECRET": SECRET,
-           # The recording proxy drops the one field localstripe refuses (description).
+           # The recording proxy drops the fields localstripe is too old to know.
            "PATRONAGE_STRIPE_API_BASE": shim.url,
            "PATRONAGE_ARGON2_MEMORY_KIB": "19456", "PATRONAGE_ARGON2_TIME_COST": "2",
            "PATRONAGE_ARGON2_PARALLELISM": "1"}

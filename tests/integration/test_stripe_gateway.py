@@ -4,8 +4,9 @@ localstripe (a Stripe-compatible server from PyPI) runs in its own virtual envir
 built once under ~/.cache/patronage-test and reused. Where it falls short of Stripe,
 the tests say so:
 
-* its PaymentIntent refuses the ``description`` parameter, so the adapter talks to it
-  through a small recording shim that drops that one field (and records every request);
+* its PaymentIntent refuses ``description`` and (being older than API 2026-07-29)
+  ``allowed_payment_method_types``, so the adapter talks to it through a small recording
+  shim that drops those fields (and records every request); it only takes cards anyway;
 * it ignores Idempotency-Key, so the header is checked against a local recorder;
 * it only declines 4000000000000002 when the card is attached to a customer, never
   when it is charged; 4000000000000341 (pm_card_chargeCustomerFail) is declined;
@@ -197,7 +198,7 @@ class StripeRecorder(_Server):
     """Records every request. With ``upstream``, forwards it there (minus the fields
     localstripe refuses); without, answers from ``replies`` or with a minimal valid object."""
 
-    DROPPED = {"/v1/payment_intents": {"description"}}
+    DROPPED = {"/v1/payment_intents": {"description", "allowed_payment_method_types[0]"}}
     FORWARDED = ("authorization", "content-type", "idempotency-key", "stripe-version")
 
     def __init__(self, upstream: str | None = None) -> None:
@@ -413,7 +414,10 @@ def test_a_good_card_pays_and_the_amount_round_trips(
     assert sent.form["metadata[purchase_id]"] == str(purchase_id)
     assert sent.form["payment_method"] == VISA
     assert sent.form["confirm"] == "true"
-    assert sent.form["payment_method_types[0]"] == "card"
+    # Our pinned API version refuses the old writable payment_method_types (400
+    # payment_method_types_no_longer_supported); the allowed list is its replacement.
+    assert sent.form["allowed_payment_method_types[0]"] == "card"
+    assert "payment_method_types[0]" not in sent.form
     assert sent.headers["idempotency-key"] == f"purchase-{purchase_id}"
     assert sent.headers["stripe-version"] == STRIPE_API_VERSION
 

@@ -22,6 +22,7 @@ from typing import Any
 from uuid import UUID
 
 import stripe
+from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 
 from application.ports.payments import (
     GatewayUnavailable,
@@ -227,7 +228,7 @@ class StripeGateway:
 
     def create_payment(self, *, amount: Money, purchase_id: UUID, customer_id: str | None,
                        description: str, payment_method: str | None = None) -> PaymentIntent:
-        params: dict[str, Any] = {
+        params: PaymentIntentCreateParams = {
             "amount": to_minor_units(amount),
             "currency": amount.currency,
             "description": description,
@@ -237,13 +238,14 @@ class StripeGateway:
             params["customer"] = customer_id
         if payment_method:
             # Confirmed here, without a browser: cards only, so that Stripe does not ask
-            # for a return_url on behalf of redirect-based methods.
-            params.update(payment_method=payment_method, confirm=True,
-                          payment_method_types=["card"])
+            # for a return_url on behalf of redirect-based methods. Our API version no
+            # longer accepts a writable payment_method_types; this is its replacement.
+            params["payment_method"] = payment_method
+            params["confirm"] = True
+            params["allowed_payment_method_types"] = ["card"]
         with _stripe_errors("payment creation"):
             intent = self._client.v1.payment_intents.create(
-                params,  # type: ignore[arg-type]
-                {"idempotency_key": f"purchase-{purchase_id}"},
+                params, {"idempotency_key": f"purchase-{purchase_id}"},
             )
         return _intent(_plain(intent))
 
@@ -254,13 +256,12 @@ class StripeGateway:
 
     def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str
                ) -> RefundRecord:
-        params: dict[str, Any] = {"payment_intent": intent_id}
+        params: RefundCreateParams = {"payment_intent": intent_id}
         if amount is not None:
             params["amount"] = to_minor_units(amount)
         with _stripe_errors("refund"):
             refund = self._client.v1.refunds.create(
-                params,  # type: ignore[arg-type]
-                {"idempotency_key": idempotency_key},
+                params, {"idempotency_key": idempotency_key},
             )
         record = _refund_record(_plain(refund), amount.currency if amount else None)
         if record is None:

@@ -109,10 +109,11 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
         except Conflict:
             # A parallel request (a double click) opened it first: continue with theirs.
             uow.rollback()
-            purchase = uow.purchases.open_for(user_id, content_id=cmd.content_id,
-                                              series_id=cmd.series_id)  # type: ignore[assignment]
-            if purchase is None:
+            theirs = uow.purchases.open_for(user_id, content_id=cmd.content_id,
+                                            series_id=cmd.series_id)
+            if theirs is None:
                 raise
+            purchase = theirs
     else:
         purchase = existing
     if cmd.idempotency_key:

@@ -6,7 +6,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -31,12 +31,13 @@ EXIT_CODES: dict[ErrorKind, int] = {
     ErrorKind.UNAVAILABLE: 9,
 }
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def cli_errors(func: F) -> F:
+def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except DomainError as exc:
@@ -59,4 +60,4 @@ def cli_errors(func: F) -> F:
             )
             raise typer.Exit(EXIT_UNEXPECTED) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

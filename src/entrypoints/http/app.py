@@ -86,7 +86,7 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
             "patronage": Provide(provide_patronage, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=True),
         },
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         state=State({"patronage": patronage}),
         request_max_body_size=MAX_BODY_BYTES,

@@ -57,18 +57,20 @@ def access_out(view: AccessView) -> AccessOut:
     return AccessOut(allowed=view.allowed, reason=view.reason)
 
 
-def progress_out(view: ProgressView | None) -> ProgressOut | None:
-    if view is None:
-        return None
+def progress_out(view: ProgressView) -> ProgressOut:
     return ProgressOut(position_seconds=view.position_seconds,
                        duration_seconds=view.duration_seconds, completed=view.completed,
                        updated_at=view.updated_at)
 
 
+def progress_or_none(view: ProgressView | None) -> ProgressOut | None:
+    return None if view is None else progress_out(view)
+
+
 def content_out(detail: ContentDetail) -> ContentOut:
     return ContentOut(item=entry_out(detail.entry), access=access_out(detail.access),
                       body_html=detail.body_html, preview=detail.preview,
-                      progress=progress_out(detail.progress))
+                      progress=progress_or_none(detail.progress))
 
 
 def studio_item_out(item: StudioItem) -> StudioItemOut:

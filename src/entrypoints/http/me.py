@@ -74,7 +74,7 @@ class MeController(Controller):
         return [
             ContinueOut(content_id=i.content_id, slug=i.slug, title=i.title,
                         content_type=i.content_type, thumbnail_url=i.thumbnail_url,
-                        progress=progress_out(i.progress))  # type: ignore[arg-type]
+                        progress=progress_out(i.progress))
             for i in items
         ]
 
