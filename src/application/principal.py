@@ -7,7 +7,15 @@ from uuid import UUID
 import attrs
 
 from domain.errors import Forbidden
+from domain.identity.permissions import Permission, allows, may_manage
 from domain.identity.roles import Role
+
+# Stable codes of refusals, per permission family (clients and tests key on them).
+_OWNER_ONLY = "auth.owner_only"
+_CODES = {
+    Permission.CONTENT_CREATE: "auth.creators_only",
+    Permission.OFFERINGS_CREATE: "auth.creators_only",
+}
 
 
 @attrs.frozen
@@ -20,16 +28,24 @@ class Principal:
 
     @classmethod
     def system(cls) -> Principal:
-        """The operator at the CLI: trusted with every administrative use case."""
-        return cls(user_id=None, role=Role.PLATFORM_CREATOR, is_system=True, email_verified=True)
+        """The operator at the CLI: holds every permission of a platform owner."""
+        return cls(user_id=None, role=Role.PLATFORM_OWNER, is_system=True, email_verified=True)
 
-    @property
-    def is_staff(self) -> bool:
-        return self.is_system or self.role.is_staff
+    def can(self, permission: Permission) -> bool:
+        return allows(self.role, permission)
 
-    def require_staff(self) -> None:
-        if not self.is_staff:
-            raise Forbidden("Only the platform's owners may do this.", code="auth.staff_only")
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise Forbidden(
+                "Only the platform's owners may do this."
+                if permission not in _CODES else "Only creators may do this.",
+                code=_CODES.get(permission, _OWNER_ONLY),
+                details={"permission": permission.value},
+            )
+
+    def may_manage(self, owner_id: UUID, *, own: Permission, any_: Permission) -> bool:
+        return may_manage(self.role, own=own, any_=any_, actor_id=self.user_id,
+                          owner_id=owner_id)
 
     def require_user(self) -> UUID:
         if self.user_id is None:

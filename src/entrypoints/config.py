@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from domain.errors import ValidationError
+from entrypoints.logs import install_redaction
 
 
 def _bool(value: str) -> bool:
@@ -126,6 +127,7 @@ class Settings:
         """Our loggers ("patronage.*") at the configured level, to stderr."""
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("patronage").setLevel(self.log_level.upper())
+        install_redaction()
 
     @property
     def media_dir(self) -> Path:

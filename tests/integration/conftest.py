@@ -119,6 +119,29 @@ def client(patronage: Patronage) -> Iterator[TestClient]:  # type: ignore[type-a
         yield test_client
 
 
+@pytest.fixture
+def sqlite_patronage(tmp_path: Path) -> Iterator[Patronage]:
+    """The embedded default: a migrated SQLite file of its own."""
+    url = f"sqlite:///{tmp_path}/patronage.db"
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    app = bootstrap(Settings(data_dir=tmp_path / "var", database_url=url,
+                             public_url="https://studio.example.com"),
+                    engine=engine, hasher=Argon2PasswordHasher(**FAST_ARGON2))
+    yield app
+    app.dispatcher.close()
+    engine.dispose()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_db(request: pytest.FixtureRequest) -> Iterator[tuple[Patronage, TestClient]]:  # type: ignore[type-arg]
+    """The same application on each supported database, with an HTTP client."""
+    app: Patronage = request.getfixturevalue(
+        "patronage" if request.param == "postgresql" else "sqlite_patronage")
+    with TestClient(app=create_app(app)) as test_client:
+        yield app, test_client
+
+
 class Inbox:
     """Reads what the file mailer wrote, the way a user reads their mail."""
 

@@ -370,10 +370,12 @@ def test_private_items_open_only_to_grants(world: World) -> None:
 
     assert_reads_body(w, essay, w.a, "grant:preview")
     assert_playback_allowed(w, film, w.a)
-    # A full-catalog membership does not open private items.
-    assert_sees_preview_only(w, essay, w.b, "private")
-    assert_playback_refused(w, film, w.b, "private")
-    assert_sees_preview_only(w, essay, None, "sign_in_required")
+    # A full-catalog membership does not open private items, and without a grant they
+    # do not exist: no title, no preview, nothing to buy.
+    for person in (w.b, None):
+        assert_not_found(w, essay, person)
+        assert_not_found(w, film, person)
+    assert_not_for_sale(w, film, w.b)
 
 
 def test_the_playback_url_expires_after_the_configured_minutes(
@@ -456,7 +458,7 @@ def test_the_creator_and_staff_see_their_items(world: World) -> None:
 
 
 @pytest.mark.parametrize(("role", "reason"), [
-    (Role.PLATFORM_CREATOR, "staff"),
+    (Role.PLATFORM_CREATOR, "purchase_required"),
     (Role.MEDIA_OWNER, "purchase_required"),
 ])
 def test_other_roles(world: World, patronage: Patronage, role: Role, reason: str) -> None:
@@ -491,6 +493,16 @@ def test_drafts_are_not_found_for_non_owners(world: World, who: str) -> None:
     assert_playback_allowed(w, draft_film, w.owner)
 
 
+def assert_not_for_sale(w: World, item: dict[str, Any], person: Person) -> None:
+    with w.engine.begin() as conn:  # a buyer who could pay: verified
+        conn.execute(sa.text("UPDATE users SET email_verified_at = now() WHERE id = :id"),
+                     {"id": person.user_id})
+    bought = w.client.post("/api/v1/purchases", json={"content_id": item["id"]},
+                           headers=person.auth)
+    assert bought.status_code == 404, bought.text
+    assert bought.json()["code"] == "content.not_found"
+
+
 def assert_not_found(w: World, item: dict[str, Any], person: Person | None) -> None:
     headers = person.auth if person else {}
     for response in (
@@ -516,14 +528,24 @@ def test_deleted_items_are_not_found_even_with_a_grant(world: World) -> None:
         assert_not_found(w, film, person)
 
 
-def test_archived_items_are_not_found_for_readers(world: World) -> None:
+def test_archived_items_stay_with_their_buyers_and_are_gone_for_others(world: World) -> None:
     w = world
     film = video(w)
     grant(w, w.a, film, "purchased")
     response = w.client.post(f"/api/v1/studio/content/{film['id']}/archive",
                              headers=w.owner.auth)
     assert response.status_code == 200, response.text
-    assert_not_found(w, film, w.a)
+    # The buyer keeps it: details, playback and the library.
+    assert access(w, film, w.a) == {"allowed": True, "reason": "grant:purchased"}
+    assert_playback_allowed(w, film, w.a)
+    library = w.client.get("/api/v1/me/library", headers=w.a.auth).json()
+    assert film["id"] in [entry["item"]["id"] for entry in library]
+    # Everyone else: gone, not in the catalog, not for sale.
+    for person in (w.b, None):
+        assert_not_found(w, film, person)
+    catalog = w.client.get("/api/v1/content").json()
+    assert film["id"] not in [entry["id"] for entry in catalog["items"]]
+    assert_not_for_sale(w, film, w.b)
 
 
 @pytest.mark.parametrize("authorization", [
@@ -646,7 +668,7 @@ def test_a_series_purchase_opens_its_items_including_later_ones(world: World) ->
 
     assert_reads_body(w, first_essay, w.a, "series_purchased")
     assert_playback_allowed(w, first_film, w.a)
-    assert access(w, private, w.a) == {"allowed": False, "reason": "private"}
+    assert_not_found(w, private, w.a)
     assert_sees_preview_only(w, outside, w.a, "purchase_required")
     # A refunded purchase opens nothing.
     assert_sees_preview_only(w, first_essay, w.b, "purchase_required")

@@ -39,9 +39,10 @@ GRANT_REASON = {
     "preview": Reason.PREVIEW,
 }
 ACCESS_TYPES = tuple(GRANT_REASON)
+# Archived items are not here: they stay with their holders (see the archived tests).
 NOT_VISIBLE = [
     {"status": Status.DRAFT},
-    {"status": Status.ARCHIVED},
+    {"status": Status.ARCHIVED, "deleted": True},
     {"deleted": True},
     {"status": Status.DRAFT, "deleted": True},
 ]
@@ -148,15 +149,15 @@ def test_the_creator_is_always_allowed_as_owner(
 
 
 @given(
-    role=st.sampled_from([Role.PLATFORM_OWNER, Role.PLATFORM_CREATOR]),
     status=statuses, visibility=visibilities, deleted=st.booleans(),
     missing=st.integers(min_value=0, max_value=5),
 )
-def test_staff_are_allowed_whatever_the_item(
-    role: Role, status: Status, visibility: Visibility, deleted: bool, missing: int
+def test_platform_owners_are_allowed_whatever_the_item(
+    status: Status, visibility: Visibility, deleted: bool, missing: int
 ) -> None:
     decision = decide(item(status=status, visibility=visibility, deleted=deleted),
-                      viewer(role), ViewerFacts(missing_prerequisites=missing), NOW)
+                      viewer(Role.PLATFORM_OWNER), ViewerFacts(missing_prerequisites=missing),
+                      NOW)
     if deleted:
         assert not decision.allowed and decision.reason is Reason.NOT_FOUND
         return
@@ -199,6 +200,14 @@ def test_only_not_found_hides_existence() -> None:
         assert decision.hides_existence is (reason is Reason.NOT_FOUND)
 
 
+@pytest.mark.parametrize("role", [Role.PLATFORM_CREATOR, Role.MEDIA_OWNER, Role.CUSTOMER])
+@pytest.mark.parametrize("status", [Status.DRAFT, Status.ARCHIVED])
+def test_other_creators_get_no_bypass_to_unpublished_items(role: Role, status: Status) -> None:
+    decision = decide(item(status=status, visibility=Visibility.PUBLIC), viewer(role),
+                      ViewerFacts(), NOW)
+    assert not decision.allowed and decision.hides_existence
+
+
 # -- public and free -------------------------------------------------------------------
 
 
@@ -208,7 +217,7 @@ def test_public_published_items_are_public_for_anyone(role: Role | None, is_free
     decision = decide(item(visibility=Visibility.PUBLIC, is_free=is_free), the_viewer,
                       ViewerFacts(), NOW)
     assert decision.allowed
-    expected = Reason.STAFF if role is not None and role.is_staff else Reason.PUBLIC
+    expected = Reason.STAFF if role is Role.PLATFORM_OWNER else Reason.PUBLIC
     assert decision.reason is expected
     assert_consistent(decision)
 
@@ -236,8 +245,7 @@ def test_free_purchased_only_item_still_needs_a_sign_in() -> None:
 # -- purchased_only --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("visibility", [Visibility.PURCHASED_ONLY, Visibility.MEMBERS_ONLY,
-                                        Visibility.PRIVATE])
+@pytest.mark.parametrize("visibility", [Visibility.PURCHASED_ONLY, Visibility.MEMBERS_ONLY])
 def test_anonymous_viewers_must_sign_in_for_non_public_items(visibility: Visibility) -> None:
     decision = decide(item(visibility=visibility), None, ViewerFacts(), NOW)
     assert not decision.allowed
@@ -362,12 +370,31 @@ def test_membership_does_not_open_purchased_only_items() -> None:
 # -- private and series ---------------------------------------------------------------
 
 
-def test_private_items_stay_private_without_a_grant() -> None:
+def test_private_items_do_not_exist_without_a_grant() -> None:
     facts = ViewerFacts(series_purchased=True, membership_covers=True)
-    decision = decide(item(visibility=Visibility.PRIVATE, is_free=True), viewer(), facts, NOW)
-    assert not decision.allowed
-    assert decision.reason is Reason.PRIVATE
-    assert_consistent(decision)
+    for the_viewer in (viewer(), viewer(Role.PLATFORM_CREATOR), None):
+        decision = decide(item(visibility=Visibility.PRIVATE, is_free=True), the_viewer,
+                          facts if the_viewer else ViewerFacts(), NOW)
+        assert not decision.allowed
+        assert decision.reason is Reason.NOT_FOUND and decision.hides_existence
+        assert_consistent(decision)
+
+
+@pytest.mark.parametrize("access_type", ACCESS_TYPES)
+def test_archived_items_stay_with_their_holders(access_type: str) -> None:
+    archived = item(status=Status.ARCHIVED)
+    held = decide(archived, viewer(), ViewerFacts(grants=(grant(access_type),)), NOW)
+    assert held.allowed and held.reason is GRANT_REASON[access_type]
+    assert decide(archived, viewer(), ViewerFacts(series_purchased=True), NOW).allowed
+
+
+@pytest.mark.parametrize("visibility", list(Visibility))
+def test_archived_items_are_gone_for_everyone_else(visibility: Visibility) -> None:
+    archived = item(status=Status.ARCHIVED, visibility=visibility, is_free=True)
+    for the_viewer, facts in ((None, ViewerFacts()),
+                              (viewer(), ViewerFacts(membership_covers=True))):
+        decision = decide(archived, the_viewer, facts, NOW)
+        assert not decision.allowed and decision.hides_existence
 
 
 @pytest.mark.parametrize("access_type", ACCESS_TYPES)
@@ -383,7 +410,7 @@ def test_private_items_open_to_grants(access_type: str) -> None:
 def test_private_items_do_not_open_to_an_expired_grant() -> None:
     decision = decide(item(visibility=Visibility.PRIVATE), viewer(),
                       ViewerFacts(grants=(grant("purchased", NOW - timedelta(hours=1)),)), NOW)
-    assert decision.reason is Reason.PRIVATE
+    assert decision.reason is Reason.NOT_FOUND
 
 
 @pytest.mark.parametrize("visibility", [Visibility.PURCHASED_ONLY, Visibility.MEMBERS_ONLY])
@@ -438,14 +465,14 @@ def test_a_refusal_is_reported_before_prerequisites() -> None:
     assert decide(item(), viewer(), facts, NOW).reason is Reason.PURCHASE_REQUIRED
     assert decide(item(), None, facts, NOW).reason is Reason.SIGN_IN_REQUIRED
     assert decide(item(visibility=Visibility.PRIVATE), viewer(), facts,
-                  NOW).reason is Reason.PRIVATE
+                  NOW).reason is Reason.NOT_FOUND
 
 
 @pytest.mark.parametrize("role", list(Role))
 def test_owner_and_staff_bypass_prerequisites(role: Role) -> None:
     facts = ViewerFacts(missing_prerequisites=3)
     assert decide(item(), Viewer(CREATOR, role), facts, NOW).reason is Reason.OWNER
-    if role.is_staff:
+    if role is Role.PLATFORM_OWNER:
         assert decide(item(), viewer(role), facts, NOW).reason is Reason.STAFF
 
 
@@ -483,23 +510,31 @@ def test_decisions_follow_the_rules(
     if the_viewer is not None and the_viewer.user_id == the_item.creator_id:
         assert decision.reason is Reason.OWNER
         return
-    if the_viewer is not None and the_viewer.role in (Role.PLATFORM_OWNER,
-                                                      Role.PLATFORM_CREATOR):
+    if the_viewer is not None and the_viewer.role is Role.PLATFORM_OWNER:
         assert decision.reason is Reason.STAFF
         return
-    if the_item.deleted or the_item.status is not Status.PUBLISHED:
+    if the_item.status is Status.DRAFT:
         assert decision.reason is Reason.NOT_FOUND
         return
+    archived = the_item.status is Status.ARCHIVED
+    private = the_item.visibility is Visibility.PRIVATE
     active = {g.access_type for g in facts.grants if g.active(now)}
     refusal: Reason | None = None
-    if the_item.visibility is Visibility.PUBLIC:
+    if the_viewer is None:
+        if archived or private:
+            refusal = Reason.NOT_FOUND
+        elif the_item.visibility is not Visibility.PUBLIC:
+            refusal = Reason.SIGN_IN_REQUIRED
+    elif the_item.visibility is Visibility.PUBLIC and not archived:
         pass
-    elif the_viewer is None:
-        refusal = Reason.SIGN_IN_REQUIRED
-    elif active or (facts.series_purchased and the_item.visibility is not Visibility.PRIVATE):
+    elif active:
         pass
-    elif the_item.visibility is Visibility.PRIVATE:
-        refusal = Reason.PRIVATE
+    elif private:
+        refusal = Reason.NOT_FOUND
+    elif facts.series_purchased:
+        pass
+    elif archived:
+        refusal = Reason.NOT_FOUND
     elif the_item.visibility is Visibility.MEMBERS_ONLY:
         refusal = None if facts.membership_covers else Reason.MEMBERSHIP_REQUIRED
     elif not the_item.is_free:

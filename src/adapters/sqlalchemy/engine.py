@@ -23,6 +23,9 @@ def normalise_url(url: str) -> URL:
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
     parsed = normalise_url(url)
+    # A failed statement's error text must not carry its bound values (password hashes,
+    # token hashes) into a log line.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "postgresql":

@@ -16,22 +16,23 @@ from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.catalog.content import ContentItem
 from domain.catalog.rules import ContentType, Visibility, find_prerequisite_cycle
-from domain.errors import Conflict, Forbidden, NotFound, ValidationError
+from domain.errors import Conflict, NotFound, ValidationError
+from domain.identity.permissions import Permission
 from domain.values import Money, Slug, slugify
 
 DEFAULT_CURRENCY = "usd"
 
 
 def require_publisher(actor: Principal) -> None:
-    if not (actor.is_system or actor.role.can_publish):
-        raise Forbidden("Only creators may manage content.", code="auth.creators_only")
+    actor.require(Permission.CONTENT_CREATE)
 
 
 def owned_item(uow: UnitOfWork, actor: Principal, content_id: UUID) -> ContentItem:
     """The item, if this actor may manage it; otherwise a 404 that reveals nothing."""
     require_publisher(actor)
     item = uow.content.get(content_id)
-    if item is None or not (actor.is_staff or item.creator_id == actor.user_id):
+    if item is None or not actor.may_manage(item.creator_id, own=Permission.CONTENT_CREATE,
+                                            any_=Permission.CONTENT_MANAGE_ANY):
         raise NotFound("No such content item.", code="content.not_found")
     return item
 

@@ -22,6 +22,7 @@ from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.catalog.rules import ContentType, Status
 from domain.errors import NotFound, ValidationError
+from domain.identity.permissions import Permission
 from domain.values import Email
 
 SORTS = ("newest", "popular")
@@ -159,7 +160,7 @@ class ExplainAccess(Query):
 
 
 def explain_access(cmd: ExplainAccess, uow: UnitOfWork, services: Services) -> AccessView:
-    cmd.actor.require_staff()
+    cmd.actor.require(Permission.ACCESS_EXPLAIN)
     user = uow.users.get_by_email(Email(cmd.email).value)
     if user is None:
         raise NotFound(f"No account with email {cmd.email}.", code="user.not_found")
@@ -180,7 +181,7 @@ class ListStudioContent(Query):
 def list_studio_content(cmd: ListStudioContent, uow: UnitOfWork, services: Services
                         ) -> Sequence[CatalogEntry]:
     require_publisher(cmd.actor)
-    creator = None if cmd.actor.is_staff else cmd.actor.user_id
+    creator = None if cmd.actor.can(Permission.CONTENT_MANAGE_ANY) else cmd.actor.user_id
     return uow.catalog.studio(creator_id=creator,
                               status=cmd.status.value if cmd.status else None,
                               limit=max(1, min(cmd.limit, 200)), offset=max(0, cmd.offset))

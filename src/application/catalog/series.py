@@ -17,13 +17,15 @@ from application.unit_of_work import UnitOfWork
 from domain.access.decision import Reason
 from domain.catalog.series import ContentSeries
 from domain.errors import Conflict, NotFound, ValidationError
+from domain.identity.permissions import Permission, allows
 from domain.values import Slug, slugify
 
 
 def owned_series(uow: UnitOfWork, actor: Principal, series_id: UUID) -> ContentSeries:
     require_publisher(actor)
     series = uow.series.get(series_id)
-    if series is None or not (actor.is_staff or series.creator_id == actor.user_id):
+    if series is None or not actor.may_manage(series.creator_id, own=Permission.CONTENT_CREATE,
+                                              any_=Permission.CONTENT_MANAGE_ANY):
         raise NotFound("No such series.", code="series.not_found")
     return series
 
@@ -179,6 +181,7 @@ def get_series(cmd: GetSeries, uow: UnitOfWork, services: Services) -> SeriesVie
     if not series.is_live:
         resolved = resolve(uow, services, token=cmd.token, content_ids=[])
         viewer = resolved.viewer
-        if viewer is None or not (viewer.role.is_staff or viewer.user_id == series.creator_id):
+        if viewer is None or not (allows(viewer.role, Permission.CONTENT_VIEW_ANY)
+                                  or viewer.user_id == series.creator_id):
             raise NotFound("No such series.", code="series.not_found")
     return view

@@ -11,6 +11,7 @@ from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.errors import NotFound, ValidationError
+from domain.identity.permissions import Permission
 from domain.values import Email
 
 MANUAL_TYPES = ("complimentary", "preview")
@@ -48,7 +49,7 @@ class GrantAccess:
 
 
 def grant_access(cmd: GrantAccess, uow: UnitOfWork, services: Services) -> GrantResult:
-    cmd.actor.require_staff()
+    cmd.actor.require(Permission.GRANTS_MANAGE)
     if cmd.access_type not in MANUAL_TYPES:
         raise ValidationError("Manual grants are complimentary or preview.",
                               code="grant.type", field="access_type")
@@ -75,7 +76,7 @@ class RevokeAccess:
 
 def revoke_access(cmd: RevokeAccess, uow: UnitOfWork, services: Services) -> None:
     """Remove one manual grant; other sources of access (a purchase) are untouched."""
-    cmd.actor.require_staff()
+    cmd.actor.require(Permission.GRANTS_MANAGE)
     if cmd.access_type not in MANUAL_TYPES:
         raise ValidationError("Only manual grants are revoked by hand; refund a purchase.",
                               code="grant.type", field="access_type")

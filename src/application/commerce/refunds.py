@@ -14,6 +14,7 @@ from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.commerce.purchase import PurchaseStatus
 from domain.errors import Conflict, NotFound, ValidationError
+from domain.identity.permissions import Permission
 from domain.values import Money
 
 REASON_MAX = 1000
@@ -42,7 +43,7 @@ def refund_purchase(cmd: RefundPurchase, uow: UnitOfWork, services: Services) ->
     The purchase changes when the gateway's refund event arrives (at once for the
     sandbox): then access is withdrawn once, whatever the number of deliveries.
     """
-    cmd.actor.require_staff()
+    cmd.actor.require(Permission.REFUNDS_ISSUE)
     if cmd.idempotency_key is not None and not 0 < len(cmd.idempotency_key) <= 200:
         raise ValidationError("Idempotency-Key must be 1 to 200 characters.",
                               code="request.idempotency_key")

@@ -12,6 +12,7 @@ from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.errors import Conflict, Forbidden, NotFound
+from domain.identity.permissions import Permission
 from domain.identity.roles import Role
 from domain.identity.user import User
 from domain.values import Email
@@ -33,10 +34,18 @@ class ListUsers(Query):
 
 
 def list_users(cmd: ListUsers, uow: UnitOfWork, services: Services) -> Sequence[UserView]:
-    cmd.actor.require_staff()
+    cmd.actor.require(Permission.USERS_MANAGE)
     limit = max(1, min(cmd.limit, 1000))
     return [UserView.of(u) for u in uow.users.list(role=cmd.role, limit=limit,
                                                    offset=max(0, cmd.offset))]
+
+
+def _not_yourself(actor: Principal, user: User, what: str) -> None:
+    # Changing your own role or switching yourself off is how a stolen session or a
+    # careless click escalates or locks everyone out; another owner must do it.
+    if actor.user_id is not None and actor.user_id == user.id:
+        raise Forbidden(f"Nobody may {what} their own account; ask another platform owner.",
+                        code="user.own_account")
 
 
 def _keep_an_owner(uow: UnitOfWork, user: User) -> None:
@@ -57,8 +66,9 @@ class SetRole:
 
 
 def set_role(cmd: SetRole, uow: UnitOfWork, services: Services) -> UserView:
-    cmd.actor.require_staff()
+    cmd.actor.require(Permission.USERS_MANAGE)
     user = _by_email(uow, cmd.email)
+    _not_yourself(cmd.actor, user, "change the role of")
     if cmd.role is not user.role:
         _keep_an_owner(uow, user)
     user.change_role(cmd.role, services.clock.now())
@@ -73,8 +83,9 @@ class DisableUser:
 
 
 def disable_user(cmd: DisableUser, uow: UnitOfWork, services: Services) -> UserView:
-    cmd.actor.require_staff()
+    cmd.actor.require(Permission.USERS_MANAGE)
     user = _by_email(uow, cmd.email)
+    _not_yourself(cmd.actor, user, "disable")
     if user.disabled_at is None:
         _keep_an_owner(uow, user)
     now = services.clock.now()
@@ -91,7 +102,7 @@ class EnableUser:
 
 
 def enable_user(cmd: EnableUser, uow: UnitOfWork, services: Services) -> UserView:
-    cmd.actor.require_staff()
+    cmd.actor.require(Permission.USERS_MANAGE)
     user = _by_email(uow, cmd.email)
     user.enable(services.clock.now())
     uow.commit()

@@ -11,6 +11,7 @@ from application.unit_of_work import UnitOfWork
 from domain.errors import Conflict
 from domain.identity.events import RegistrationAttemptedForExistingEmail
 from domain.identity.passwords import NewPassword
+from domain.identity.permissions import Permission
 from domain.identity.roles import Role
 from domain.identity.user import User
 from domain.values import Email
@@ -62,7 +63,7 @@ class CreateUser:
 
 def create_user(cmd: CreateUser, uow: UnitOfWork, services: Services) -> UserView:
     """An operator creates an account of any role; a taken address is a 409 here."""
-    cmd.actor.require_staff()
+    cmd.actor.require(Permission.USERS_MANAGE)
     email = Email(cmd.email)
     password = NewPassword(cmd.password)
     if uow.users.get_by_email(email.value) is not None:

@@ -12,6 +12,7 @@ from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.errors import ValidationError
+from domain.identity.permissions import Permission
 from domain.platform.settings import PlatformSettings, parse_featured_ids
 
 
@@ -31,7 +32,7 @@ class UpdateSettings:
 
 
 def update_settings(cmd: UpdateSettings, uow: UnitOfWork, services: Services) -> PlatformSettings:
-    cmd.actor.require_staff()
+    cmd.actor.require(Permission.SETTINGS_MANAGE)
     if "featured_content_ids" in cmd.changes and cmd.changes["featured_content_ids"] is not None:
         wanted = parse_featured_ids(cmd.changes["featured_content_ids"])
         missing = set(wanted) - uow.content.published_ids(wanted)

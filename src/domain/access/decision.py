@@ -14,12 +14,13 @@ from uuid import UUID
 import attrs
 
 from domain.catalog.rules import Status, Visibility
+from domain.identity.permissions import Permission, allows
 from domain.identity.roles import Role
 
 
 class Reason(enum.StrEnum):
     OWNER = "owner"  # the item's creator
-    STAFF = "staff"  # a platform owner or creator
+    STAFF = "staff"  # a platform owner (may view anyone's items)
     PUBLIC = "public"
     FREE = "free"
     PURCHASED = "grant:purchased"
@@ -34,7 +35,6 @@ class Reason(enum.StrEnum):
     PREREQUISITES_INCOMPLETE = "prerequisites_incomplete"
     PURCHASE_REQUIRED = "purchase_required"
     MEMBERSHIP_REQUIRED = "membership_required"
-    PRIVATE = "private"
 
 
 @attrs.frozen
@@ -115,20 +115,28 @@ def decide(item: ItemFacts, viewer: Viewer | None, facts: ViewerFacts,
     if viewer is not None and viewer.user_id == item.creator_id:
         trace.append("viewer created the item")
         return result(True, Reason.OWNER)
-    if viewer is not None and viewer.role.is_staff:
+    if viewer is not None and allows(viewer.role, Permission.CONTENT_VIEW_ANY):
         trace.append(f"viewer is {viewer.role.value}")
         return result(True, Reason.STAFF)
-    if item.status is not Status.PUBLISHED:
-        trace.append(f"item is {item.status.value}")
+    if item.status is Status.DRAFT:
+        trace.append("item is a draft")
         return result(False, Reason.NOT_FOUND)
-    trace.append(f"item is published, visibility {item.visibility.value}")
+    # Archived items stay with the people who hold them (a grant, a bought series) and
+    # are gone for everyone else; private items exist only for explicit grant holders.
+    archived = item.status is Status.ARCHIVED
+    private = item.visibility is Visibility.PRIVATE
+    trace.append(f"item is {item.status.value}, visibility {item.visibility.value}")
 
     allowed_by: tuple[Reason, Grant | None] | None = None
-    if item.visibility is Visibility.PUBLIC:
-        allowed_by = (Reason.PUBLIC, None)
-    elif viewer is None:
+    if viewer is None:
         trace.append("no signed-in viewer")
-        return result(False, Reason.SIGN_IN_REQUIRED)
+        if archived or private:
+            return result(False, Reason.NOT_FOUND)
+        if item.visibility is not Visibility.PUBLIC:
+            return result(False, Reason.SIGN_IN_REQUIRED)
+        allowed_by = (Reason.PUBLIC, None)
+    elif item.visibility is Visibility.PUBLIC and not archived:
+        allowed_by = (Reason.PUBLIC, None)
     else:
         active = {g.access_type: g for g in facts.grants if g.active(now)}
         for g in facts.grants:
@@ -137,11 +145,15 @@ def decide(item: ItemFacts, viewer: Viewer | None, facts: ViewerFacts,
         chosen = next((active[t] for t in _GRANT_ORDER if t in active), None)
         if chosen is not None:
             allowed_by = (_GRANT_REASONS[chosen.access_type], chosen)
-        elif facts.series_purchased and item.visibility is not Visibility.PRIVATE:
+        elif private:
+            trace.append("private: only its creator, platform owners and grant holders")
+            return result(False, Reason.NOT_FOUND)
+        elif facts.series_purchased:
             trace.append("the item's series was bought as a bundle")
             allowed_by = (Reason.SERIES_PURCHASED, None)
-        elif item.visibility is Visibility.PRIVATE:
-            return result(False, Reason.PRIVATE)
+        elif archived:
+            trace.append("archived: kept only for those who hold it")
+            return result(False, Reason.NOT_FOUND)
         elif item.visibility is Visibility.MEMBERS_ONLY:
             trace.append(f"membership covers item: {facts.membership_covers}")
             if not facts.membership_covers:

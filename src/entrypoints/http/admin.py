@@ -13,7 +13,7 @@ from domain.identity.roles import Role
 from entrypoints.http.auth import SECURED
 from entrypoints.http.dependencies import Actor, App
 from entrypoints.http.me import user_out
-from entrypoints.http.openapi import OWNER
+from entrypoints.http.openapi import MAX_OFFSET, OWNER
 from entrypoints.http.schemas.identity import CreateUserBody, EmailBody, SetRoleBody, UserOut
 
 
@@ -29,7 +29,7 @@ class AdminUsersController(Controller):
         patronage: App,
         role: FromQuery[Role | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> list[UserOut]:
         """List live accounts, oldest first."""
         views = patronage.handle(ListUsers(actor=actor, role=role, limit=limit, offset=offset))

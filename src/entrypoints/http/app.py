@@ -26,6 +26,7 @@ from entrypoints.http.commerce import (
     WebhooksController,
 )
 from entrypoints.http.dependencies import provide_actor, provide_patronage
+from entrypoints.http.guard import refuse_unsafe_input
 from entrypoints.http.health import health
 from entrypoints.http.me import MeController
 from entrypoints.http.problems import EXCEPTION_HANDLERS
@@ -87,6 +88,7 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
             "actor": Provide(provide_actor, sync_to_thread=True),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=refuse_unsafe_input,
         openapi_config=openapi,
         state=State({"patronage": patronage}),
         request_max_body_size=MAX_BODY_BYTES,

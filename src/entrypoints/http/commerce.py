@@ -18,7 +18,7 @@ from application.commerce.refunds import RefundPurchase
 from entrypoints.http.auth import SECURED
 from entrypoints.http.convert import decimal_from, entry_out
 from entrypoints.http.dependencies import Actor, App
-from entrypoints.http.openapi import AUTHENTICATED, OWNER, problems
+from entrypoints.http.openapi import AUTHENTICATED, MAX_OFFSET, OWNER, problems
 from entrypoints.http.schemas.commerce import (
     GrantBody,
     GrantOut,
@@ -68,7 +68,7 @@ class MyCommerceController(Controller):
     def purchases(
         self, actor: Actor, patronage: App,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
-        offset: FromQuery[Annotated[int, Parameter(ge=0)]] = 0,
+        offset: FromQuery[Annotated[int, Parameter(ge=0, le=MAX_OFFSET)]] = 0,
     ) -> list[PurchaseLineOut]:
         """Your purchases, newest first, whatever their status."""
         lines = patronage.handle(MyPurchases(actor=actor, limit=limit, offset=offset))

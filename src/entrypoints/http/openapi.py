@@ -7,6 +7,10 @@ from litestar.openapi import ResponseSpec
 from entrypoints.http.problems import PROBLEM_JSON
 from entrypoints.http.schemas.common import Problem
 
+# Deepest page a listing serves by offset; past it, narrow the query. Keeps every integer
+# parameter inside a documented range (and far inside a 64-bit column).
+MAX_OFFSET = 1_000_000
+
 _MEANING = {
     400: "Malformed request: bad JSON, wrong types, unknown or over-long fields",
     401: "Missing, invalid or expired session token; wrong credentials",

@@ -34,7 +34,7 @@ from domain.catalog.rules import ContentType, Status, Visibility
 from entrypoints.http.auth import SECURED
 from entrypoints.http.convert import series_out, studio_entry_out, studio_item_out
 from entrypoints.http.dependencies import Actor, App
-from entrypoints.http.openapi import OWNER
+from entrypoints.http.openapi import MAX_OFFSET, OWNER
 from entrypoints.http.schemas.catalog import (
     ContentCreate,
     ContentPatch,
@@ -70,7 +70,7 @@ class StudioContentController(Controller):
         patronage: App,
         status: FromQuery[Status | None] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
-        offset: FromQuery[Annotated[int, Parameter(ge=0)]] = 0,
+        offset: FromQuery[Annotated[int, Parameter(ge=0, le=MAX_OFFSET)]] = 0,
     ) -> list[StudioEntryOut]:
         """Your items, drafts included (platform owners see everyone's), newest first."""
         entries = patronage.handle(

@@ -57,7 +57,8 @@ class PrerequisitesBody(Strict):
 
 class UploadRequest(Strict):
     content_type: Annotated[str, Meta(max_length=100)]
-    size: Annotated[int, Meta(ge=1)]
+    size: Annotated[int, Meta(ge=1, le=2**53,
+                              description="Bytes; the server's upload limit applies")]
 
 
 class UploadOut(msgspec.Struct):
@@ -192,7 +193,7 @@ class SeriesPatch(Strict):
 
 class SeriesItemBody(Strict):
     content_id: UUID
-    position: Annotated[int, Meta(ge=0)] | None = None
+    position: Annotated[int, Meta(ge=0, le=10_000)] | None = None
 
 
 class SeriesOrderBody(Strict):

@@ -1,0 +1,179 @@
+"""The permission matrix over HTTP, cell by cell: every role against every guarded action.
+
+The expected table is written here independently of `domain/identity/permissions.py`, so
+a change to the matrix has to be made (and argued) in both places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+import pytest
+import sqlalchemy as sa
+from litestar.testing import TestClient
+
+from domain.identity.roles import Role
+from entrypoints.bootstrap import Patronage
+from tests.integration.accounts import Headers, account
+
+CUSTOMER, MEDIA, CREATOR, OWNER = (Role.CUSTOMER, Role.MEDIA_OWNER, Role.PLATFORM_CREATOR,
+                                   Role.PLATFORM_OWNER)
+ROLES = [CUSTOMER, MEDIA, CREATOR, OWNER]
+EVERY_CREATOR = {MEDIA, CREATOR, OWNER}
+
+
+@dataclass
+class World:
+    client: TestClient  # type: ignore[type-arg]
+    patronage: Patronage
+    actor: Headers
+    others_draft: str  # an item made by another creator
+    others_series: str
+    target_email: str  # a customer account to administer
+
+
+@pytest.fixture(params=ROLES, ids=[r.value for r in ROLES])
+def world(request: pytest.FixtureRequest, patronage: Patronage,
+          client: TestClient) -> World:  # type: ignore[type-arg]
+    role: Role = request.param
+    # A platform owner always exists (the platform keeps one); the actor is another account.
+    account(patronage, client, "first-owner@example.com", OWNER)
+    other = account(patronage, client, "other-creator@example.com", CREATOR)
+    draft = client.post("/api/v1/studio/content", headers=other,
+                        json={"title": "Someone else's", "content_type": "written",
+                              "body_html": "<p>Words.</p>"})
+    series = client.post("/api/v1/studio/series", headers=other, json={"title": "Theirs"})
+    assert draft.status_code == 201 and series.status_code == 201, (draft.text, series.text)
+    account(patronage, client, "target@example.com", CUSTOMER)
+    return World(client, patronage, account(patronage, client, "actor@example.com", role),
+                 draft.json()["id"], series.json()["id"], "target@example.com")
+
+
+Action = Callable[[World], Any]
+
+ACTIONS: dict[str, tuple[set[Role], Action]] = {
+    "list users": ({OWNER}, lambda w: w.client.get("/api/v1/admin/users", headers=w.actor)),
+    "create a user": ({OWNER}, lambda w: w.client.post("/api/v1/admin/users", headers=w.actor, json={
+        "email": "made@example.com", "password": "a long and unusual passphrase",
+        "full_name": "Made", "role": "customer"})),
+    "change someone's role": ({OWNER}, lambda w: w.client.post(
+        "/api/v1/admin/users/role", headers=w.actor,
+        json={"email": w.target_email, "role": "platform_creator"})),
+    "disable someone": ({OWNER}, lambda w: w.client.post(
+        "/api/v1/admin/users/disable", headers=w.actor, json={"email": w.target_email})),
+    "change settings": ({OWNER}, lambda w: w.client.patch(
+        "/api/v1/settings", headers=w.actor, json={"platform_name": "Mine now"})),
+    "refund a purchase": ({OWNER}, lambda w: w.client.post(
+        f"/api/v1/admin/purchases/{uuid4()}/refund", headers=w.actor,
+        json={"reason": "because"})),
+    "grant access": ({OWNER}, lambda w: w.client.post(
+        "/api/v1/admin/access-grants", headers=w.actor,
+        json={"email": w.target_email, "content_id": w.others_draft})),
+    "revoke access": ({OWNER}, lambda w: w.client.delete(
+        f"/api/v1/admin/access-grants?email={w.target_email}&content_id={w.others_draft}",
+        headers=w.actor)),
+    "create content": (EVERY_CREATOR, lambda w: w.client.post(
+        "/api/v1/studio/content", headers=w.actor,
+        json={"title": "Mine", "content_type": "written"})),
+    "create a series": (EVERY_CREATOR, lambda w: w.client.post(
+        "/api/v1/studio/series", headers=w.actor, json={"title": "Mine"})),
+    "read another creator's draft in the studio": ({OWNER}, lambda w: w.client.get(
+        f"/api/v1/studio/content/{w.others_draft}", headers=w.actor)),
+    "edit another creator's item": ({OWNER}, lambda w: w.client.patch(
+        f"/api/v1/studio/content/{w.others_draft}", headers=w.actor, json={"title": "Hijacked"})),
+    "publish another creator's item": ({OWNER}, lambda w: w.client.post(
+        f"/api/v1/studio/content/{w.others_draft}/publish", headers=w.actor)),
+    "delete another creator's item": ({OWNER}, lambda w: w.client.delete(
+        f"/api/v1/studio/content/{w.others_draft}", headers=w.actor)),
+    "edit another creator's series": ({OWNER}, lambda w: w.client.patch(
+        f"/api/v1/studio/series/{w.others_series}", headers=w.actor, json={"title": "Hijacked"})),
+    "read another creator's draft as a reader": ({OWNER}, lambda w: w.client.get(
+        f"/api/v1/content/{w.others_draft}/access", headers=w.actor)),
+}
+
+
+PAST_THE_CHECK = {"refund a purchase": "purchase.not_found", "revoke access": "grant.not_found"}
+
+
+def role_of(world: World) -> Role:
+    me = world.client.get("/api/v1/me", headers=world.actor)
+    return Role(me.json()["role"])
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_every_cell_of_the_matrix(world: World, action: str) -> None:
+    allowed, act = ACTIONS[action]
+    role = role_of(world)
+    response = act(world)
+    body = response.json() if response.content else {}
+    if role in allowed:
+        # Past the permission check; these two then find nothing to act on.
+        assert response.status_code < 400 or body.get("code") == PAST_THE_CHECK.get(action), (
+            role, action, response.text)
+        return
+    # Refused: administration says who may; someone else's item does not exist for you.
+    assert response.status_code in (403, 404), (role, action, response.text)
+    if response.status_code == 403:
+        assert body["code"] in ("auth.owner_only", "auth.creators_only"), body
+    else:
+        assert body["code"] == "content.not_found" or body["code"] == "series.not_found", body
+    assert_nothing_changed(world)
+
+
+def assert_nothing_changed(w: World) -> None:
+    with w.patronage.engine.connect() as conn:
+        target = conn.execute(sa.text(
+            "SELECT role, disabled_at FROM users WHERE email = :e"), {"e": w.target_email}).one()
+        item = conn.execute(sa.text(
+            "SELECT title, status, deleted_at FROM content WHERE id = :id"),
+            {"id": w.others_draft}).one()
+        made = conn.execute(sa.text("SELECT count(*) FROM users WHERE email = 'made@example.com'"
+                                    )).scalar_one()
+        grants = conn.execute(sa.text("SELECT count(*) FROM content_access")).scalar_one()
+        name = conn.execute(sa.text("SELECT platform_name FROM platform_settings")).scalar_one()
+    assert (target.role, target.disabled_at) == ("customer", None)
+    assert (item.title, item.status, item.deleted_at) == ("Someone else's", "draft", None)
+    assert (made, grants) == (0, 0)
+    assert name != "Mine now"
+
+
+@pytest.mark.parametrize("wanted", ["platform_owner", "customer"])
+def test_nobody_changes_their_own_role(world: World, wanted: str) -> None:
+    role = role_of(world)
+    response = world.client.post("/api/v1/admin/users/role", headers=world.actor,
+                                 json={"email": "actor@example.com", "role": wanted})
+    assert response.status_code == 403, response.text
+    expected = "user.own_account" if role is OWNER else "auth.owner_only"
+    assert response.json()["code"] == expected
+    assert role_of(world) is role
+
+
+def test_an_owner_cannot_disable_themselves(patronage: Patronage,
+                                            client: TestClient) -> None:  # type: ignore[type-arg]
+    account(patronage, client, "first-owner@example.com", OWNER)
+    me = account(patronage, client, "actor@example.com", OWNER)
+    response = client.post("/api/v1/admin/users/disable", headers=me,
+                           json={"email": "actor@example.com"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "user.own_account"
+    assert client.get("/api/v1/me", headers=me).status_code == 200
+
+
+def test_creators_see_only_their_own_items_in_the_studio(
+        patronage: Patronage, client: TestClient) -> None:  # type: ignore[type-arg]
+    ann = account(patronage, client, "ann@example.com", CREATOR)
+    bob = account(patronage, client, "bob@example.com", MEDIA)
+    owner = account(patronage, client, "owner@example.com", OWNER)
+    for who, title in ((ann, "Ann's"), (bob, "Bob's")):
+        assert client.post("/api/v1/studio/content", headers=who,
+                           json={"title": title, "content_type": "written"}).status_code == 201
+
+    def titles(who: Headers) -> set[str]:
+        return {i["title"] for i in client.get("/api/v1/studio/content", headers=who).json()}
+
+    assert titles(ann) == {"Ann's"}
+    assert titles(bob) == {"Bob's"}
+    assert titles(owner) == {"Ann's", "Bob's"}
