@@ -525,9 +525,7 @@ def test_decisions_follow_the_rules(
             refusal = Reason.NOT_FOUND
         elif the_item.visibility is not Visibility.PUBLIC:
             refusal = Reason.SIGN_IN_REQUIRED
-    elif the_item.visibility is Visibility.PUBLIC and not archived:
-        pass
-    elif active:
+    elif (the_item.visibility is Visibility.PUBLIC and not archived) or active:
         pass
     elif private:
         refusal = Reason.NOT_FOUND

@@ -26,7 +26,7 @@ EXPECTED = {
 
 
 def test_every_permission_is_in_the_table() -> None:
-    assert OWNER_ONLY | CREATING == set(Permission)
+    assert set(Permission) == OWNER_ONLY | CREATING
     assert set(MATRIX) == set(Role)
 
 
