@@ -57,8 +57,9 @@ Action = Callable[[World], Any]
 ACTIONS: dict[str, tuple[set[Role], Action]] = {
     "list users": ({OWNER}, lambda w: w.client.get("/api/v1/admin/users", headers=w.actor)),
     "create a user": ({OWNER}, lambda w: w.client.post(
-        "/api/v1/admin/users", headers=w.actor, json={"email": "made@example.com", "password": "a long and unusual passphrase",
-        "full_name": "Made", "role": "customer"})),
+        "/api/v1/admin/users", headers=w.actor,
+        json={"email": "made@example.com", "password": "a long and unusual passphrase",
+              "full_name": "Made", "role": "customer"})),
     "change someone's role": ({OWNER}, lambda w: w.client.post(
         "/api/v1/admin/users/role", headers=w.actor,
         json={"email": w.target_email, "role": "platform_creator"})),
