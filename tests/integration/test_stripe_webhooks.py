@@ -279,3 +279,20 @@ def test_a_failing_handler_answers_non_2xx_and_leaves_nothing(client: Client,
             conn.exec_driver_sql("DROP TRIGGER IF EXISTS fail_once_trg ON content_access")
             conn.exec_driver_sql("DROP FUNCTION IF EXISTS fail_once_fn()")
             conn.exec_driver_sql("DROP SEQUENCE IF EXISTS fail_once_seq")
+
+
+@pytest.mark.parametrize(("amount", "currency"), [(100, "usd"), (900, "eur"), (90000, "usd")])
+def test_a_payment_of_the_wrong_amount_or_currency_completes_nothing(
+        client: Client, world: World, caplog: pytest.LogCaptureFixture, amount: int,
+        currency: str) -> None:
+    world.pending_purchase()
+    paid = {**world.intent(), "amount": amount, "currency": currency}
+    with caplog.at_level("ERROR", logger="patronage.payments"):
+        response = deliver(client, event("payment_intent.succeeded", paid))
+    assert response.status_code == 200  # acknowledged: Stripe must not retry it forever
+    assert response.json()["outcome"] == "mismatch"
+    assert world.status() == "pending"
+    assert world.count(content_access) == 0
+    assert world.count(email_logs, email_logs.c.email_type == "purchase_receipt") == 0
+    logged = [r.getMessage() for r in caplog.records if r.name == "patronage.payments"]
+    assert len(logged) == 1 and world.intent_id in logged[0] and "expected" in logged[0]

@@ -71,8 +71,8 @@ def published_video(app: FakeApp, owner: Person, title: str = "Lesson", *,
 
 
 def published_text(app: FakeApp, owner: Person, title: str, **fields: object) -> StudioItem:
-    item = draft(app, owner, title, content_type=ContentType.WRITTEN,
-                 body_html="<p>Words</p>", **fields)
+    fields.setdefault("body_html", "<p>Words</p>")
+    item = draft(app, owner, title, content_type=ContentType.WRITTEN, **fields)
     published: StudioItem = app.handle(PublishContent(actor=owner.principal, content_id=item.id))
     return published
 
@@ -436,10 +436,20 @@ def test_reading_an_item_counts_one_view_per_viewer_per_hour(
 
 def test_a_paid_written_item_shows_a_preview_only(
         app: FakeApp, creator: Person, customer: Person) -> None:
-    essay = published_text(app, creator, "Essay", price="3")
+    body = " ".join(f"word{i}" for i in range(200))
+    essay = published_text(app, creator, "Essay", price="3", body_html=body)
     detail = app.handle(GetContent(slug=essay.slug, token=customer.token))
     assert detail.body_html is None and detail.preview
+    assert body.startswith(detail.preview.removesuffix("…"))
+    assert len(detail.preview) < len(body) / 4 + 1
     assert detail.access.reason == "purchase_required"
+    # A short piece has no preview at all rather than a preview that is all of it.
+    short = published_text(app, creator, "Haiku", price="3")
+    assert app.handle(GetContent(slug=short.slug, token=customer.token)).preview is None
+    # The creator's excerpt wins.
+    teased = published_text(app, creator, "Teased", price="3", excerpt="It ends well.")
+    assert app.handle(GetContent(slug=teased.slug,
+                                 token=customer.token)).preview == "It ends well."
 
 
 def test_grants_expire(app: FakeApp, creator: Person, customer: Person) -> None:

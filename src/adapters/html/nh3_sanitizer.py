@@ -29,11 +29,8 @@ class Nh3Sanitizer:
             strip_comments=True,
         )
 
-    def excerpt(self, html_text: str, limit: int) -> str:
-        # Stripping every tag leaves escaped text; unescape it to plain text.
+    def plain_text(self, html_text: str) -> str:
+        # Stripping every tag leaves escaped text; decode it. Whoever shows this as HTML
+        # must escape it again (the preview rule does).
         text = html.unescape(nh3.clean(html_text, tags=set()))
-        text = " ".join(text.split())
-        if len(text) <= limit:
-            return text
-        cut = text[:limit].rsplit(" ", 1)[0]
-        return cut + "…"
+        return " ".join(text.split())

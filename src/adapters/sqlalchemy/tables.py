@@ -155,6 +155,8 @@ content = sa.Table(
     sa.Column("media_duration_seconds", sa.Integer),
     sa.Column("thumbnail_url", sa.Text),
     sa.Column("content_body", sa.Text),
+    # Ours, not the spec's: the creator's preview text (docs/schema-notes.md).
+    sa.Column("excerpt", sa.Text),
     sa.Column("category", sa.String(100)),
     sa.Column("tags", JSONDocument, nullable=False, server_default=sa.text("'[]'")),
     _fk("series_id", "content_series.id", nullable=True, ondelete="SET NULL"),

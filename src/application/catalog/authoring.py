@@ -67,6 +67,7 @@ class CreateContent:
     currency: str | None = None
     thumbnail_url: str | None = None
     body_html: str | None = None
+    excerpt: str | None = None
 
 
 def create_content(cmd: CreateContent, uow: UnitOfWork, services: Services) -> StudioItem:
@@ -89,6 +90,7 @@ def create_content(cmd: CreateContent, uow: UnitOfWork, services: Services) -> S
         tags=list(cmd.tags), visibility=cmd.visibility, price=money(cmd.price, cmd.currency),
         thumbnail_url=cmd.thumbnail_url,
         body_html=services.html.clean(cmd.body_html) if cmd.body_html is not None else None,
+        excerpt=cmd.excerpt,
     )
     uow.content.add(item)
     uow.commit()
@@ -108,6 +110,7 @@ class UpdateContent:
     currency: str | None = None
     thumbnail_url: str | None = None
     body_html: str | None = None
+    excerpt: str | None = None
     clear: frozenset[str] = frozenset()
 
 
@@ -120,6 +123,7 @@ def update_content(cmd: UpdateContent, uow: UnitOfWork, services: Services) -> S
         visibility=cmd.visibility, price=money(cmd.price, currency),
         thumbnail_url=cmd.thumbnail_url,
         body_html=services.html.clean(cmd.body_html) if cmd.body_html is not None else None,
+        excerpt=cmd.excerpt,
         clear=cmd.clear,
     )
     uow.commit()

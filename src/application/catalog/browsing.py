@@ -20,6 +20,7 @@ from application.principal import Principal
 from application.security import hash_token
 from application.services import Services
 from application.unit_of_work import UnitOfWork
+from domain.catalog.preview import preview_of
 from domain.catalog.rules import ContentType, Status
 from domain.errors import NotFound, ValidationError
 from domain.identity.permissions import Permission
@@ -27,7 +28,6 @@ from domain.values import Email
 
 SORTS = ("newest", "popular")
 PAGE_MAX = 50
-PREVIEW_CHARS = 400
 
 
 def encode_cursor(sort: str, entry: CatalogEntry) -> str:
@@ -128,7 +128,7 @@ def get_content(cmd: GetContent, uow: UnitOfWork, services: Services) -> Content
             body = row.body_html
             record_use(uow, services, decision)
         else:
-            preview = services.html.excerpt(row.body_html, PREVIEW_CHARS)
+            preview = preview_of(row.excerpt, services.html.plain_text(row.body_html))
     uow.commit()
     progress = None
     if row.position_seconds is not None and row.duration_seconds:

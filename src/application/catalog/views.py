@@ -63,6 +63,7 @@ class StudioItem:
     has_media: bool
     duration_seconds: int | None
     body_html: str | None
+    excerpt: str | None
     series_id: UUID | None
     prerequisite_ids: Sequence[UUID]
     published_at: datetime | None
@@ -82,6 +83,7 @@ class StudioItem:
             currency=item.price.currency if item.price else "usd",
             thumbnail_url=item.thumbnail_url, has_media=item.media_key is not None,
             duration_seconds=item.media_duration_seconds, body_html=item.body_html,
+            excerpt=item.excerpt,
             series_id=item.series_id, prerequisite_ids=tuple(item.prerequisite_ids),
             published_at=item.published_at, view_count=item.view_count,
             purchase_count=item.purchase_count, created_at=item.created_at,

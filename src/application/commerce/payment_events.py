@@ -8,6 +8,8 @@ so reordered events cannot move a purchase backwards.
 
 from __future__ import annotations
 
+import logging
+
 import attrs
 
 from application.ports.payments import PaymentEvent
@@ -18,6 +20,8 @@ from domain.commerce.purchase import Purchase
 SUCCEEDED = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"
 REFUNDED = "charge.refunded"
+
+log = logging.getLogger("patronage.payments")
 
 
 @attrs.frozen
@@ -38,7 +42,7 @@ def _purchase_for(uow: UnitOfWork, event: PaymentEvent) -> Purchase | None:
 
 
 def handle_payment_event(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str:
-    """Returns what happened: applied, duplicate or ignored."""
+    """Returns what happened: applied, duplicate, mismatch or ignored."""
     event = cmd.event
     now = services.clock.now()
     if not uow.ledger.record_event(event.id, services.payments.name, event.type, now):
@@ -46,7 +50,14 @@ def handle_payment_event(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Ser
         return "duplicate"
     purchase = _purchase_for(uow, event) if event.type in (SUCCEEDED, FAILED, REFUNDED) else None
     outcome = "ignored"
-    if purchase is not None and event.type == SUCCEEDED:
+    if purchase is not None and event.type == SUCCEEDED and event.amount != purchase.amount:
+        # Paid, but not what we asked for (a tampered client confirmation, a changed
+        # intent): it completes nothing, and the owner must look at it.
+        log.error("payment %s for purchase %s paid %s, expected %s: not completed; "
+                  "review it and refund", event.intent_id, purchase.id,
+                  event.amount or "no amount", purchase.amount)
+        outcome = "mismatch"
+    elif purchase is not None and event.type == SUCCEEDED:
         # A series bundle needs no grants: the entitlement engine reads the
         # completed purchase itself, so items added later are covered too.
         if purchase.complete(now) and purchase.content_id is not None:

@@ -114,6 +114,7 @@ class AccessRow:
     media_key: str | None
     duration_seconds: int | None
     body_html: str | None
+    excerpt: str | None
     position_seconds: int | None
     completed: bool
     entry: CatalogEntry

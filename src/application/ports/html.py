@@ -10,6 +10,6 @@ class HtmlSanitizer(Protocol):
         """Keep formatting markup, drop scripts, event handlers and dangerous URLs."""
         ...
 
-    def excerpt(self, html: str, limit: int) -> str:
-        """Plain text of the first ``limit`` characters, for previews."""
+    def plain_text(self, html: str) -> str:
+        """The visible text of sanitised HTML, entities decoded, whitespace collapsed."""
         ...

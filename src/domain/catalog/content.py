@@ -11,6 +11,7 @@ from domain.catalog.events import ContentPublished, ContentUnpublished
 from domain.catalog.rules import (
     BODY_MAX,
     DESCRIPTION_MAX,
+    EXCERPT_MAX,
     PREREQUISITES_MAX,
     ContentType,
     Status,
@@ -43,6 +44,7 @@ class ContentItem(Aggregate):
     media_duration_seconds: int | None = None
     thumbnail_url: str | None = None
     body_html: str | None = None
+    excerpt: str | None = None  # plain text chosen by the creator as the public preview
     category: str | None = None
     tags: list[str] = attrs.field(factory=list)
     series_id: UUID | None = None
@@ -95,11 +97,13 @@ class ContentItem(Aggregate):
         visibility: Visibility | None = None,
         price: Money | None = None,
         body_html: str | None = None,
+        excerpt: str | None = None,
         clear: frozenset[str] = frozenset(),
     ) -> None:
         """Validate all changes, then apply them. ``clear`` names fields to set to null."""
         self._editable()
-        allowed_clear = {"description", "thumbnail_url", "category", "price", "body_html"}
+        allowed_clear = {"description", "thumbnail_url", "category", "price", "body_html",
+                         "excerpt"}
         if clear - allowed_clear:
             name = sorted(clear - allowed_clear)[0]
             raise ValidationError(f"{name} cannot be cleared.", code="validation.required",
@@ -110,6 +114,7 @@ class ContentItem(Aggregate):
         new_category = clean_category(category) if category is not None else None
         new_tags = normalise_tags(tags) if tags is not None else None
         new_body = clean_text(body_html, "body_html", BODY_MAX)
+        new_excerpt = clean_text(excerpt, "excerpt", EXCERPT_MAX)
         if body_html is not None and self.content_type is not ContentType.WRITTEN:
             raise ValidationError("Only written content has a body.", code="validation.body",
                                   field="body_html")
@@ -132,6 +137,8 @@ class ContentItem(Aggregate):
             self.price = price
         if body_html is not None:
             self.body_html = new_body
+        if excerpt is not None:
+            self.excerpt = new_excerpt
         for name in clear:
             setattr(self, name, None)
         self.updated_at = now

@@ -81,7 +81,7 @@ def studio_item_out(item: StudioItem) -> StudioItemOut:
         price=price_text(item.price), currency=item.currency,
         thumbnail_url=item.thumbnail_url, has_media=item.has_media,
         duration_seconds=item.duration_seconds, body_html=item.body_html,
-        series_id=item.series_id, prerequisite_ids=list(item.prerequisite_ids),
+        excerpt=item.excerpt, series_id=item.series_id, prerequisite_ids=list(item.prerequisite_ids),
         published_at=item.published_at, view_count=item.view_count,
         purchase_count=item.purchase_count, created_at=item.created_at,
         updated_at=item.updated_at,

@@ -96,7 +96,7 @@ class StudioContentController(Controller):
                     price=data.price,
                     currency=data.currency,
                     thumbnail_url=data.thumbnail_url,
-                    body_html=data.body_html,
+                    body_html=data.body_html, excerpt=data.excerpt,
                 )
             )
         )
@@ -126,9 +126,10 @@ class StudioContentController(Controller):
                     price=fields.get("price"),
                     currency=fields.get("currency"),
                     thumbnail_url=fields.get("thumbnail_url"),
-                    body_html=fields.get("body_html"),
+                    body_html=fields.get("body_html"), excerpt=fields.get("excerpt"),
                     clear=_nulls(fields)
-                    & {"description", "category", "price", "thumbnail_url", "body_html"},
+                    & {"description", "category", "price", "thumbnail_url", "body_html",
+                       "excerpt"},
                 )
             )
         )

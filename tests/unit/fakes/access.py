@@ -83,7 +83,7 @@ class FakeAccessFacts:
                               membership_covers=membership, missing_prerequisites=missing),
             slug=item.slug.value, title=item.title, content_type=item.content_type.value,
             media_key=item.media_key, duration_seconds=item.media_duration_seconds,
-            body_html=item.body_html,
+            body_html=item.body_html, excerpt=item.excerpt,
             position_seconds=progress.position_seconds if progress else None,
             completed=bool(progress and progress.completed), entry=entry_of(item),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -50,5 +51,5 @@ class FakeSanitizer:
     def clean(self, html_text: str) -> str:
         return html.escape(html_text)
 
-    def excerpt(self, html_text: str, limit: int) -> str:
-        return html_text[:limit]
+    def plain_text(self, html_text: str) -> str:
+        return " ".join(html.unescape(re.sub(r"<[^>]*>", "", html_text)).split())

@@ -161,6 +161,7 @@ class SqlAccessFacts:
             sa.select(
                 v.c.user_id, v.c.role, *ENTRY_COLUMNS,
                 content.c.deleted_at, content.c.media_url, content.c.content_body,
+                content.c.excerpt,
                 content_access.c.id.label("grant_id"), content_access.c.access_type,
                 content_access.c.expires_at.label("grant_expires_at"),
                 content_access.c.last_accessed_at.label("grant_last_accessed_at"),
@@ -196,6 +197,7 @@ class SqlAccessFacts:
             item=item, facts=facts, slug=r["slug"], title=r["title"],
             content_type=r["content_type"], media_key=r["media_url"],
             duration_seconds=r["media_duration_seconds"], body_html=r["content_body"],
+            excerpt=r["excerpt"],
             position_seconds=r["position_seconds"], completed=bool(r["completed"]),
             entry=entry_from(r),
         )

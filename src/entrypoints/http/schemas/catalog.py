@@ -19,6 +19,9 @@ Description = Annotated[str, Meta(max_length=20_000)]
 Category = Annotated[str, Meta(max_length=100)]
 Tag = Annotated[str, Meta(max_length=50)]
 Html = Annotated[str, Meta(max_length=1_000_000)]
+Excerpt = Annotated[str, Meta(max_length=2_000, description=(
+    "Plain text shown to readers who may not open a written item, instead of its opening "
+    "words"))]
 
 
 class ContentCreate(Strict):
@@ -33,6 +36,7 @@ class ContentCreate(Strict):
     currency: Currency | None = None
     thumbnail_url: UrlText | None = None
     body_html: Html | None = None
+    excerpt: Excerpt | None = None
 
 
 class ContentPatch(Strict):
@@ -45,6 +49,7 @@ class ContentPatch(Strict):
     currency: Currency | UnsetType = UNSET
     thumbnail_url: UrlText | UnsetType | None = UNSET
     body_html: Html | UnsetType | None = UNSET
+    excerpt: Excerpt | UnsetType | None = UNSET
 
 
 class SlugBody(Strict):
@@ -116,8 +121,12 @@ class PageOut(msgspec.Struct):
 class ContentOut(msgspec.Struct):
     item: EntryOut
     access: AccessOut
-    body_html: str | None
-    preview: str | None
+    body_html: Annotated[str | None, Meta(description=(
+        "Sanitised HTML of a written item, when the reader may open it"))]
+    preview: Annotated[str | None, Meta(description=(
+        "When the reader may not open a written item: HTML-safe text (no tags; &, < and > "
+        "as entities) from the creator's excerpt, or the opening words, never more than a "
+        "quarter of the item"))]
     progress: ProgressOut | None
 
 
@@ -138,6 +147,7 @@ class StudioItemOut(msgspec.Struct):
     has_media: bool
     duration_seconds: int | None
     body_html: str | None
+    excerpt: str | None
     series_id: UUID | None
     prerequisite_ids: list[UUID]
     published_at: datetime | None
