@@ -11,7 +11,7 @@ import attrs
 from application.ports.html import HtmlSanitizer
 from application.ports.mail import Mailer
 from application.ports.media import MediaStorage
-from application.ports.passwords import PasswordHasher
+from application.ports.passwords import PasswordHasher, PasswordStrength
 from application.ports.payments import PaymentGateway
 from application.ports.system import Clock, IdGenerator
 from application.unit_of_work import UnitOfWorkFactory
@@ -31,6 +31,13 @@ class CoreConfig:
         max_failures=5, window=timedelta(minutes=15)))
     address_throttle: ThrottlePolicy = attrs.field(factory=lambda: ThrottlePolicy(
         max_failures=50, window=timedelta(minutes=15)))
+    # Anonymous requests that send email (register, reset request) and resends: per
+    # target address, so nobody can fill one inbox; per client address, so nobody can
+    # make the server hash and mail in bulk.
+    mail_throttle: ThrottlePolicy = attrs.field(factory=lambda: ThrottlePolicy(
+        max_failures=5, window=timedelta(hours=1)))
+    sender_throttle: ThrottlePolicy = attrs.field(factory=lambda: ThrottlePolicy(
+        max_failures=30, window=timedelta(hours=1)))
     # Signed media URLs: minutes, never longer than a viewing session needs to start.
     playback_ttl: timedelta = timedelta(minutes=5)
     upload_ttl: timedelta = timedelta(minutes=30)
@@ -47,6 +54,7 @@ class Services:
     media: MediaStorage
     html: HtmlSanitizer
     payments: PaymentGateway
+    strength: PasswordStrength
     config: CoreConfig = attrs.field(factory=CoreConfig)
     # Runs event handlers for outbox messages committed by units of work that a
     # handler opened itself (the bus dispatches its own unit of work's messages).

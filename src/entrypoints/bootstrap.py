@@ -21,6 +21,7 @@ from adapters.local_storage.storage import LocalMediaStorage
 from adapters.mail.file_mailer import FileMailer
 from adapters.mail.smtp_mailer import SmtpMailer
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
+from adapters.passwords.zxcvbn_strength import ZxcvbnStrength
 from adapters.r2.storage import R2MediaStorage
 from adapters.sandbox_payments.gateway import SandboxGateway
 from adapters.sqlalchemy.engine import create_engine
@@ -159,6 +160,7 @@ def bootstrap(
         media=media or build_media(settings),
         html=Nh3Sanitizer(),
         payments=payments or build_payments(settings),
+        strength=ZxcvbnStrength(),
         config=core_config(settings),
         dispatch=dispatch_later,
     )

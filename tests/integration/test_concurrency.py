@@ -32,9 +32,10 @@ def test_parallel_registrations_of_one_email_make_one_account(
 ) -> None:
     body = {"email": "race@example.com", "password": PASSWORD, "full_name": "Racer"}
     with ThreadPoolExecutor(max_workers=10) as pool:
-        statuses = list(pool.map(lambda _: client.post("/api/v1/auth/register",
-                                                       json=body).status_code, range(10)))
-    assert statuses == [202] * 10
+        statuses = Counter(pool.map(lambda _: client.post("/api/v1/auth/register",
+                                                          json=body).status_code, range(10)))
+    # Five requests an hour may send mail to one address; the rest are throttled.
+    assert statuses == Counter({202: 5, 429: 5})
     with clean_db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one() == 1
 
@@ -49,13 +50,14 @@ def test_parallel_failed_logins_are_all_counted(client: Client, clean_db: sa.Eng
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = Counter(pool.map(attempt, range(24)))
-    assert set(statuses) <= {401, 429}
-    assert statuses[429] > 0
+    # Each attempt is counted before its password is checked, so however many arrive
+    # at once, exactly the allowed five are checked; the others are refused unchecked.
+    assert statuses == Counter({401: 5, 429: 19})
     with clean_db.connect() as conn:
         recorded = conn.execute(sa.select(auth_throttle.c.failures).where(
             auth_throttle.c.key == "account:ann@example.com")).scalar_one()
-    # Every 401 was counted exactly once: the upsert loses no increments.
-    assert recorded == statuses[401]
+    # Every attempt was counted exactly once: the upsert loses no increments.
+    assert recorded == 24
     blocked = client.post("/api/v1/auth/login",
                           json={"email": "ann@example.com", "password": PASSWORD})
     assert blocked.status_code == 429

@@ -743,6 +743,26 @@ def test_a_partial_then_a_full_refund(shop: Shop) -> None:
     assert purchase_count(shop.engine, item.id) == 1
 
 
+def test_a_retried_full_refund_answers_with_the_first_refund(shop: Shop) -> None:
+    item = make_item(shop, price="9.00", title="Retried")
+    purchase_id = bought(shop, shop.ann, content_id=item.id)
+
+    def ask(reason: str) -> httpx.Response:
+        return shop.client.post(f"/api/v1/admin/purchases/{purchase_id}/refund",
+                                json={"reason": reason},
+                                headers={**shop.owner.auth, "Idempotency-Key": "refund-1"})
+
+    first = ask("Changed their mind")
+    assert first.status_code == 200, first.text
+    assert purchase_row(shop.engine, purchase_id)["status"] == "refunded"
+    for reason in ("Changed their mind", "A retry after a timeout"):
+        again = ask(reason)  # the same key is the same request, whatever else it says
+        assert again.status_code == 200, again.text
+        assert again.json() == first.json()
+    assert count(shop.engine, purchase_refunds) == 1
+    assert len(mails(shop.engine, "purchase_refund")) == 1
+
+
 def test_refunding_more_than_was_paid_is_refused(shop: Shop) -> None:
     item = make_item(shop, price="9.00")
     purchase_id = bought(shop, shop.ann, content_id=item.id)

@@ -422,9 +422,15 @@ purchase_refunds = sa.Table(
     _fk("purchase_id", "purchases.id"),
     sa.Column("amount", Amount, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
+    # The request that asked for it (revision 0007): a repeated request finds its refund.
+    sa.Column("request_key", sa.String(64)),
+    sa.Column("status", sa.String(30)),
     _created(),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
     sa.Index("idx_purchase_refunds_purchase_id", "purchase_id"),
+    sa.Index("uq_purchase_refunds_request", "purchase_id", "request_key", unique=True,
+             postgresql_where=sa.text("request_key IS NOT NULL"),
+             sqlite_where=sa.text("request_key IS NOT NULL")),
 )
 
 # Idempotency-Key headers of our own write endpoints (revision 0006).

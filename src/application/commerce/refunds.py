@@ -53,6 +53,18 @@ def refund_purchase(cmd: RefundPurchase, uow: UnitOfWork, services: Services) ->
     purchase = uow.purchases.get(cmd.purchase_id, lock=True)
     if purchase is None:
         raise NotFound("No such purchase.", code="purchase.not_found")
+    # The same request repeated (a retry, a double click) is the same refund: the key
+    # depends on what was asked, never on what has been refunded since. Two deliberate,
+    # identical partial refunds need an Idempotency-Key each.
+    asked = cmd.idempotency_key or hashlib.sha256(
+        f"{cmd.amount if cmd.amount is not None else 'rest'}|{cmd.reason.strip()}".encode()
+    ).hexdigest()[:32]
+    request_key = hashlib.sha256(asked.encode()).hexdigest()[:32]
+    earlier = uow.ledger.refund_for_request(purchase.id, request_key)
+    if earlier is not None:
+        uow.rollback()
+        return RefundRequested(purchase_id=purchase.id, refund_id=earlier.id,
+                               amount=earlier.amount, status=earlier.status)
     if purchase.status is not PurchaseStatus.COMPLETED or not purchase.payment_intent_id:
         raise Conflict("Only completed purchases can be refunded.",
                        code="refund.not_refundable",
@@ -64,19 +76,15 @@ def refund_purchase(cmd: RefundPurchase, uow: UnitOfWork, services: Services) ->
     if not 0 < amount.amount <= remaining:
         raise ValidationError(f"The amount must be positive and at most {remaining}.",
                               code="refund.amount", field="amount")
-    # The same request repeated (a retry, a double click) is the same refund: the
-    # gateway key depends on what was asked, never on what has been refunded since.
-    # Two deliberate, identical partial refunds need an Idempotency-Key each.
-    request_key = cmd.idempotency_key or hashlib.sha256(
-        f"{cmd.amount if cmd.amount is not None else 'rest'}|{cmd.reason.strip()}".encode()
-    ).hexdigest()[:32]
     purchase.refund_reason = cmd.reason.strip()
     intent_id = purchase.payment_intent_id
     uow.commit()
     refund = services.payments.refund(
         intent_id=intent_id, amount=amount,
-        idempotency_key=f"refund-{purchase.id}-{request_key}",
+        idempotency_key=f"refund-{purchase.id}-{asked}",
     )
+    uow.ledger.remember_refund_request(purchase.id, request_key, refund, services.clock.now())
+    uow.commit()
     event = services.payments.inline_refund_event(intent_id, purchase.amount, refund)
     if event is not None:
         with services.uow_factory() as events_uow:

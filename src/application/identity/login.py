@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import attrs
 
+from application.identity.safeguards import take_attempt
 from application.identity.views import LoginResult
 from application.security import hash_token, new_token
 from application.services import Services
 from application.unit_of_work import UnitOfWork
-from domain.errors import RateLimited, Unauthenticated, ValidationError
+from domain.errors import Unauthenticated, ValidationError
 from domain.identity.session import AuthSession
 from domain.identity.throttle import ThrottlePolicy, account_key, address_key
 from domain.values import Email
 
-# Verified against when the email is unknown, so both cases cost one argon2 run.
-_DUMMY_PASSWORD = "patronage-timing-equaliser"  # noqa: S105 - not a credential
 USER_AGENT_MAX = 500
 
 
@@ -42,27 +41,20 @@ def login(cmd: Login, uow: UnitOfWork, services: Services) -> LoginResult:
     if cmd.client_address:
         keys.append((address_key(cmd.client_address), config.address_throttle))
 
-    for key, policy in keys:
-        state = uow.throttle.state(key, now, policy.window)
-        if state is not None:
-            wait = policy.retry_after(state.failures, state.window_started_at, now)
-            if wait:
-                raise RateLimited(
-                    "Too many failed logins. Try again later.",
-                    retry_after_seconds=wait, code="auth.too_many_attempts",
-                )
-
     user = uow.users.get_by_email(email)
-    stored_hash = user.password_hash if user is not None else services.hasher.hash(_DUMMY_PASSWORD)
+    take_attempt(uow, services, keys, code="auth.too_many_attempts",
+                 message="Too many failed logins. Try again later.")
+    # No transaction is open while the password is checked. Unknown emails are checked
+    # against a hash made once, so both paths cost one argon2 verification.
+    stored_hash = user.password_hash if user is not None else services.hasher.dummy_hash()
     password_ok = services.hasher.verify(stored_hash, cmd.password)
     if user is None or not password_ok or user.deleted_at is not None:
-        for key, policy in keys:
-            uow.throttle.record_failure(key, now, policy.window)
-        uow.commit()
-        raise _invalid()
+        raise _invalid()  # the attempt stays counted as a failure
     user.ensure_active()
 
     uow.throttle.clear(account_key(email))
+    if cmd.client_address:
+        uow.throttle.release(address_key(cmd.client_address))
     if services.hasher.needs_rehash(user.password_hash):
         user.rehash_password(services.hasher.hash(cmd.password), now)
     token = new_token()

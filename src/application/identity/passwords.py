@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import attrs
 
+from application.identity.safeguards import choose_password, limit_mail, take_attempt
 from application.principal import Principal
 from application.security import hash_token
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.errors import NotFound, Unauthenticated, ValidationError
-from domain.identity.passwords import NewPassword
+from domain.identity.throttle import account_key
 from domain.identity.user import InvalidToken
 from domain.values import Email
 
@@ -17,6 +18,7 @@ from domain.values import Email
 @attrs.frozen(repr=False)
 class RequestPasswordReset:
     email: str
+    client_address: str | None = None
 
 
 def request_password_reset(
@@ -27,6 +29,7 @@ def request_password_reset(
         email = Email(cmd.email).value
     except ValidationError:
         return
+    limit_mail(uow, services, email, cmd.client_address)
     user = uow.users.get_by_email(email)
     if user is not None:
         user.request_password_reset()
@@ -40,13 +43,22 @@ class ResetPassword:
 
 
 def reset_password(cmd: ResetPassword, uow: UnitOfWork, services: Services) -> None:
-    password = NewPassword(cmd.new_password)
     token_hash = hash_token(cmd.token)
-    user = uow.users.get_by_reset_token(token_hash)
+    holder = uow.users.get_by_reset_token(token_hash)
+    if holder is None:
+        raise InvalidToken("The reset link is invalid or has expired.")
+    password = choose_password(services, cmd.new_password, email=holder.email.value,
+                               full_name=holder.full_name, field="new_password")
+    new_hash = services.hasher.hash(password.value)
+    # Hashing happened outside any lock; now spend the token under one. Of several
+    # parallel confirmations, the first to lock the row wins and the others find the
+    # token gone when they get the row.
+    uow.rollback()
+    user = uow.users.get_by_reset_token(token_hash, lock=True)
     if user is None:
         raise InvalidToken("The reset link is invalid or has expired.")
     now = services.clock.now()
-    user.reset_password(token_hash, services.hasher.hash(password.value), now)
+    user.reset_password(token_hash, new_hash, now)
     # Whoever knew the old password must not stay logged in.
     uow.sessions.revoke_all_for_user(user.id, now)
     uow.commit()
@@ -63,11 +75,19 @@ def change_password(cmd: ChangePassword, uow: UnitOfWork, services: Services) ->
     user = uow.users.get(cmd.actor.require_user())
     if user is None:
         raise NotFound("No such user.", code="user.not_found")
+    password = choose_password(services, cmd.new_password, email=user.email.value,
+                               full_name=user.full_name, field="new_password")
+    # A stolen session must not become a password oracle: these checks count against
+    # the same budget as failed logins.
+    take_attempt(uow, services, [(account_key(user.email.value),
+                                  services.config.account_throttle)],
+                 code="auth.too_many_attempts", message="Too many failed attempts. Try later.")
     if not services.hasher.verify(user.password_hash, cmd.current_password):
         raise Unauthenticated("The current password is incorrect.",
                               code="auth.invalid_credentials")
-    password = NewPassword(cmd.new_password)
+    new_hash = services.hasher.hash(password.value)  # before the next transaction opens
     now = services.clock.now()
-    user.change_password(services.hasher.hash(password.value), now)
+    uow.throttle.clear(account_key(user.email.value))
+    user.change_password(new_hash, now)
     uow.sessions.revoke_all_for_user(user.id, now, keep=cmd.actor.session_id)
     uow.commit()

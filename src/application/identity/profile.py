@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import attrs
 
+from application.identity.safeguards import take_attempt
 from application.identity.views import UserView
 from application.messagebus import Query
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.errors import NotFound, Unauthenticated
+from domain.identity.throttle import account_key
 from domain.identity.user import User
 
 
@@ -57,9 +59,14 @@ class DeleteAccount:
 def delete_account(cmd: DeleteAccount, uow: UnitOfWork, services: Services) -> None:
     """Soft delete: the row stays for the audit trail, every read path stops seeing it."""
     user = _own_account(cmd.actor, uow)
+    # Counted with failed logins, like a password change (a stolen session is no oracle).
+    take_attempt(uow, services, [(account_key(user.email.value),
+                                  services.config.account_throttle)],
+                 code="auth.too_many_attempts", message="Too many failed attempts. Try later.")
     if not services.hasher.verify(user.password_hash, cmd.password):
         raise Unauthenticated("The password is incorrect.", code="auth.invalid_credentials")
     now = services.clock.now()
+    uow.throttle.clear(account_key(user.email.value))
     user.soft_delete(now)
     uow.sessions.revoke_all_for_user(user.id, now)
     uow.commit()

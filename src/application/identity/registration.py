@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import attrs
 
+from application.identity.safeguards import choose_password, limit_mail
 from application.identity.views import UserView
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.errors import Conflict
 from domain.identity.events import RegistrationAttemptedForExistingEmail
-from domain.identity.passwords import NewPassword
 from domain.identity.permissions import Permission
 from domain.identity.roles import Role
 from domain.identity.user import User
@@ -22,6 +22,7 @@ class RegisterCustomer:
     email: str
     password: str
     full_name: str
+    client_address: str | None = None
 
 
 def register_customer(cmd: RegisterCustomer, uow: UnitOfWork, services: Services) -> None:
@@ -32,7 +33,9 @@ def register_customer(cmd: RegisterCustomer, uow: UnitOfWork, services: Services
     both cases so the response time does not tell them apart either.
     """
     email = Email(cmd.email)
-    password = NewPassword(cmd.password)
+    password = choose_password(services, cmd.password, email=email.value,
+                               full_name=cmd.full_name)
+    limit_mail(uow, services, email.value, cmd.client_address)
     password_hash = services.hasher.hash(password.value)
     existing = uow.users.get_by_email(email.value)
     if existing is not None:
@@ -65,7 +68,8 @@ def create_user(cmd: CreateUser, uow: UnitOfWork, services: Services) -> UserVie
     """An operator creates an account of any role; a taken address is a 409 here."""
     cmd.actor.require(Permission.USERS_MANAGE)
     email = Email(cmd.email)
-    password = NewPassword(cmd.password)
+    password = choose_password(services, cmd.password, email=email.value,
+                               full_name=cmd.full_name)
     if uow.users.get_by_email(email.value) is not None:
         raise Conflict("An account with this email already exists.", code="user.email_taken",
                        field="email")

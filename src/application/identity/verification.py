@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from application.identity.safeguards import limit_mail
 from application.principal import Principal
 from application.security import hash_token
 from application.services import Services
@@ -35,5 +36,6 @@ def resend_verification(cmd: ResendVerification, uow: UnitOfWork, services: Serv
     user = uow.users.get(cmd.actor.require_user())
     if user is None:
         raise NotFound("No such user.", code="user.not_found")
+    limit_mail(uow, services, user.email.value, None)
     user.request_verification()
     uow.commit()

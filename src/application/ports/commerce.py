@@ -10,6 +10,7 @@ from uuid import UUID
 
 import attrs
 
+from application.ports.payments import RefundRecord
 from domain.commerce.purchase import Purchase
 
 
@@ -57,6 +58,16 @@ class CommerceLedger(Protocol):
     def record_refund(self, refund_id: str, purchase_id: UUID, amount: Decimal, currency: str,
                       now: datetime) -> bool:
         """Remember a refund; False if it was recorded before."""
+        ...
+
+    def remember_refund_request(self, purchase_id: UUID, request_key: str,
+                                refund: RefundRecord, now: datetime) -> None:
+        """Record the refund the gateway gave for this request (or mark it, if its
+        event recorded it first)."""
+        ...
+
+    def refund_for_request(self, purchase_id: UUID, request_key: str) -> RefundRecord | None:
+        """The refund an earlier identical request got, if any."""
         ...
 
     def refunded_total(self, purchase_id: UUID) -> Decimal:

@@ -37,7 +37,10 @@ class UserRepository(Protocol):
 
     def get_by_verification_token(self, token_hash: str) -> User | None: ...
 
-    def get_by_reset_token(self, token_hash: str) -> User | None: ...
+    def get_by_reset_token(self, token_hash: str, *, lock: bool = False) -> User | None:
+        """With ``lock``, the row stays locked until the transaction ends, so a token is
+        spent by exactly one of several parallel confirmations."""
+        ...
 
     def list(
         self, *, role: Role | None = None, limit: int = 100, offset: int = 0
@@ -76,3 +79,7 @@ class ThrottleRepository(Protocol):
         ...
 
     def clear(self, key: str) -> None: ...
+
+    def release(self, key: str) -> None:
+        """Give back one counted attempt (one that turned out to succeed)."""
+        ...

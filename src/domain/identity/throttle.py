@@ -31,3 +31,13 @@ def account_key(email: str) -> str:
 
 def address_key(address: str) -> str:
     return f"address:{address}"
+
+
+def mail_key(email: str) -> str:
+    """Requests that send mail to this address (registration, reset, verification)."""
+    return f"mail:{email}"
+
+
+def sender_key(address: str) -> str:
+    """Anonymous mail-sending requests from this client address."""
+    return f"sender:{address}"

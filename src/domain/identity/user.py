@@ -161,6 +161,9 @@ class User(Aggregate):
         self.updated_at = now
 
     def _set_password(self, new_password_hash: str, now: datetime) -> None:
+        # However the password changes, a reset link sent earlier must stop working.
+        self.password_reset_token_hash = None
+        self.password_reset_expires_at = None
         self.password_hash = new_password_hash
         self.updated_at = now
         self.record(PasswordChanged(user_id=self.id))

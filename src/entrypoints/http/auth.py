@@ -34,7 +34,8 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/register", status_code=HTTP_202_ACCEPTED, sync_to_thread=True, responses=PUBLIC)
-    def register(self, data: JSONBody[RegisterBody], patronage: App) -> Accepted:
+    def register(self, data: JSONBody[RegisterBody], patronage: App,
+                 request: Request[Any, Any, Any]) -> Accepted:
         """Register a customer account.
 
         Answers 202 the same way whether or not the address already has an account
@@ -42,7 +43,8 @@ class AuthController(Controller):
         be used to find out who has an account. A verification link is emailed.
         """
         patronage.handle(
-            RegisterCustomer(email=data.email, password=data.password, full_name=data.full_name)
+            RegisterCustomer(email=data.email, password=data.password, full_name=data.full_name,
+                             client_address=client_address(request))
         )
         return Accepted(
             status="accepted", message="Check your inbox to confirm your email address."
@@ -117,9 +119,14 @@ class AuthController(Controller):
         sync_to_thread=True,
         responses=PUBLIC,
     )
-    def request_reset(self, data: JSONBody[ResetRequestBody], patronage: App) -> Accepted:
-        """Email a password-reset link if the address has an account; same answer if not."""
-        patronage.handle(RequestPasswordReset(email=data.email))
+    def request_reset(self, data: JSONBody[ResetRequestBody], patronage: App,
+                      request: Request[Any, Any, Any]) -> Accepted:
+        """Email a password-reset link if the address has an account; same answer if not.
+
+        Throttled per target address and per client (429 with Retry-After), whether or
+        not the address has an account."""
+        patronage.handle(RequestPasswordReset(email=data.email,
+                                              client_address=client_address(request)))
         return Accepted(
             status="accepted", message="If the address has an account, a reset link is on its way."
         )

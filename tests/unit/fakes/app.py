@@ -19,7 +19,13 @@ from domain.identity.roles import Role
 from tests.unit.fakes.mail import RecordingMailer
 from tests.unit.fakes.media import FakeStorage
 from tests.unit.fakes.store import Store
-from tests.unit.fakes.system import FakeHasher, FakeSanitizer, FrozenClock, SequentialIds
+from tests.unit.fakes.system import (
+    FakeHasher,
+    FakeSanitizer,
+    FakeStrength,
+    FrozenClock,
+    SequentialIds,
+)
 from tests.unit.fakes.unit_of_work import FakeUnitOfWork
 
 
@@ -43,7 +49,7 @@ class FakeApp:
         self.services = Services(clock=self.clock, ids=self.ids, hasher=self.hasher,
                                  mailer=self.mailer, uow_factory=uow_factory,
                                  media=self.storage, html=FakeSanitizer(),
-                                 payments=SandboxGateway(),
+                                 payments=SandboxGateway(), strength=FakeStrength(),
                                  config=config or CoreConfig(),
                                  # As in bootstrap: work committed by units of work a
                                  # handler opens itself reaches the event handlers too.

@@ -11,10 +11,12 @@ from uuid import UUID
 import attrs
 
 from application.ports.commerce import PurchaseLine
+from application.ports.payments import RefundRecord
 from domain.catalog.content import ContentItem
 from domain.catalog.series import ContentSeries
 from domain.commerce.purchase import Purchase, PurchaseStatus
 from domain.errors import Conflict
+from domain.values import Money
 from tests.unit.fakes.catalog import FakeContentRepository, FakeSeriesRepository
 from tests.unit.fakes.store import GrantRow, RefundRow, Store
 
@@ -117,6 +119,20 @@ class FakeCommerceLedger:
             return False
         self._staged.refunds[refund_id] = RefundRow(purchase_id, Decimal(amount), currency, now)
         return True
+
+    def remember_refund_request(self, purchase_id: UUID, request_key: str,
+                                refund: RefundRecord, now: datetime) -> None:
+        known = self._staged.refunds.get(refund.id)
+        self._staged.refunds[refund.id] = RefundRow(
+            purchase_id, refund.amount.amount, refund.amount.currency,
+            known.created_at if known else now, request_key, refund.status)
+
+    def refund_for_request(self, purchase_id: UUID, request_key: str) -> RefundRecord | None:
+        for refund_id, row in self._staged.refunds.items():
+            if row.purchase_id == purchase_id and row.request_key == request_key:
+                return RefundRecord(refund_id, Money(row.amount, row.currency),
+                                    row.status or "succeeded")
+        return None
 
     def refunded_total(self, purchase_id: UUID) -> Decimal:
         return sum((r.amount for r in self._staged.refunds.values()

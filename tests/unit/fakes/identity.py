@@ -57,7 +57,7 @@ class FakeUserRepository:
     def get_by_verification_token(self, token_hash: str) -> User | None:
         return self._find(lambda u: u.email_verification_token_hash == token_hash)
 
-    def get_by_reset_token(self, token_hash: str) -> User | None:
+    def get_by_reset_token(self, token_hash: str, *, lock: bool = False) -> User | None:
         return self._find(lambda u: u.password_reset_token_hash == token_hash)
 
     def list(self, *, role: Role | None = None, limit: int = 100, offset: int = 0
@@ -124,3 +124,9 @@ class FakeThrottleRepository:
 
     def clear(self, key: str) -> None:
         self._staged.throttle.pop(key, None)
+
+    def release(self, key: str) -> None:
+        current = self._staged.throttle.get(key)
+        if current is not None and current.failures > 0:
+            self._staged.throttle[key] = ThrottleState(current.failures - 1,
+                                                       current.window_started_at)

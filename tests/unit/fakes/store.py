@@ -62,6 +62,8 @@ class RefundRow:
     amount: Decimal
     currency: str
     created_at: datetime
+    request_key: str | None = None
+    status: str | None = None
 
 
 @attrs.frozen

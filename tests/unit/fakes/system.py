@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import itertools
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -43,6 +44,22 @@ class FakeHasher:
 
     def needs_rehash(self, password_hash: str) -> bool:
         return not password_hash.startswith(f"fake-v{self.version}$")
+
+    def dummy_hash(self) -> str:
+        return self.hash("\x00 no account has this password")
+
+
+class FakeStrength:
+    """Refuses a short list of well-known passwords and the user's own email name."""
+
+    COMMON = frozenset({"password", "password1", "12345678", "qwertyuiop", "iloveyou"})
+
+    def weakness(self, password: str, *, user_inputs: Sequence[str] = ()) -> str | None:
+        if password.lower() in self.COMMON:
+            return "This is a very common password."
+        if any(i and password.lower() == i.lower() for i in user_inputs):
+            return "Avoid your own name or email."
+        return None
 
 
 class FakeSanitizer:

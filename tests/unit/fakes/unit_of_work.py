@@ -121,7 +121,13 @@ class FakeUnitOfWork:
         self._store.memberships = self._staged.memberships
         self._committed.extend(now_ids)
         self.commits += 1
+        kept = (self.users.seen, self.content.seen, self.series.seen, self.purchases.seen)
         self._begin()
+        # As the SQL trackers do, a commit keeps watching what was loaded before it: a
+        # change made after one commit is written by the next.
+        for repository, seen in zip((self.users, self.content, self.series, self.purchases),
+                                    kept, strict=True):
+            repository.seen.update(seen)
 
     def rollback(self) -> None:
         self._begin()

@@ -20,7 +20,9 @@ from adapters.sqlalchemy.tables import (
     webhook_events,
 )
 from application.ports.commerce import PurchaseLine
+from application.ports.payments import RefundRecord
 from domain.commerce.purchase import Purchase
+from domain.values import Money
 
 
 class _Dialect:
@@ -70,6 +72,29 @@ class SqlCommerceLedger(_Dialect):
             .on_conflict_do_nothing().returning(purchase_refunds.c.id)
         ).first()
         return row is not None
+
+    def remember_refund_request(self, purchase_id: UUID, request_key: str,
+                                refund: RefundRecord, now: datetime) -> None:
+        insert = self._insert(purchase_refunds).values(
+            id=refund.id, purchase_id=purchase_id, amount=refund.amount.amount,
+            currency=refund.amount.currency, request_key=request_key, status=refund.status,
+            created_at=now)
+        self._execute(insert.on_conflict_do_update(
+            index_elements=[purchase_refunds.c.id],
+            set_={"request_key": insert.excluded.request_key,
+                  "status": insert.excluded.status}))
+
+    def refund_for_request(self, purchase_id: UUID, request_key: str) -> RefundRecord | None:
+        row = self._execute(
+            sa.select(purchase_refunds.c.id, purchase_refunds.c.amount,
+                      purchase_refunds.c.currency, purchase_refunds.c.status)
+            .where(purchase_refunds.c.purchase_id == purchase_id,
+                   purchase_refunds.c.request_key == request_key)
+        ).first()
+        if row is None:
+            return None
+        return RefundRecord(id=row.id, amount=Money(row.amount, row.currency),
+                            status=row.status or "succeeded")
 
     def refunded_total(self, purchase_id: UUID) -> Decimal:
         total = self._execute(

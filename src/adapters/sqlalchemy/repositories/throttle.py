@@ -43,5 +43,10 @@ class SqlThrottleRepository:
         row = self._execute(stmt).one()
         return ThrottleState(row.failures, row.window_started_at)
 
+    def release(self, key: str) -> None:
+        self._execute(sa.update(auth_throttle).where(
+            auth_throttle.c.key == key, auth_throttle.c.failures > 0,
+        ).values(failures=auth_throttle.c.failures - 1))
+
     def clear(self, key: str) -> None:
         self._execute(sa.delete(auth_throttle).where(auth_throttle.c.key == key))

@@ -84,8 +84,12 @@ class SqlUserRepository:
             ) from error
         self.tracker.track(user.id, user, row)
 
-    def _one(self, condition: sa.ColumnElement[bool]) -> User | None:
-        row = self._execute(sa.select(users).where(condition, _LIVE)).mappings().first()
+    def _one(self, condition: sa.ColumnElement[bool], *, lock: bool = False) -> User | None:
+        query = sa.select(users).where(condition, _LIVE)
+        if lock:
+            # SQLite ignores FOR UPDATE; its writers are serialised by BEGIN IMMEDIATE.
+            query = query.with_for_update()
+        row = self._execute(query).mappings().first()
         if row is None:
             return None
         known = self.tracker.get(row["id"])
@@ -103,8 +107,8 @@ class SqlUserRepository:
     def get_by_verification_token(self, token_hash: str) -> User | None:
         return self._one(users.c.email_verification_token == token_hash)
 
-    def get_by_reset_token(self, token_hash: str) -> User | None:
-        return self._one(users.c.password_reset_token == token_hash)
+    def get_by_reset_token(self, token_hash: str, *, lock: bool = False) -> User | None:
+        return self._one(users.c.password_reset_token == token_hash, lock=lock)
 
     def list(
         self, *, role: Role | None = None, limit: int = 100, offset: int = 0
