@@ -24,7 +24,8 @@ class CoreConfig:
     # so a forged Host cannot redirect a reset link to an attacker.
     public_url: str = "http://127.0.0.1:8000"
     mail_from: str = "no-reply@localhost"
-    session_ttl: timedelta = timedelta(days=30)
+    session_ttl: timedelta = timedelta(days=30)  # absolute lifetime
+    session_idle: timedelta = timedelta(days=7)
     verification_ttl: timedelta = timedelta(hours=48)
     reset_ttl: timedelta = timedelta(hours=1)
     account_throttle: ThrottlePolicy = attrs.field(factory=lambda: ThrottlePolicy(

@@ -178,9 +178,30 @@ def currency_exponent(currency: str) -> int:
     return _CURRENCY_EXPONENTS.get(currency, 2)
 
 
+# ISO 4217 codes of money (pycountry's list without precious metals, funds units and
+# test codes; tests/unit/test_values.py keeps the two in step).
+ISO_4217 = frozenset((
+    "aed", "afn", "all", "amd", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd", "bdt",
+    "bhd", "bif", "bmd", "bnd", "bob", "bov", "brl", "bsd", "btn", "bwp", "byn", "bzd",
+    "cad", "cdf", "che", "chf", "chw", "clf", "clp", "cny", "cop", "cou", "crc", "cup",
+    "cve", "czk", "djf", "dkk", "dop", "dzd", "egp", "ern", "etb", "eur", "fjd", "fkp",
+    "gbp", "gel", "ghs", "gip", "gmd", "gnf", "gtq", "gyd", "hkd", "hnl", "htg", "huf",
+    "idr", "ils", "inr", "iqd", "irr", "isk", "jmd", "jod", "jpy", "kes", "kgs", "khr",
+    "kmf", "kpw", "krw", "kwd", "kyd", "kzt", "lak", "lbp", "lkr", "lrd", "lsl", "lyd",
+    "mad", "mdl", "mga", "mkd", "mmk", "mnt", "mop", "mru", "mur", "mvr", "mwk", "mxn",
+    "mxv", "myr", "mzn", "nad", "ngn", "nio", "nok", "npr", "nzd", "omr", "pab", "pen",
+    "pgk", "php", "pkr", "pln", "pyg", "qar", "ron", "rsd", "rub", "rwf", "sar", "sbd",
+    "scr", "sdg", "sek", "sgd", "shp", "sle", "sos", "srd", "ssp", "stn", "svc", "syp",
+    "szl", "thb", "tjs", "tmt", "tnd", "top", "try", "ttd", "twd", "tzs", "uah", "ugx",
+    "usd", "usn", "uyi", "uyu", "uyw", "uzs", "ved", "ves", "vnd", "vuv", "wst", "xaf",
+    "xcd", "xcg", "xof", "xpf", "yer", "zar", "zmw", "zwg",
+))
+
+
 def _currency(value: object) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{3}", value):
-        raise ValidationError("Currency must be an ISO 4217 code.", code="validation.currency")
+    if not isinstance(value, str) or value.lower() not in ISO_4217:
+        raise ValidationError("Currency must be an ISO 4217 code, such as usd or eur.",
+                              code="validation.currency", field="currency")
     return value.lower()
 
 

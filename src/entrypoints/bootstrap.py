@@ -113,7 +113,8 @@ def core_config(settings: Settings) -> CoreConfig:
     return CoreConfig(
         public_url=settings.public_url,
         mail_from=settings.mail_from,
-        session_ttl=timedelta(days=settings.session_ttl_days),
+        session_ttl=timedelta(minutes=settings.session_lifetime_minutes),
+        session_idle=timedelta(minutes=settings.session_idle_minutes),
         account_throttle=ThrottlePolicy(settings.login_max_failures, window),
         address_throttle=ThrottlePolicy(settings.address_max_failures, window),
         playback_ttl=timedelta(minutes=settings.playback_url_minutes),

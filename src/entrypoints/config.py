@@ -38,7 +38,15 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_security: str = "starttls"
-    session_ttl_days: int = 30
+    # "production" refuses what only makes sense on a laptop (sandbox payments).
+    environment: str = "development"
+    # A session ends after this long without a request, and this long after login
+    # whatever happens (ASVS 3.3.2).
+    session_idle_minutes: int = 7 * 24 * 60
+    session_lifetime_minutes: int = 30 * 24 * 60
+    # The API docs UIs: "local" (Swagger UI served by the app from an installed
+    # package), "cdn" (also Scalar, loaded from its CDN) or "off".
+    docs_ui: str = "local"
     argon2_memory_kib: int = 65536
     argon2_time_cost: int = 3
     argon2_parallelism: int = 4
@@ -112,6 +120,20 @@ class Settings:
         if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValidationError("PATRONAGE_LOG_LEVEL is DEBUG, INFO, WARNING or ERROR.",
                                   code="config.invalid", field="log_level")
+        if settings.environment not in ("development", "production"):
+            raise ValidationError("PATRONAGE_ENVIRONMENT must be 'development' or 'production'.",
+                                  code="config.invalid", field="environment")
+        if settings.docs_ui not in ("local", "cdn", "off"):
+            raise ValidationError("PATRONAGE_DOCS_UI must be 'local', 'cdn' or 'off'.",
+                                  code="config.invalid", field="docs_ui")
+        if settings.session_idle_minutes < 1 or settings.session_lifetime_minutes < 1:
+            raise ValidationError("Session minutes must be at least 1.",
+                                  code="config.invalid", field="session_idle_minutes")
+        if settings.environment == "production" and settings.payments == "sandbox":
+            raise ValidationError(
+                "PATRONAGE_ENVIRONMENT=production refuses sandbox payments: set "
+                "PATRONAGE_PAYMENTS=stripe (and its keys).", code="config.invalid",
+                field="payments")
         if settings.payments not in ("sandbox", "stripe"):
             raise ValidationError("PATRONAGE_PAYMENTS must be 'sandbox' or 'stripe'.",
                                   code="config.invalid", field="payments")

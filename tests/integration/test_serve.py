@@ -55,6 +55,7 @@ def test_embedded_default_migrates_seeds_serves_and_stops(tmp_path: Path) -> Non
                 assert server.poll() is None, "server exited"
                 time.sleep(0.2)
         assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert health.json()["payments"] == "sandbox"
         assert httpx.get(f"{base}/api/v1/settings").json()["platform_name"] == (
             "Patronage Demo Studio")
         token = httpx.post(f"{base}/api/v1/auth/login",
@@ -71,4 +72,5 @@ def test_embedded_default_migrates_seeds_serves_and_stops(tmp_path: Path) -> Non
             output, _ = server.communicate()
             raise AssertionError("server did not stop on SIGINT") from None
     assert f"{base}/schema/docs" in output
+    assert "PAYMENTS: SANDBOX" in output  # said loudly, not left to be discovered
     assert password not in output

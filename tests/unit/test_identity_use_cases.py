@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -199,6 +200,39 @@ def test_sessions_expire(app: FakeApp) -> None:
     app.clock.advance(days=30, seconds=1)
     with pytest.raises(Unauthenticated):
         app.handle(Authenticate(token=token))
+
+
+def test_an_idle_session_ends_and_an_active_one_lives_until_its_lifetime(
+        app: FakeApp) -> None:
+    register(app)
+    start = app.clock.now()
+    idle, busy = login(app), login(app)
+    # Busy: a request every few hours keeps the session alive well past the idle limit.
+    for _ in range(7 * 4):
+        app.clock.advance(hours=6)
+        app.handle(Authenticate(token=busy))
+    with pytest.raises(Unauthenticated):  # idle for seven days
+        app.handle(Authenticate(token=idle))
+    # Whatever the activity, the absolute lifetime (30 days) ends it.
+    while app.clock.now() < start + timedelta(days=29, hours=18):
+        app.clock.advance(hours=6)
+        app.handle(Authenticate(token=busy))
+    app.clock.advance(days=1)
+    with pytest.raises(Unauthenticated):
+        app.handle(Authenticate(token=busy))
+
+
+def test_activity_is_written_at_most_every_few_minutes(app: FakeApp) -> None:
+    register(app)
+    token = login(app)
+    session = next(iter(app.store.sessions.values()))
+    logged_in_at = session.last_seen_at
+    app.clock.advance(minutes=4)
+    app.handle(Authenticate(token=token))
+    assert next(iter(app.store.sessions.values())).last_seen_at == logged_in_at
+    app.clock.advance(minutes=2)
+    app.handle(Authenticate(token=token))
+    assert next(iter(app.store.sessions.values())).last_seen_at == app.clock.now()
 
 
 def test_password_reset_is_single_use_expiring_and_ends_sessions(app: FakeApp) -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from domain.errors import ValidationError
 from domain.values import (
     EMAIL_MAX_LENGTH,
+    ISO_4217,
     SLUG_MAX_LENGTH,
     URL_MAX_LENGTH,
     Email,
@@ -499,3 +500,16 @@ def test_timezone_rejects_unknown(name: object) -> None:
     with pytest.raises(ValidationError) as exc_info:
         TimeZoneName(name)  # type: ignore[arg-type]
     assert _code(exc_info) == "validation.timezone"
+
+
+def test_currencies_are_iso_4217_codes_of_money() -> None:
+    import pycountry
+
+    not_money = {"xag", "xau", "xba", "xbb", "xbc", "xbd", "xdr", "xpd", "xpt", "xsu", "xts",
+                 "xua", "xxx", "xad"}
+    maintained = {c.alpha_3.lower() for c in pycountry.currencies} - not_money
+    assert maintained == ISO_4217
+    for code in ("zzz", "xau", "us", "usdd", "", "US D"):
+        with pytest.raises(ValidationError):
+            Money("1.00", code)
+    assert Money("1.00", "EUR").currency == "eur"

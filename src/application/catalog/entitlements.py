@@ -13,6 +13,7 @@ from uuid import UUID
 
 import attrs
 
+from application.identity.sessions import note_activity
 from application.ports.catalog import AccessRow
 from application.security import hash_token
 from application.services import Services
@@ -62,9 +63,12 @@ def resolve(
     lookup = uow.access.lookup(
         now=now, token_hash=hash_token(token) if token is not None else None,
         user_id=user_id, content_ids=content_ids, slug=slug,
+        idle_since=now - services.config.session_idle,
     )
     if token is not None and not lookup.session_valid:
         # A bad token is an error, never a silent downgrade to anonymous.
         raise Unauthenticated("Missing or invalid session token.", code="auth.invalid_session")
+    if lookup.session_id is not None:
+        note_activity(services, lookup.session_id, lookup.session_seen)
     decided = [(row, decide(row.item, lookup.viewer, row.facts, now)) for row in lookup.rows]
     return Resolved(viewer=lookup.viewer, rows=decided)

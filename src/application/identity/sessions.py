@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
+from uuid import UUID
+
 import attrs
 
 from application.messagebus import Query
@@ -9,9 +13,30 @@ from application.principal import Principal
 from application.security import hash_token
 from application.services import Services
 from application.unit_of_work import UnitOfWork
-from domain.errors import Unauthenticated
+from domain.errors import DomainError, Unauthenticated
 
 TOKEN_MAX_LENGTH = 256
+# Activity is written at most this often per session: the idle timeout needs minutes,
+# not a write on every request.
+ACTIVITY_INTERVAL = timedelta(minutes=5)
+log = logging.getLogger("patronage.sessions")
+
+
+def note_activity(services: Services, session_id: UUID, last_seen: datetime | None) -> None:
+    """Move the session's last-seen time forward if it is older than a few minutes.
+
+    Its own short transaction, best effort: a request never fails because of it (the
+    next one tries again), and read-only units of work stay read-only.
+    """
+    now = services.clock.now()
+    if last_seen is not None and now - last_seen < ACTIVITY_INTERVAL:
+        return
+    try:
+        with services.uow_factory() as uow:
+            uow.sessions.touch(session_id, now)
+            uow.commit()
+    except DomainError as error:
+        log.info("session activity not recorded (%s); the next request retries", error.code)
 
 
 @attrs.frozen(repr=False)
@@ -22,9 +47,12 @@ class Authenticate(Query):
 def authenticate(cmd: Authenticate, uow: UnitOfWork, services: Services) -> Principal:
     if not cmd.token or len(cmd.token) > TOKEN_MAX_LENGTH:
         raise Unauthenticated("Missing or invalid session token.", code="auth.invalid_session")
-    found = uow.sessions.principal_for(hash_token(cmd.token), services.clock.now())
+    now = services.clock.now()
+    found = uow.sessions.principal_for(hash_token(cmd.token), now,
+                                       now - services.config.session_idle)
     if found is None:
         raise Unauthenticated("Missing or invalid session token.", code="auth.invalid_session")
+    note_activity(services, found.session_id, found.last_seen_at)
     return Principal(user_id=found.user_id, role=found.role, session_id=found.session_id,
                      email_verified=found.email_verified)
 

@@ -125,6 +125,8 @@ class AccessLookup:
     viewer: Viewer | None
     session_valid: bool
     rows: Sequence[AccessRow]
+    session_id: UUID | None = None
+    session_seen: datetime | None = None
 
 
 class AccessFacts(Protocol):
@@ -136,8 +138,11 @@ class AccessFacts(Protocol):
         user_id: UUID | None = None,
         content_ids: Sequence[UUID] | None = None,
         slug: str | None = None,
+        idle_since: datetime | None = None,
     ) -> AccessLookup:
         """Session, items and the viewer's grants, membership and progress: one statement.
+
+        A session last seen before ``idle_since`` does not count (idle timeout).
 
         ``session_valid`` is False when a token was given and matched no live session.
         """

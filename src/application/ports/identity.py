@@ -22,6 +22,7 @@ class SessionPrincipal:
     user_id: UUID
     role: Role
     email_verified: bool
+    last_seen_at: datetime | None = None
 
 
 class UserRepository(Protocol):
@@ -52,8 +53,14 @@ class UserRepository(Protocol):
 class SessionRepository(Protocol):
     def add(self, session: AuthSession) -> None: ...
 
-    def principal_for(self, token_hash: str, now: datetime) -> SessionPrincipal | None:
-        """One lookup: a valid session whose user is active, or None."""
+    def principal_for(self, token_hash: str, now: datetime,
+                      idle_since: datetime) -> SessionPrincipal | None:
+        """One lookup: a session neither revoked, expired nor idle since ``idle_since``,
+        whose user is active; or None."""
+        ...
+
+    def touch(self, session_id: UUID, now: datetime) -> None:
+        """Record activity (the idle timeout counts from here)."""
         ...
 
     def revoke(self, session_id: UUID, now: datetime) -> None: ...

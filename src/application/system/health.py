@@ -15,4 +15,4 @@ class CheckHealth(Query):
 def check_health(cmd: CheckHealth, uow: UnitOfWork, services: Services) -> dict[str, str]:
     """Reading the settings row proves the database answers and is migrated."""
     uow.settings.get()
-    return {"status": "ok", "database": "ok"}
+    return {"status": "ok", "database": "ok", "payments": services.payments.name}

@@ -287,8 +287,16 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     base = f"http://{host}:{port}"
+    docs = f"{base}/schema/docs" if settings.docs_ui != "off" else "off"
     console.print(f"API:      {base}/api/v1\nOpenAPI:  {base}/schema/openapi.json\n"
-                  f"Docs UI:  {base}/schema/docs\nHealth:   {base}/health", highlight=False)
+                  f"Docs UI:  {docs}\nHealth:   {base}/health", highlight=False)
+    if settings.payments == "sandbox":
+        console.print(
+            "[bold yellow]PAYMENTS: SANDBOX[/bold yellow] - test cards only, no real money is "
+            "taken. Set PATRONAGE_PAYMENTS=stripe for real payments.", highlight=False)
+    else:
+        mode = "TEST" if (settings.stripe_secret_key or "").startswith("sk_test") else "LIVE"
+        console.print(f"[bold]PAYMENTS: STRIPE ({mode} keys)[/bold]", highlight=False)
     target = "app_from_env" if outbox_worker else "app_without_retry"
     Granian(
         f"entrypoints.http.app:{target}", factory=True, interface=Interfaces.ASGI,

@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import (
+    JsonRenderPlugin,
+    OpenAPIRenderPlugin,
+    ScalarRenderPlugin,
+    SwaggerRenderPlugin,
+)
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from openapi_ui_bundles import swagger_ui
 
 from adapters.local_storage.storage import LocalMediaStorage
 from entrypoints.bootstrap import Patronage, bootstrap
@@ -27,6 +34,7 @@ from entrypoints.http.commerce import (
 )
 from entrypoints.http.dependencies import provide_actor, provide_patronage
 from entrypoints.http.guard import refuse_unsafe_input
+from entrypoints.http.headers import security_headers
 from entrypoints.http.health import health
 from entrypoints.http.me import MeController
 from entrypoints.http.problems import EXCEPTION_HANDLERS
@@ -35,6 +43,27 @@ from entrypoints.http.studio import StudioContentController, StudioSeriesControl
 
 MAX_BODY_BYTES = 1024 * 1024
 OUTBOX_RETRY_SECONDS = 10.0
+
+
+DOCS_ASSETS = "/schema/assets"
+
+
+def docs_ui(mode: str) -> list[OpenAPIRenderPlugin]:
+    """Swagger UI from an installed package (works offline and under a strict CSP);
+    Scalar only when asked for, since it loads from a CDN; or no UI at all."""
+    if mode == "off":
+        # With no plugin at all Litestar would fall back to its CDN-loaded defaults.
+        return [JsonRenderPlugin(path="/openapi.json")]
+    local = SwaggerRenderPlugin(
+        path=["/docs", "/swagger"] if mode == "local" else "/swagger",
+        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+    )
+    if mode == "cdn":
+        return [ScalarRenderPlugin(path="/docs"), local]
+    return [local]
 
 
 def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = None) -> Litestar:
@@ -55,6 +84,7 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
             retry.stop()
         patronage.close()
 
+    settings = patronage.settings
     openapi = OpenAPIConfig(
         title="Patronage API",
         use_handler_docstrings=True,
@@ -65,7 +95,7 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
             "`POST /api/v1/auth/login`."
         ),
         path="/schema",
-        render_plugins=[ScalarRenderPlugin(path="/docs"), SwaggerRenderPlugin(path="/swagger")],
+        render_plugins=docs_ui(settings.docs_ui),
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(
@@ -81,6 +111,10 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
                            AdminCommerceController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
+    if settings.docs_ui != "off":
+        handlers.append(create_static_files_router(
+            path=DOCS_ASSETS, directories=[swagger_ui.static_path], include_in_schema=False,
+            cache_control=CacheControlHeader(max_age=86400, public=True)))
     return Litestar(
         route_handlers=handlers,
         dependencies={
@@ -89,6 +123,8 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=refuse_unsafe_input,
+        before_send=[security_headers(https=settings.public_url.startswith("https://"),
+                                      docs_cdn=settings.docs_ui == "cdn")],
         openapi_config=openapi,
         state=State({"patronage": patronage}),
         request_max_body_size=MAX_BODY_BYTES,

@@ -10,6 +10,9 @@ from entrypoints.http.schemas.system import HealthOut
 
 @get("/health", sync_to_thread=True, tags=["system"], responses=problems(503))
 def health(patronage: App) -> HealthOut:
-    """Liveness and readiness: 200 when the database answers, 503 problem otherwise."""
+    """Liveness and readiness: 200 when the database answers, 503 problem otherwise.
+
+    Also says which payment mode is active, so a sandbox left on is seen at once."""
     result = patronage.handle(CheckHealth())
-    return HealthOut(status=result["status"], database=result["database"])
+    return HealthOut(status=result["status"], database=result["database"],
+                     payments=result["payments"])

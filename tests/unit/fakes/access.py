@@ -11,6 +11,7 @@ import attrs
 from application.ports.catalog import AccessLookup, AccessRow
 from domain.access.decision import Grant, ItemFacts, Viewer, ViewerFacts
 from domain.catalog.content import ContentItem
+from domain.identity.session import AuthSession
 from tests.unit.fakes.catalog import FakeContentRepository, entry_of
 from tests.unit.fakes.commerce import FakePurchaseRepository
 from tests.unit.fakes.identity import FakeUserRepository
@@ -25,27 +26,28 @@ class FakeAccessFacts:
         self._content = content
         self._purchases = purchases
 
-    def _viewer(self, now: datetime, token_hash: str | None, user_id: UUID | None
-                ) -> Viewer | None:
+    def _viewer(self, now: datetime, token_hash: str | None, user_id: UUID | None,
+                idle_since: datetime | None) -> tuple[Viewer | None, AuthSession | None]:
         users = {u.id: u for u in self._users._all()}
         if token_hash is not None:
             for session in self._staged.sessions.values():
-                if session.token_hash == token_hash and session.is_valid(now):
+                if session.token_hash == token_hash and session.is_valid(now, idle_since):
                     user = users.get(session.user_id)
                     if (user is not None and user.deleted_at is None
                             and user.disabled_at is None):
-                        return Viewer(user.id, user.role)
-            return None
+                        return Viewer(user.id, user.role), session
+            return None, None
         if user_id is not None:
             user = users.get(user_id)
             if user is not None and user.deleted_at is None:
-                return Viewer(user.id, user.role)
-        return None
+                return Viewer(user.id, user.role), None
+        return None, None
 
     def lookup(self, *, now: datetime, token_hash: str | None = None,
                user_id: UUID | None = None, content_ids: Sequence[UUID] | None = None,
-               slug: str | None = None) -> AccessLookup:
-        viewer = self._viewer(now, token_hash, user_id if token_hash is None else None)
+               slug: str | None = None, idle_since: datetime | None = None) -> AccessLookup:
+        viewer, session = self._viewer(now, token_hash, user_id if token_hash is None else None,
+                                       idle_since)
         everything = self._content._all()  # deleted items too: decide() hides them
         if slug is not None:
             items = [i for i in everything.values() if i.slug.value == slug]
@@ -55,7 +57,9 @@ class FakeAccessFacts:
                          if viewer is not None else set())
         rows = [self._row(item, viewer, everything, bought_series, now) for item in items]
         return AccessLookup(viewer=viewer,
-                            session_valid=token_hash is None or viewer is not None, rows=rows)
+                            session_valid=token_hash is None or viewer is not None, rows=rows,
+                            session_id=session.id if session else None,
+                            session_seen=session.last_seen_at if session else None)
 
     def _row(self, item: ContentItem, viewer: Viewer | None,
              everything: dict[UUID, ContentItem], bought_series: set[UUID],

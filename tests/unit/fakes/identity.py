@@ -81,14 +81,21 @@ class FakeSessionRepository:
     def add(self, session: AuthSession) -> None:
         self._staged.sessions[session.id] = session
 
-    def principal_for(self, token_hash: str, now: datetime) -> SessionPrincipal | None:
+    def principal_for(self, token_hash: str, now: datetime,
+                      idle_since: datetime) -> SessionPrincipal | None:
         for session in self._staged.sessions.values():
-            if session.token_hash == token_hash and session.is_valid(now):
+            if session.token_hash == token_hash and session.is_valid(now, idle_since):
                 user = self._staged.users.get(session.user_id)
                 if user is None or not user.is_active:
                     return None
-                return SessionPrincipal(session.id, user.id, user.role, user.is_verified)
+                return SessionPrincipal(session.id, user.id, user.role, user.is_verified,
+                                        session.last_seen_at)
         return None
+
+    def touch(self, session_id: UUID, now: datetime) -> None:
+        session = self._staged.sessions.get(session_id)
+        if session is not None:
+            session.touch(now)
 
     def revoke(self, session_id: UUID, now: datetime) -> None:
         session = self._staged.sessions.get(session_id)

@@ -7,7 +7,7 @@ The statement starts from a one-row anchor so that it always returns the viewer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -33,6 +33,9 @@ from domain.identity.roles import Role
 # Stripe keeps retrying a failed renewal for days; members keep access meanwhile.
 MEMBER_STATUSES = ("active", "trialing", "past_due")
 _STATEMENTS: dict[tuple[str, str, str], sa.Select[Any]] = {}
+_NO_IDLE_LIMIT = timedelta(days=36500)
+_NO_SESSION = (sa.cast(sa.null(), auth_sessions.c.id.type).label("session_id"),
+               sa.cast(sa.null(), auth_sessions.c.last_seen_at.type).label("session_seen"))
 
 
 class SqlAccessFacts:
@@ -52,13 +55,14 @@ class SqlAccessFacts:
 
     def lookup(self, *, now: datetime, token_hash: str | None = None,
                user_id: UUID | None = None, content_ids: Sequence[UUID] | None = None,
-               slug: str | None = None) -> AccessLookup:
+               slug: str | None = None, idle_since: datetime | None = None) -> AccessLookup:
         viewer_mode = "token" if token_hash is not None else "user" if user_id is not None \
             else "anonymous"
         item_mode = "slug" if slug is not None else "ids" if content_ids else "none"
         params: dict[str, Any] = {"now": now}
         if viewer_mode == "token":
             params["token_hash"] = token_hash
+            params["idle_since"] = idle_since or now - _NO_IDLE_LIMIT
         elif viewer_mode == "user":
             params["user_id"] = user_id
         if item_mode == "slug":
@@ -76,6 +80,7 @@ class SqlAccessFacts:
                 grouped.setdefault(row["id"], []).append(row)
         return AccessLookup(
             viewer=viewer_facts,
+            session_id=first["session_id"], session_seen=first["session_seen"],
             session_valid=token_hash is None or viewer_facts is not None,
             rows=[self._row(item_rows, viewer_facts is not None) for item_rows in grouped.values()],
         )
@@ -91,22 +96,27 @@ class SqlAccessFacts:
     def _build(self, viewer_mode: str, item_mode: str) -> sa.Select[Any]:
         now_param = sa.bindparam("now", type_=auth_sessions.c.expires_at.type)
         if viewer_mode == "token":
+            seen = sa.func.coalesce(auth_sessions.c.last_seen_at, auth_sessions.c.created_at)
             viewer = (
-                sa.select(users.c.id.label("user_id"), users.c.role)
+                sa.select(users.c.id.label("user_id"), users.c.role,
+                          auth_sessions.c.id.label("session_id"),
+                          auth_sessions.c.last_seen_at.label("session_seen"))
                 .join(auth_sessions, auth_sessions.c.user_id == users.c.id)
                 .where(auth_sessions.c.token_hash == sa.bindparam("token_hash"),
                        auth_sessions.c.revoked_at.is_(None),
                        auth_sessions.c.expires_at > now_param,
+                       seen > sa.bindparam("idle_since", type_=auth_sessions.c.expires_at.type),
                        users.c.deleted_at.is_(None), users.c.disabled_at.is_(None))
             )
         elif viewer_mode == "user":
-            viewer = sa.select(users.c.id.label("user_id"), users.c.role).where(
+            viewer = sa.select(users.c.id.label("user_id"), users.c.role,
+                               *_NO_SESSION).where(
                 users.c.id == sa.bindparam("user_id", type_=users.c.id.type),
                 users.c.deleted_at.is_(None))
         else:
             viewer = sa.select(sa.cast(sa.null(), users.c.id.type).label("user_id"),
-                               sa.cast(sa.null(), users.c.role.type).label("role")).where(
-                sa.false())
+                               sa.cast(sa.null(), users.c.role.type).label("role"),
+                               *_NO_SESSION).where(sa.false())
         v = viewer.subquery("viewer")
         anchor = sa.select(sa.literal_column("1").label("one")).subquery("anchor")
 
@@ -159,7 +169,7 @@ class SqlAccessFacts:
         )
         return (
             sa.select(
-                v.c.user_id, v.c.role, *ENTRY_COLUMNS,
+                v.c.user_id, v.c.role, v.c.session_id, v.c.session_seen, *ENTRY_COLUMNS,
                 content.c.deleted_at, content.c.media_url, content.c.content_body,
                 content.c.excerpt,
                 content_access.c.id.label("grant_id"), content_access.c.access_type,

@@ -24,18 +24,21 @@ class SqlSessionRepository:
             ip_address=session.ip_address, user_agent=session.user_agent,
         ))
 
-    def principal_for(self, token_hash: str, now: datetime) -> SessionPrincipal | None:
+    def principal_for(self, token_hash: str, now: datetime,
+                      idle_since: datetime) -> SessionPrincipal | None:
         # One statement, one round trip: the hot path of every authenticated request.
         row = self._execute(
             sa.select(
                 auth_sessions.c.id, users.c.id.label("user_id"), users.c.role,
-                users.c.email_verified_at,
+                users.c.email_verified_at, auth_sessions.c.last_seen_at,
             )
             .join(users, users.c.id == auth_sessions.c.user_id)
             .where(
                 auth_sessions.c.token_hash == token_hash,
                 auth_sessions.c.revoked_at.is_(None),
                 auth_sessions.c.expires_at > now,
+                sa.func.coalesce(auth_sessions.c.last_seen_at,
+                                 auth_sessions.c.created_at) > idle_since,
                 users.c.deleted_at.is_(None),
                 users.c.disabled_at.is_(None),
             )
@@ -43,7 +46,12 @@ class SqlSessionRepository:
         if row is None:
             return None
         return SessionPrincipal(session_id=row.id, user_id=row.user_id, role=Role(row.role),
-                                email_verified=row.email_verified_at is not None)
+                                email_verified=row.email_verified_at is not None,
+                                last_seen_at=row.last_seen_at)
+
+    def touch(self, session_id: UUID, now: datetime) -> None:
+        self._execute(sa.update(auth_sessions).where(auth_sessions.c.id == session_id)
+                      .values(last_seen_at=now))
 
     def revoke(self, session_id: UUID, now: datetime) -> None:
         self._execute(

@@ -1,0 +1,53 @@
+"""Security headers on every response, decided once for the whole app.
+
+- `nosniff`, no referrer, no framing anywhere (`X-Frame-Options` and CSP
+  `frame-ancestors`);
+- a CSP that allows nothing for API and media responses, and only same-origin
+  scripts and styles for the docs UI (its inline start-up script included);
+- HSTS when the public URL is https;
+- `Cache-Control: no-store` on responses to authenticated requests and on the auth
+  routes, unless a handler chose its own caching.
+
+A `before_send` hook rather than a middleware: it sees every response, the router's
+own 404 and 405 answers included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+DOCS_CDN_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https:; "
+                "style-src 'self' 'unsafe-inline' https:; img-src 'self' data: https:; "
+                "font-src 'self' https:; connect-src 'self' https:; frame-ancestors 'none'")
+HSTS = "max-age=31536000; includeSubDomains"
+_ALWAYS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+           "X-Frame-Options": "DENY"}
+_PRIVATE_PREFIXES = ("/api/v1/auth", "/api/v1/me")
+
+
+def security_headers(*, https: bool, docs_cdn: bool = False) -> Any:
+    docs_csp = DOCS_CDN_CSP if docs_cdn else DOCS_CSP
+
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in _ALWAYS.items():
+            headers.setdefault(name, value)
+        path: str = scope.get("path", "")
+        headers.setdefault("Content-Security-Policy",
+                           docs_csp if path.startswith("/schema") else API_CSP)
+        if https:
+            headers["Strict-Transport-Security"] = HSTS
+        private = path.startswith(_PRIVATE_PREFIXES) or any(
+            name == b"authorization" for name, _ in scope.get("headers", ()))
+        if private:
+            headers.setdefault("Cache-Control", "no-store")
+
+    return add_headers
