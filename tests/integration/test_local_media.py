@@ -7,6 +7,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -251,6 +252,34 @@ def test_an_exact_upload_is_stored(client: Client, storage: LocalMediaStorage) -
     served = client.get(get_url(storage, key))
     assert served.status_code == 200
     assert served.content == data
+
+
+def test_an_upload_url_is_good_for_one_upload(client: Client,
+                                              storage: LocalMediaStorage) -> None:
+    key = new_key()
+    data = secrets.token_bytes(1000)
+    url = upload_url(storage, key, len(data))
+    assert client.put(url, content=data, headers={"Content-Type": "video/mp4"}
+                      ).status_code == 200
+    again = client.put(url, content=secrets.token_bytes(1000),
+                       headers={"Content-Type": "video/mp4"})
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "media.already_uploaded"
+    assert client.get(get_url(storage, key)).content == data  # the first upload stands
+
+
+def test_parallel_uploads_with_one_url_store_exactly_one(client: Client,
+                                                         storage: LocalMediaStorage) -> None:
+    key = new_key()
+    bodies = [secrets.token_bytes(200_000) for _ in range(6)]
+    url = upload_url(storage, key, 200_000)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(lambda body: client.put(
+            url, content=body, headers={"Content-Type": "video/mp4"}).status_code, bodies))
+    assert sorted(statuses).count(200) == 1 and statuses.count(409) == 5, statuses
+    assert client.get(get_url(storage, key)).content in bodies
+    leftovers = [p for p in storage._path(key).parent.iterdir() if p.name.endswith(".part")]
+    assert leftovers == []
 
 
 def test_an_upload_with_parameters_on_its_type_is_accepted(client: Client,

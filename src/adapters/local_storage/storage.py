@@ -14,6 +14,7 @@ import hmac
 import json
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -143,28 +144,23 @@ class LocalMediaStorage:
 
     # -- used by the app's media routes ---------------------------------------------
 
+    def sink(self, key: str, *, content_type: str, size: int | None,
+             exclusive: bool = False) -> UploadSink:
+        """Where an upload's bytes go as they arrive (see `UploadSink`)."""
+        return UploadSink(self._path(key), self._meta(key), content_type=content_type,
+                          size=size, exclusive=exclusive)
+
     def write(self, key: str, chunks: Iterator[bytes], *, content_type: str,
               size: int | None) -> int:
         """Write atomically; refuse (and leave nothing) if more than ``size`` bytes come."""
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-        written = 0
+        sink = self.sink(key, content_type=content_type, size=size)
         try:
-            with tmp.open("wb") as out:
-                for block in chunks:
-                    written += len(block)
-                    if size is not None and written > size:
-                        raise MediaStorageError("more bytes than the upload allows")
-                    out.write(block)
-            if size is not None and written != size:
-                raise MediaStorageError("fewer bytes than the upload declared")
-            self._meta(key).write_text(json.dumps({"content_type": content_type}))
-            tmp.replace(target)
+            for block in chunks:
+                sink.write(block)
+            return sink.finish()
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            sink.abort()
             raise
-        return written
 
     def open_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start``..``end`` inclusive, in chunks."""
@@ -178,3 +174,52 @@ class LocalMediaStorage:
                     return
                 remaining -= len(block)
                 yield block
+
+
+class AlreadyUploaded(MediaStorageError):
+    """The object exists: an upload URL is good for one upload."""
+
+
+class UploadSink:
+    """An upload written to disk chunk by chunk: memory stays at one chunk whatever the
+    size. Nothing is visible until `finish`, which either publishes the whole file or
+    (with ``exclusive``) refuses when the object already exists: one upload per URL,
+    even with two servers sharing the media folder.
+    """
+
+    def __init__(self, target: Path, meta: Path, *, content_type: str, size: int | None,
+                 exclusive: bool) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._target, self._meta = target, meta
+        self._content_type, self._size, self._exclusive = content_type, size, exclusive
+        self._tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        self._out = self._tmp.open("wb")
+        self.written = 0
+
+    def write(self, block: bytes) -> None:
+        self.written += len(block)
+        if self._size is not None and self.written > self._size:
+            raise MediaStorageError("more bytes than the upload allows")
+        self._out.write(block)
+
+    def finish(self) -> int:
+        self._out.close()
+        if self._size is not None and self.written != self._size:
+            self.abort()
+            raise MediaStorageError("fewer bytes than the upload declared")
+        try:
+            if self._exclusive:
+                # link() fails if the name exists: of two racing uploads, one wins.
+                os.link(self._tmp, self._target)
+            else:
+                self._tmp.replace(self._target)
+        except FileExistsError:
+            self.abort()
+            raise AlreadyUploaded("already uploaded") from None
+        self._meta.write_text(json.dumps({"content_type": self._content_type}))
+        self._tmp.unlink(missing_ok=True)
+        return self.written
+
+    def abort(self) -> None:
+        self._out.close()
+        self._tmp.unlink(missing_ok=True)

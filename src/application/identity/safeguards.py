@@ -36,7 +36,11 @@ def take_attempt(uow: UnitOfWork, services: Services,
 def choose_password(services: Services, password: str, *, email: str,
                     full_name: str | None = None, field: str = "password") -> NewPassword:
     """A new password that is long enough and not easy to guess (ASVS 2.1.7)."""
-    chosen = NewPassword(password)
+    try:
+        chosen = NewPassword(password)
+    except ValidationError as error:
+        # The length rules name "password"; say which field of this request it is.
+        raise ValidationError(error.message, code=error.code, field=field) from None
     inputs = [email, email.split("@")[0], *(full_name or "").split()]
     weakness = services.strength.weakness(chosen.value, user_inputs=inputs)
     if weakness:

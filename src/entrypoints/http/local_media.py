@@ -15,13 +15,18 @@ from litestar import Request, Response, get, put
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from adapters.local_storage.storage import InvalidMediaToken, LocalMediaStorage
+from adapters.local_storage.storage import (
+    AlreadyUploaded,
+    InvalidMediaToken,
+    LocalMediaStorage,
+)
 from application.ports.media import MediaStorageError
-from domain.errors import Forbidden, ValidationError
+from domain.errors import Conflict, Forbidden, ValidationError
 from entrypoints.http.dependencies import App
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _UPLOAD_CAP = 50 * 1024**3
+_FLUSH_BYTES = 1024 * 1024
 
 
 def _storage(patronage: App) -> LocalMediaStorage:
@@ -63,21 +68,35 @@ async def upload(
             "Content-Length differs from the size the upload was signed for.",
             code="media.size_mismatch",
         )
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > grant.size:
-            raise ValidationError(
-                "More bytes than the upload was signed for.", code="media.size_mismatch"
-            )
-        chunks.append(chunk)
+    if storage.stat(grant.key) is not None:
+        raise Conflict("This upload link was used already; ask for a new one.",
+                       code="media.already_uploaded")
+    # Straight to disk as the bytes arrive, a bounded buffer at a time, off the event loop.
+    sink = await anyio.to_thread.run_sync(
+        lambda: storage.sink(grant.key, content_type=sent_type, size=grant.size,
+                             exclusive=True))
     try:
-        written = await anyio.to_thread.run_sync(
-            lambda: storage.write(grant.key, iter(chunks), content_type=sent_type, size=grant.size)
-        )
+        buffered: list[bytes] = []
+        pending = 0
+        async for chunk in request.stream():
+            buffered.append(chunk)
+            pending += len(chunk)
+            if pending >= _FLUSH_BYTES:
+                data = b"".join(buffered)
+                buffered, pending = [], 0
+                await anyio.to_thread.run_sync(sink.write, data)
+        if buffered:
+            await anyio.to_thread.run_sync(sink.write, b"".join(buffered))
+        written = await anyio.to_thread.run_sync(sink.finish)
+    except AlreadyUploaded as exc:
+        raise Conflict("This upload link was used already; ask for a new one.",
+                       code="media.already_uploaded") from exc
     except MediaStorageError as exc:
+        await anyio.to_thread.run_sync(sink.abort)
         raise ValidationError(str(exc), code="media.size_mismatch") from exc
+    except BaseException:
+        await anyio.to_thread.run_sync(sink.abort)
+        raise
     return {"key": grant.key, "size": written}
 
 
