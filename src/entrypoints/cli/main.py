@@ -21,6 +21,7 @@ from domain.errors import ValidationError
 from domain.identity.passwords import NewPassword
 from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage, bootstrap
+from entrypoints.cli import backups
 from entrypoints.cli.catalog import access_app, content_app
 from entrypoints.cli.commerce import purchases_app
 from entrypoints.cli.errors import cli_errors
@@ -29,11 +30,14 @@ from entrypoints.config import Settings
 
 app = typer.Typer(help="Operate a Patronage platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations and backups.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 settings_app = typer.Typer(help="Platform settings.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data for local exploration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+db_app.command("backup")(backups.db_backup)
+db_app.command("restore")(backups.db_restore)
+db_app.command("verify-backup")(backups.db_verify_backup)
 app.add_typer(users_app, name="users")
 app.add_typer(settings_app, name="settings")
 app.add_typer(demo_app, name="demo")
