@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from litestar import Litestar
@@ -22,7 +23,7 @@ from adapters.local_storage.storage import LocalMediaStorage
 from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.config import Settings
 from entrypoints.dispatch import RetryLoop
-from entrypoints.http import local_media
+from entrypoints.http import local_media, pages
 from entrypoints.http.admin import AdminUsersController
 from entrypoints.http.auth import AuthController
 from entrypoints.http.catalog import ContentController, SeriesController
@@ -111,6 +112,10 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
                            AdminCommerceController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
+    handlers.append(pages.with_csrf(
+        # Only the HTML forms use cookies; the API authenticates with bearer tokens.
+        secret=hashlib.sha256(b"csrf|" + settings.signing_secret()).hexdigest(),
+        secure_cookie=settings.public_url.startswith("https://")))
     if settings.docs_ui != "off":
         handlers.append(create_static_files_router(
             path=DOCS_ASSETS, directories=[swagger_ui.static_path], include_in_schema=False,

@@ -52,7 +52,15 @@ async def refuse_unsafe_input(request: Request[Any, Any, Any]) -> None:
     for key, value in request.query_params.multi_items():
         if NUL in key or NUL in value:
             raise _refuse(key.replace(NUL, "\\0"), "query")
-    if request.method not in _BODY_METHODS or request.content_type[0] != "application/json":
+    if request.method not in _BODY_METHODS:
+        return
+    if request.content_type[0] == "application/x-www-form-urlencoded":
+        form = await request.form()
+        for key, value in form.multi_items():
+            if NUL in key or (isinstance(value, str) and NUL in value):
+                raise _refuse(key.replace(NUL, "\\0"), "body")
+        return
+    if request.content_type[0] != "application/json":
         return
     try:
         data = await request.json()
