@@ -11,7 +11,9 @@ too long into a retryable ``service.busy``.
 
 from __future__ import annotations
 
+import statistics
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -391,3 +393,34 @@ def test_a_full_argon2_cap_makes_callers_wait_then_answers_service_busy(
         hasher._slots.release()
     assert hasher.verify(earlier, PASSWORD)
     assert hasher.verify(hasher.hash(NEW_PASSWORD), NEW_PASSWORD)
+
+
+def test_login_timing_does_not_tell_whether_an_account_exists(
+        settings: Settings, clean_db: sa.Engine) -> None:
+    # The throttle would answer early after five failures; lift it to time the check.
+    open_settings = Settings(database_url=settings.database_url, data_dir=settings.data_dir,
+                             login_max_failures=100_000, address_max_failures=100_000)
+    app = bootstrap(open_settings, engine=clean_db, hasher=Argon2PasswordHasher(**FAST_ARGON2))
+    try:
+        app.handle(CreateUser(actor=Principal.system(), email="known@example.com",
+                              password=PASSWORD, full_name="Known", role=Role.CUSTOMER))
+        from application.identity.login import Login
+        from domain.errors import Unauthenticated
+
+        def timed(email: str) -> float:
+            started = time.perf_counter()
+            with pytest.raises(Unauthenticated):
+                app.handle(Login(email=email, password="not the password at all"))
+            return time.perf_counter() - started
+
+        timed("warm-up@example.com")
+        known, unknown = [], []
+        for n in range(25):  # interleaved, so drift hits both sides alike
+            known.append(timed("known@example.com"))
+            unknown.append(timed(f"nobody-{n}@example.com"))
+        ratio = statistics.median(unknown) / statistics.median(known)
+        # Same work on both paths: the medians agree closely. Before, an unknown email
+        # cost two argon2 runs (ratio near 2).
+        assert 0.75 < ratio < 1.33, (statistics.median(known), statistics.median(unknown))
+    finally:
+        app.close()
