@@ -38,6 +38,7 @@ from entrypoints.http.guard import refuse_unsafe_input
 from entrypoints.http.headers import security_headers
 from entrypoints.http.health import health
 from entrypoints.http.me import MeController
+from entrypoints.http.openapi import mark_closed_bodies
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.settings import SettingsController
 from entrypoints.http.studio import StudioContentController, StudioSeriesController
@@ -120,7 +121,7 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
         handlers.append(create_static_files_router(
             path=DOCS_ASSETS, directories=[swagger_ui.static_path], include_in_schema=False,
             cache_control=CacheControlHeader(max_age=86400, public=True)))
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         dependencies={
             "patronage": Provide(provide_patronage, sync_to_thread=False),
@@ -136,6 +137,8 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
         on_startup=[retry.start] if retry is not None else [],
         on_shutdown=[shutdown],
     )
+    mark_closed_bodies(app)
+    return app
 
 
 def app_from_env() -> Litestar:

@@ -14,7 +14,7 @@ from application.identity.registration import RegisterCustomer
 from application.identity.sessions import Logout, LogoutEverywhere
 from application.identity.verification import ResendVerification, VerifyEmail
 from entrypoints.http.dependencies import Actor, App, client_address
-from entrypoints.http.openapi import AUTHENTICATED, PUBLIC
+from entrypoints.http.openapi import AUTHENTICATED, PUBLIC, problems
 from entrypoints.http.schemas.identity import (
     Accepted,
     LoginBody,
@@ -60,14 +60,15 @@ class AuthController(Controller):
         status_code=HTTP_202_ACCEPTED,
         sync_to_thread=True,
         security=SECURED,
-        responses=AUTHENTICATED,
+        responses={**AUTHENTICATED, **problems(409, 429)},
     )
     def resend_verification(self, actor: Actor, patronage: App) -> Accepted:
         """Email a new verification link; the previous one stops working."""
         patronage.handle(ResendVerification(actor=actor))
         return Accepted(status="accepted", message="A new verification link is on its way.")
 
-    @post("/login", status_code=200, sync_to_thread=True, responses=PUBLIC)
+    @post("/login", status_code=200, sync_to_thread=True,
+          responses={**PUBLIC, **problems(401)})
     def login(
         self, data: JSONBody[LoginBody], patronage: App, request: Request[Any, Any, Any]
     ) -> SessionOut:

@@ -14,6 +14,7 @@ own 404 and 405 answers included.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
@@ -38,6 +39,8 @@ def security_headers(*, https: bool, docs_cdn: bool = False) -> Any:
         if message["type"] != "http.response.start":
             return
         headers = MutableScopeHeaders.from_message(message)
+        if scope.get("method") == "OPTIONS" and "Allow" in headers:
+            _correct_allow(headers, scope)
         for name, value in _ALWAYS.items():
             headers.setdefault(name, value)
         path: str = scope.get("path", "")
@@ -51,3 +54,22 @@ def security_headers(*, https: bool, docs_cdn: bool = False) -> Any:
             headers.setdefault("Cache-Control", "no-store")
 
     return add_headers
+
+
+def _correct_allow(headers: MutableScopeHeaders, scope: Scope) -> None:
+    # Litestar 2.25 answers OPTIONS with the methods of the first handler registered on a
+    # path when a controller has several; list every method the path really serves.
+    app = scope["litestar_app"]
+    served = app.state.get(_ALLOW_KEY)
+    if served is None:
+        # Templates in the scope carry no ":uuid"-style types; the handler map's do.
+        served = app.state[_ALLOW_KEY] = {
+            _UNTYPED.sub("}", path): frozenset(methods)
+            for path, methods in app.route_handler_method_map.items()}
+    methods = served.get(scope.get("path_template") or "")
+    if methods:
+        headers["Allow"] = ", ".join(sorted({*methods, "OPTIONS"}))
+
+
+_UNTYPED = re.compile(r":\w+}")
+_ALLOW_KEY = "patronage_allow_by_path"
