@@ -101,3 +101,24 @@ def test_production_refuses_the_sandbox() -> None:
     assert settings.payments == "stripe"
     with pytest.raises(ValidationError):
         Settings.from_env({"PATRONAGE_DOCS_UI": "everywhere"})
+
+
+def test_every_status_a_body_route_can_answer_is_documented(
+        patronage: Any, client: TestClient) -> None:  # type: ignore[type-arg]
+    spec = client.get("/schema/openapi.json").json()
+    with_bodies = [(path, method, op) for path, item in spec["paths"].items()
+                   for method, op in item.items() if "requestBody" in op]
+    assert len(with_bodies) > 20
+    for path, method, op in with_bodies:
+        assert "413" in op["responses"], (method, path)
+        body = op["requestBody"]["content"].get("application/json", {}).get("schema", {})
+        ref = body.get("$ref", "").rsplit("/", 1)[-1]
+        if ref:
+            assert spec["components"]["schemas"][ref].get("additionalProperties") is False, ref
+    assert "401" in spec["paths"]["/api/v1/auth/login"]["post"]["responses"]
+    assert {"409", "429"} <= set(
+        spec["paths"]["/api/v1/auth/verify-email/resend"]["post"]["responses"])
+    owner = account(patronage, client, "owner@example.com", Role.PLATFORM_OWNER)
+    too_big = client.patch("/api/v1/me", headers={**owner, "Content-Type": "application/json"},
+                           content=b'{"bio": "' + b"x" * 2_000_000 + b'"}')
+    assert too_big.status_code == 413 and too_big.json()["code"] == "request.too_large"

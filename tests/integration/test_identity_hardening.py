@@ -424,3 +424,36 @@ def test_login_timing_does_not_tell_whether_an_account_exists(
         assert 0.75 < ratio < 1.33, (statistics.median(known), statistics.median(unknown))
     finally:
         app.close()
+
+
+def test_an_idle_session_ends_on_every_path_and_activity_keeps_one_alive(
+        patronage: Patronage, client: Client, clean_db: sa.Engine) -> None:
+    owner = account(patronage, client, "owner@example.com", Role.PLATFORM_OWNER)
+    reader = account(patronage, client, "reader@example.com", Role.CUSTOMER)
+    item = client.post("/api/v1/studio/content", headers=owner, json={
+        "title": "Open", "content_type": "written", "visibility": "public",
+        "body_html": "<p>Open to all.</p>"}).json()
+    assert client.post(f"/api/v1/studio/content/{item['id']}/publish",
+                       headers=owner).status_code == 200
+    idle_limit = patronage.services.config.session_idle
+
+    def age_sessions(by: Any) -> None:
+        with clean_db.begin() as conn:
+            conn.execute(sa.text("UPDATE auth_sessions SET last_seen_at = last_seen_at - "
+                                 "make_interval(secs => :s)"), {"s": by.total_seconds()})
+
+    # Seen a little while ago (past the write interval): the next request records activity.
+    age_sessions(idle_limit / 2)
+    assert client.get("/api/v1/me", headers=reader).status_code == 200
+    with clean_db.connect() as conn:
+        seen = conn.execute(sa.text(
+            "SELECT now() - last_seen_at < interval '1 minute' FROM auth_sessions s "
+            "JOIN users u ON u.id = s.user_id WHERE u.email = 'reader@example.com'")).scalar()
+    assert seen is True
+    # Unused for longer than the idle limit: refused on the session lookup and on the
+    # access path's one-statement lookup alike.
+    age_sessions(idle_limit + idle_limit / 10)
+    assert client.get("/api/v1/me", headers=reader).status_code == 401
+    refused = client.get(f"/api/v1/content/{item['id']}/access", headers=reader)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "auth.invalid_session"

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Reference, Schema
 
 from entrypoints.http.problems import PROBLEM_JSON
 from entrypoints.http.schemas.common import Problem, Strict
@@ -23,6 +23,7 @@ _MEANING = {
     403: "Authenticated but not allowed",
     404: "No such resource",
     409: "Conflicts with existing data",
+    413: "The request body is larger than this route accepts",
     422: "Well-formed but invalid values",
     429: "Too many attempts; see Retry-After",
     503: "Temporarily unavailable; safe to retry (see Retry-After)",
@@ -66,11 +67,17 @@ def _lower_bound(field_schema: dict[str, Any]) -> Any:
 def mark_closed_bodies(app: Litestar) -> None:
     """Say in the schema what the server enforces on request bodies.
 
-    They refuse unknown fields (``additionalProperties: false``), and their lower bounds
+    They refuse unknown fields (``additionalProperties: false``), their lower bounds
     hold for optional fields too (Litestar 2.25 drops a ``minimum`` of 0 there; msgspec's
-    own schema of the same body has it).
+    own schema of the same body has it), and any route that takes a body may answer 413.
     """
     schema = app.openapi_schema
+    too_large = OpenAPIResponse(description=_MEANING[413], content={
+        PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))})
+    for item in (schema.paths or {}).values():
+        for operation in (item.post, item.put, item.patch, item.delete):
+            if operation is not None and operation.request_body is not None:
+                operation.responses = {**(operation.responses or {}), "413": too_large}
     components = schema.components.schemas if schema.components else None
     bodies = _strict_bodies()
     _, reference = msgspec.json.schema_components(bodies)

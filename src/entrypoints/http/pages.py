@@ -11,14 +11,14 @@ points `PATRONAGE_PUBLIC_URL` there instead and calls the API.
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.config.csrf import CSRFConfig
 from litestar.enums import MediaType, RequestEncodingType
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.utils.scope.state import ScopeState
 
 from application.identity.passwords import RequestPasswordReset, ResetPassword
@@ -30,7 +30,7 @@ from entrypoints.http.dependencies import App, client_address
 # Inline styles only; no script, no other origin; forms post back here.
 PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
             "base-uri 'none'; frame-ancestors 'none'")
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f6f4;color:#1d1d1b}
@@ -88,7 +88,7 @@ class PagesController(Controller):
 
     @get("/verify-email", include_in_schema=False, sync_to_thread=True)
     def verify_email_form(self, request: Request[Any, Any, Any], patronage: App,
-                          token: str = "") -> Response[str]:
+                          token: FromQuery[str] = "") -> Response[str]:
         return _page(request, patronage, "Confirm your email address", (
             f"<form method=\"post\" action=\"/verify-email\">{_csrf(request)}"
             f"{_hidden_token(token[:256])}"
@@ -98,7 +98,7 @@ class PagesController(Controller):
 
     @post("/verify-email", include_in_schema=False, sync_to_thread=True, status_code=200)
     def verify_email(self, request: Request[Any, Any, Any], patronage: App,
-                     data: dict[str, str] = Form) -> Response[str]:
+                     data: Form) -> Response[str]:
         try:
             patronage.handle(VerifyEmail(token=_field(data, "token")[:256]))
         except DomainError as error:
@@ -127,13 +127,13 @@ class PagesController(Controller):
 
     @get("/reset-password", include_in_schema=False, sync_to_thread=True)
     def reset_password_form(self, request: Request[Any, Any, Any], patronage: App,
-                            token: str = "") -> Response[str]:
+                            token: FromQuery[str] = "") -> Response[str]:
         return _page(request, patronage, "Choose a new password", self._reset_form(request, token))
 
 
     @post("/reset-password", include_in_schema=False, sync_to_thread=True, status_code=200)
     def reset_password(self, request: Request[Any, Any, Any], patronage: App,
-                       data: dict[str, str] = Form) -> Response[str]:
+                       data: Form) -> Response[str]:
         token = _field(data, "token")[:256]
         try:
             patronage.handle(ResetPassword(token=token,
@@ -170,7 +170,7 @@ class PagesController(Controller):
 
     @post("/forgot-password", include_in_schema=False, sync_to_thread=True, status_code=200)
     def forgot_password(self, request: Request[Any, Any, Any], patronage: App,
-                        data: dict[str, str] = Form) -> Response[str]:
+                        data: Form) -> Response[str]:
         try:
             patronage.handle(RequestPasswordReset(email=_field(data, "email")[:254],
                                                   client_address=client_address(request)))
