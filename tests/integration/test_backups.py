@@ -9,8 +9,6 @@ balances equal to their ledger).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -28,14 +26,9 @@ from domain.identity.roles import Role
 from entrypoints.bootstrap import bootstrap
 from entrypoints.config import Settings
 from tests.integration.conftest import FAST_ARGON2, Databases
+from tests.integration.servers import patronage
 
-BIN = Path(sys.executable).parent
 PASSWORD = "a long and unusual passphrase"
-
-
-def patronage_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "patronage"), *args], env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
 
 
 def users_in(url: str) -> set[str]:
@@ -106,21 +99,21 @@ def test_postgresql_round_trip_under_write_load(pg: tuple[str, dict[str, str]],
     dump = tmp_path / "backups" / "patronage.dump"
     with Writer(url, tmp_path / "var") as writer:
         before = set(writer.written)
-        made = patronage_cli(["db", "backup", str(dump)], env)
+        made = patronage(["db", "backup", str(dump)], env)
         during = set(writer.written)
     assert made.returncode == 0, made.stderr
     assert dump.stat().st_size > 0 and str(dump) in made.stdout
     add_credits(url, consistent=True)  # after the dump: the restore must not have it
 
-    checked = patronage_cli(["db", "verify-backup", str(dump)], env)
+    checked = patronage(["db", "verify-backup", str(dump)], env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "backup OK" in checked.stdout and migrate.head() in checked.stdout
 
     # Restore into another database: exactly the snapshot, whole accounts only.
     target = databases.create()
-    refused = patronage_cli(["db", "restore", str(dump)], {**env, "PATRONAGE_DATABASE_URL": target})
+    refused = patronage(["db", "restore", str(dump)], {**env, "PATRONAGE_DATABASE_URL": target})
     assert refused.returncode == 5 and "--yes" in refused.stderr
-    restored = patronage_cli(["db", "restore", str(dump), "--yes"],
+    restored = patronage(["db", "restore", str(dump), "--yes"],
                              {**env, "PATRONAGE_DATABASE_URL": target})
     assert restored.returncode == 0, restored.stderr
     snapshot = users_in(target)
@@ -147,8 +140,8 @@ def test_verify_backup_fails_on_a_ledger_that_does_not_add_up(
                   full_name="C", role=Role.CUSTOMER))
     add_credits(url, consistent=False)
     dump = tmp_path / "bad.dump"
-    assert patronage_cli(["db", "backup", str(dump)], env).returncode == 0
-    checked = patronage_cli(["db", "verify-backup", str(dump)], env)
+    assert patronage(["db", "backup", str(dump)], env).returncode == 0
+    checked = patronage(["db", "verify-backup", str(dump)], env)
     assert checked.returncode == 5, checked.stdout
     assert "differ from their ledger" in checked.stdout
 
@@ -156,7 +149,7 @@ def test_verify_backup_fails_on_a_ledger_that_does_not_add_up(
 def test_a_missing_backup_is_a_clear_error(pg: tuple[str, dict[str, str]],
                                            tmp_path: Path) -> None:
     _, env = pg
-    result = patronage_cli(["db", "verify-backup", str(tmp_path / "nothing.dump")], env)
+    result = patronage(["db", "verify-backup", str(tmp_path / "nothing.dump")], env)
     assert result.returncode == 4
     assert "backup.not_found" in result.stderr
 
@@ -165,7 +158,7 @@ def test_sqlite_round_trip_with_media_under_write_load(tmp_path: Path) -> None:
     data = tmp_path / "var"
     env = {**os.environ, "PATRONAGE_DATA_DIR": str(data)}
     env.pop("PATRONAGE_DATABASE_URL", None)
-    assert patronage_cli(["db", "upgrade"], env).returncode == 0
+    assert patronage(["db", "upgrade"], env).returncode == 0
     url = f"sqlite:///{data / 'patronage.db'}"
     media = data / "media" / "content" / "a.mp4"
     media.parent.mkdir(parents=True)
@@ -174,15 +167,15 @@ def test_sqlite_round_trip_with_media_under_write_load(tmp_path: Path) -> None:
     copy = tmp_path / "backups" / "patronage.db"
     with Writer(url, data) as writer:
         before = set(writer.written)
-        made = patronage_cli(["db", "backup", str(copy)], env)
+        made = patronage(["db", "backup", str(copy)], env)
         during = set(writer.written)
     assert made.returncode == 0, made.stderr
     assert (tmp_path / "backups" / "patronage.db.media.tar").is_file()
-    checked = patronage_cli(["db", "verify-backup", str(copy)], env)
+    checked = patronage(["db", "verify-backup", str(copy)], env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
     media.unlink()
-    restored = patronage_cli(["db", "restore", str(copy), "--yes"], env)
+    restored = patronage(["db", "restore", str(copy), "--yes"], env)
     assert restored.returncode == 0, restored.stderr
     assert media.read_bytes() == b"\x00video bytes"
     load = {e for e in users_in(url) if e.startswith("load-")}

@@ -12,9 +12,7 @@ import email.policy
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +26,8 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.integration.conftest import free_port
+from tests.integration.servers import patronage, server_env, serving
 
-BIN = Path(sys.executable).parent
 PASSWORD = "a long and unusual passphrase"
 NEW_PASSWORD = "seven quiet owls over the harbour"
 PACKAGES = ["chromium", "chromium-driver"]
@@ -91,35 +89,11 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("pages") / "var"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PATRONAGE_DATA_DIR": str(data), "PATRONAGE_PORT": str(port),
-           "PATRONAGE_PUBLIC_URL": base, "PATRONAGE_ARGON2_MEMORY_KIB": "19456",
-           "PATRONAGE_ARGON2_TIME_COST": "2", "PATRONAGE_ARGON2_PARALLELISM": "1"}
-    env.pop("PATRONAGE_DATABASE_URL", None)
-    migrated = subprocess.run([str(BIN / "patronage"), "db", "upgrade"], env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
+    env = server_env(data, free_port())
+    migrated = patronage(["db", "upgrade"], env)
     assert migrated.returncode == 0, migrated.stderr
-    process = subprocess.Popen([str(BIN / "patronage"), "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.2)
-        yield Server(data, base)
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    with serving(env) as served:
+        yield Server(data, served.base)
 
 
 def wait_for_mail(server: Server, to: str, path: str) -> str:

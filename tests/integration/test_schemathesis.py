@@ -11,10 +11,7 @@ the authenticated runs: they would log the run out halfway; their own tests cove
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +20,8 @@ import pytest
 
 from adapters.sqlalchemy import migrate
 from tests.integration.conftest import Databases, free_port
+from tests.integration.servers import BIN, patronage, server_env, serving
 
-BIN = Path(sys.executable).parent
 CONFIG = Path(__file__).parent.parent / "schemathesis" / "schemathesis.toml"
 SEED = os.environ.get("PATRONAGE_SCHEMATHESIS_SEED", "20261129")
 PASSWORD = "a long and unusual passphrase"
@@ -36,46 +33,21 @@ def server(databases: Databases, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[tuple[str, dict[str, str]]]:
     url = databases.create()
     migrate.upgrade(url)
-    data = tmp_path_factory.mktemp("schemathesis") / "var"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PATRONAGE_DATABASE_URL": url, "PATRONAGE_DATA_DIR": str(data),
-           "PATRONAGE_PORT": str(port), "PATRONAGE_PUBLIC_URL": base,
-           "PATRONAGE_ARGON2_MEMORY_KIB": "19456", "PATRONAGE_ARGON2_TIME_COST": "2",
-           "PATRONAGE_ARGON2_PARALLELISM": "1"}
+    env = server_env(tmp_path_factory.mktemp("schemathesis") / "var", free_port(),
+                     PATRONAGE_DATABASE_URL=url)
     people = {"owner": "owner@example.com", "customer": "customer@example.com",
               "creator": "creator@example.com"}
     for role, email in people.items():
-        made = subprocess.run(
-            [str(BIN / "patronage"), "users", "create", "--email", email, "--role",
-             {"owner": "platform_owner", "creator": "platform_creator"}.get(role, role),
-             "--password-stdin"], input=PASSWORD + "\n", env=env, capture_output=True,
-            text=True, timeout=120, check=False)
+        made = patronage(["users", "create", "--email", email, "--role",
+                          {"owner": "platform_owner", "creator": "platform_creator"}.get(
+                              role, role), "--password-stdin"], env, stdin=PASSWORD + "\n")
         assert made.returncode == 0, made.stderr
-    process = subprocess.Popen([str(BIN / "patronage"), "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.2)
+    with serving(env) as served:
         # Every session first: the fuzzed login attempts soon throttle this address.
-        tokens = {role: httpx.post(f"{base}/api/v1/auth/login", json={
+        tokens = {role: httpx.post(f"{served.base}/api/v1/auth/login", json={
             "email": email, "password": PASSWORD}).json()["token"]
             for role, email in people.items()}
-        yield base, tokens
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        yield served.base, tokens
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -7,20 +7,15 @@ file (the upload once sat whole in memory: +300 MiB for a 300 MiB file).
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 from tests.integration.conftest import free_port
+from tests.integration.servers import patronage, server_env, serving
 
-BIN = Path(sys.executable).parent
 MIB = 1024 * 1024
 SIZE = 256 * MIB
 ALLOWED_GROWTH = 64 * MIB
@@ -52,33 +47,16 @@ def zeros() -> Iterator[bytes]:
 
 
 def test_a_256_mib_upload_keeps_server_memory_bounded(tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "PATRONAGE_DATA_DIR": str(tmp_path / "var"),
-           "PATRONAGE_PORT": str(port), "PATRONAGE_ARGON2_MEMORY_KIB": "19456",
-           "PATRONAGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "PATRONAGE_ARGON2_TIME_COST": "2", "PATRONAGE_ARGON2_PARALLELISM": "1"}
-    env.pop("PATRONAGE_DATABASE_URL", None)
+    env = server_env(tmp_path / "var", free_port())
     for args in (["db", "upgrade"], ["demo", "seed"]):
-        done = subprocess.run([str(BIN / "patronage"), *args], env=env, capture_output=True,
-                              text=True, timeout=120, check=False)
+        done = patronage(args, env)
         assert done.returncode == 0, done.stderr
     found = re.search(r"(owner@\S+) / (\S+)", done.stdout)
     assert found
     email, password = found.groups()
 
-    server = subprocess.Popen([str(BIN / "patronage"), "serve", "--no-outbox-worker"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.2)
+    with serving(env, "--no-outbox-worker") as server:
+        base = server.base
         token = httpx.post(f"{base}/api/v1/auth/login",
                            json={"email": email, "password": password}).json()["token"]
         auth = {"Authorization": f"Bearer {token}"}
@@ -87,7 +65,7 @@ def test_a_256_mib_upload_keeps_server_memory_bounded(tmp_path: Path) -> None:
         ticket = httpx.post(f"{base}/api/v1/studio/content/{item['id']}/media/uploads",
                             headers=auth, json={"content_type": "video/mp4", "size": SIZE})
         assert ticket.status_code == 201, ticket.text
-        before = group_memory(server.pid, "VmRSS")
+        before = group_memory(server.group, "VmRSS")
 
         uploaded = httpx.put(ticket.json()["url"], content=zeros(), timeout=120,
                              headers={"Content-Type": "video/mp4",
@@ -95,14 +73,7 @@ def test_a_256_mib_upload_keeps_server_memory_bounded(tmp_path: Path) -> None:
         assert uploaded.status_code == 200, uploaded.text
         assert uploaded.json()["size"] == SIZE
 
-        peak = group_memory(server.pid, "VmHWM")
+        peak = group_memory(server.group, "VmHWM")
         assert peak - before < ALLOWED_GROWTH, (before // MIB, peak // MIB)
         stored = tmp_path / "var" / "media" / ticket.json()["key"]
         assert stored.stat().st_size == SIZE
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
