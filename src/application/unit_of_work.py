@@ -53,6 +53,11 @@ class UnitOfWork(Protocol):
     @property
     def email_logs(self) -> EmailLogRepository: ...
 
+    @property
+    def read_only(self) -> bool:
+        """Opened for reading only: it holds no write lock and is never committed."""
+        ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(

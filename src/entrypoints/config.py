@@ -53,6 +53,10 @@ class Settings:
     login_max_failures: int = 5
     login_window_minutes: int = 15
     address_max_failures: int = 50
+    # Requests that send mail (register, reset request, resend), per hour: per target
+    # address, and per client address (behind a proxy that is the proxy: raise it).
+    mail_max_per_hour: int = 5
+    sender_max_per_hour: int = 30
     log_level: str = "INFO"
     # Signs local media URLs; generated into $DATA_DIR/secret-key when not set.
     secret_key: str | None = None

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from litestar.testing import TestClient
 
 from adapters.passwords import argon2_hasher
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
-from adapters.sqlalchemy.tables import users
+from adapters.sqlalchemy.tables import auth_sessions, users
 from application.identity.registration import CreateUser
 from application.principal import Principal
 from domain.errors import Unavailable
@@ -457,3 +458,63 @@ def test_an_idle_session_ends_on_every_path_and_activity_keeps_one_alive(
     refused = client.get(f"/api/v1/content/{item['id']}/access", headers=reader)
     assert refused.status_code == 401
     assert refused.json()["code"] == "auth.invalid_session"
+
+
+def test_recording_activity_never_waits_on_the_request_that_triggers_it(
+        any_db: Any) -> None:
+    patronage, client = any_db
+    owner = account(patronage, client, "owner@example.com", Role.PLATFORM_OWNER)
+    item = client.post("/api/v1/studio/content", headers=owner, json={
+        "title": "Essay", "content_type": "written", "visibility": "public",
+        "body_html": "<p>Words.</p>"}).json()
+    client.post(f"/api/v1/studio/content/{item['id']}/publish", headers=owner)
+    stale = datetime.now(UTC) - timedelta(minutes=30)
+    with patronage.engine.begin() as conn:
+        conn.execute(sa.update(auth_sessions).values(last_seen_at=stale))
+    started = time.monotonic()
+    # A writing request (a read counts a view) on a session that needs its activity noted:
+    # on SQLite this once waited out the busy timeout on its own write lock.
+    read = client.get(f"/api/v1/content/{item['slug']}", headers=owner)
+    assert read.status_code == 200
+    assert time.monotonic() - started < 5
+    with patronage.engine.connect() as conn:
+        seen = conn.execute(sa.select(auth_sessions.c.last_seen_at)).scalars().all()
+    assert all(s > stale + timedelta(minutes=20) for s in seen)
+
+
+class InterruptedHasher(CountingHasher):
+    """Runs ``during`` once while a password is being verified: a change that commits
+    while the (slow, lock-free) argon2 check of a login is in progress."""
+
+    def __init__(self, inner: Argon2PasswordHasher) -> None:
+        super().__init__(inner)
+        self.during: Any = None
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        ok = super().verify(password_hash, password)
+        if self.during is not None:
+            action, self.during = self.during, None
+            action()
+        return ok
+
+
+def test_a_login_racing_a_password_change_does_not_get_in(
+        settings: Settings, clean_db: sa.Engine) -> None:
+    hasher = InterruptedHasher(Argon2PasswordHasher(**FAST_ARGON2))
+    app = bootstrap(settings, engine=clean_db, hasher=hasher)
+    try:
+        with TestClient(app=create_app(app)) as client:
+            me = account(app, client, "ann@example.com", Role.CUSTOMER)
+            new_password = "the kettle sings at dawn"
+            hasher.during = lambda: change_password(client, me, PASSWORD, new_password)
+            raced = try_login(client, "ann@example.com", PASSWORD)
+            # The old password was right when checked, but it stopped being the password
+            # before the session was made: no session on a password that no longer is.
+            assert raced.status_code == 401, raced.text
+            assert try_login(client, "ann@example.com", new_password).status_code == 200
+            with clean_db.connect() as conn:
+                live = conn.execute(sa.text("SELECT count(*) FROM auth_sessions WHERE "
+                                            "revoked_at IS NULL")).scalar_one()
+            assert live == 2  # the session that changed it, and the new login
+    finally:
+        app.close()

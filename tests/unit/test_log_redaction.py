@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from entrypoints.logs import RedactSecrets, redact
 
@@ -34,3 +35,19 @@ def test_the_filter_redacts_message_arguments_and_tracebacks() -> None:
     assert "argon2" not in record.getMessage()
     assert record.exc_text and "argon2" not in record.exc_text
     assert "RuntimeError" in record.exc_text
+
+
+def test_the_served_app_keeps_the_redacting_handlers(tmp_path: Path) -> None:
+    from adapters.sqlalchemy import migrate
+    from entrypoints.bootstrap import bootstrap
+    from entrypoints.config import Settings
+    from entrypoints.http.app import create_app
+
+    url = f"sqlite:///{tmp_path}/p.db"
+    migrate.upgrade(url)
+    settings = Settings(data_dir=tmp_path, database_url=url)
+    settings.configure_logging()
+    create_app(bootstrap(settings))
+    handlers = logging.getLogger().handlers
+    assert handlers
+    assert all(any(isinstance(f, RedactSecrets) for f in h.filters) for h in handlers)

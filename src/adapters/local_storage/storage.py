@@ -207,6 +207,12 @@ class UploadSink:
         if self._size is not None and self.written != self._size:
             self.abort()
             raise MediaStorageError("fewer bytes than the upload declared")
+        # The type is in place before the object appears, so no reader sees one without
+        # it. Racing uploads through one URL were signed for the same type: rewriting it
+        # is harmless.
+        meta_tmp = self._tmp.with_suffix(".meta")
+        meta_tmp.write_text(json.dumps({"content_type": self._content_type}))
+        meta_tmp.replace(self._meta)
         try:
             if self._exclusive:
                 # link() fails if the name exists: of two racing uploads, one wins.
@@ -216,7 +222,6 @@ class UploadSink:
         except FileExistsError:
             self.abort()
             raise AlreadyUploaded("already uploaded") from None
-        self._meta.write_text(json.dumps({"content_type": self._content_type}))
         self._tmp.unlink(missing_ok=True)
         return self.written
 

@@ -9,6 +9,7 @@ a consistent image page by page without stopping writers for long.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
 import sqlite3
@@ -32,6 +33,10 @@ class BackupError(Exception):
     """A backup, restore or check could not be done; the message says why."""
 
 
+class BackupMissing(BackupError):
+    """There is no backup (or no database file) where one was named."""
+
+
 @attrs.frozen
 class BackupReport:
     revision: str | None
@@ -53,8 +58,7 @@ def backup(url: str, path: Path, *, media_dir: Path | None = None) -> list[Path]
     parsed = normalise_url(url)
     path.parent.mkdir(parents=True, exist_ok=True)
     if parsed.get_backend_name() == "postgresql":
-        _run(["pg_dump", "--format=custom", "--no-owner", f"--file={path}",
-              f"--dbname={_libpq(parsed)}"], "pg_dump")
+        _run(["pg_dump", "--format=custom", "--no-owner", f"--file={path}"], "pg_dump", parsed)
     else:
         _sqlite_copy(Path(parsed.database or ""), path)
     made = [path]
@@ -69,23 +73,36 @@ def backup(url: str, path: Path, *, media_dir: Path | None = None) -> list[Path]
 def restore(url: str, path: Path, *, media_dir: Path | None = None) -> None:
     """Replace the database's contents with the backup's (and the media folder's)."""
     if not path.is_file():
-        raise BackupError(f"no backup at {path}")
+        raise BackupMissing(f"no backup at {path}")
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "postgresql":
         _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-              "--exit-on-error", f"--dbname={_libpq(parsed)}", str(path)], "pg_restore")
+              "--exit-on-error", f"--dbname={parsed.database}", str(path)], "pg_restore",
+             parsed)
     else:
         _sqlite_copy(path, Path(parsed.database or ""))
     archive = media_archive(path)
     if media_dir is not None and archive.is_file():
-        if media_dir.exists():
-            shutil.rmtree(media_dir)
-        media_dir.parent.mkdir(parents=True, exist_ok=True)
+        _restore_media(archive, media_dir)
+
+
+def _restore_media(archive: Path, media_dir: Path) -> None:
+    # Unpacked beside the folder first: a broken archive or a full disk leaves the
+    # current media in place. Only then are the two swapped.
+    media_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = media_dir.parent / f".media-restore-{secrets.token_hex(4)}"
+    try:
         with tarfile.open(archive) as tar:
-            tar.extractall(media_dir.parent, filter="data")
-            extracted = media_dir.parent / "media"
-            if extracted != media_dir:
-                extracted.replace(media_dir)
+            tar.extractall(staging, filter="data")
+    except (OSError, tarfile.TarError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BackupError(f"could not unpack {archive}: {exc}") from exc
+    old = media_dir.parent / f".media-old-{secrets.token_hex(4)}"
+    if media_dir.exists():
+        media_dir.replace(old)
+    (staging / "media").replace(media_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def verify(url: str, path: Path) -> BackupReport:
@@ -152,28 +169,35 @@ def _scratch(parsed: URL, path: Path) -> Iterator[str]:
 
 def _sqlite_copy(source: Path, target: Path) -> None:
     if not source.is_file():
-        raise BackupError(f"no database file at {source}")
+        raise BackupMissing(f"no database file at {source}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.closing(sqlite3.connect(source, timeout=30)) as src, \
-            contextlib.closing(sqlite3.connect(target, timeout=30)) as dst:
-        # Small steps with pauses let the server keep writing while the copy runs.
-        src.backup(dst, pages=1024, sleep=0.005)
-        problems = dst.execute("PRAGMA integrity_check").fetchone()
+    try:
+        with contextlib.closing(sqlite3.connect(source, timeout=30)) as src, \
+                contextlib.closing(sqlite3.connect(target, timeout=30)) as dst:
+            # One step: in WAL mode it copies a consistent snapshot while writers go on
+            # (step-wise copies restart whenever another connection writes, and on a busy
+            # server might never finish).
+            src.backup(dst, pages=-1)
+            problems = dst.execute("PRAGMA integrity_check").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{source} is not a usable SQLite database: {exc}") from exc
     if problems is None or problems[0] != "ok":
         raise BackupError(f"the copy failed its integrity check: {problems}")
 
 
-def _libpq(parsed: URL) -> str:
-    # pg_dump takes a libpq URI; the driver suffix is SQLAlchemy's, not libpq's.
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _run(command: list[str], tool: str) -> None:
+def _run(command: list[str], tool: str, database: URL) -> None:
     if shutil.which(command[0]) is None:
         raise BackupError(f"{tool} is not installed (Debian: postgresql-client)")
+    # The connection goes through libpq's environment, so the password never appears in
+    # a command line that any local user can read in /proc.
+    env = {**os.environ, "PGHOST": database.host or "", "PGPORT": str(database.port or ""),
+           "PGUSER": database.username or "", "PGDATABASE": database.database or ""}
+    if database.password:
+        env["PGPASSWORD"] = str(database.password)
+    env = {name: value for name, value in env.items() if value != ""}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=_TIMEOUT,  # noqa: S603
-                              check=False)
+                              check=False, env=env)
     except subprocess.TimeoutExpired as exc:
         raise BackupError(f"{tool} took longer than {_TIMEOUT} s") from exc
     if done.returncode != 0:

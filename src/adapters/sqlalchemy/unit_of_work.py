@@ -50,6 +50,10 @@ class SqlAlchemyUnitOfWork:
         self._read_only = read_only
         self._committed_outbox: list[UUID] = []
 
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
     def __enter__(self) -> Self:
         try:
             connection = self._engine.connect()

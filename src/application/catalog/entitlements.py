@@ -69,6 +69,6 @@ def resolve(
         # A bad token is an error, never a silent downgrade to anonymous.
         raise Unauthenticated("Missing or invalid session token.", code="auth.invalid_session")
     if lookup.session_id is not None:
-        note_activity(services, lookup.session_id, lookup.session_seen)
+        note_activity(uow, services, lookup.session_id, lookup.session_seen)
     decided = [(row, decide(row.item, lookup.viewer, row.facts, now)) for row in lookup.rows]
     return Resolved(viewer=lookup.viewer, rows=decided)

@@ -47,16 +47,24 @@ def login(cmd: Login, uow: UnitOfWork, services: Services) -> LoginResult:
     # No transaction is open while the password is checked. Unknown emails are checked
     # against a hash made once, so both paths cost one argon2 verification.
     stored_hash = user.password_hash if user is not None else services.hasher.dummy_hash()
-    password_ok = services.hasher.verify(stored_hash, cmd.password)
-    if user is None or not password_ok or user.deleted_at is not None:
+    password_ok = services.hasher.verify(stored_hash, cmd.password)  # on both paths
+    if user is None or not password_ok:
         raise _invalid()  # the attempt stays counted as a failure
-    user.ensure_active()
+    rehashed = (services.hasher.hash(cmd.password)
+                if services.hasher.needs_rehash(stored_hash) else None)
 
+    # The check ran outside any transaction; the row may have changed meanwhile (a reset,
+    # a password change, a disabled account). Lock it and make sure it is the same.
+    current = uow.users.get(user.id, lock=True)
+    if current is None or current.password_hash != stored_hash:
+        raise _invalid()
+    current.ensure_active()
     uow.throttle.clear(account_key(email))
     if cmd.client_address:
         uow.throttle.release(address_key(cmd.client_address))
-    if services.hasher.needs_rehash(user.password_hash):
-        user.rehash_password(services.hasher.hash(cmd.password), now)
+    if rehashed is not None:
+        current.rehash_password(rehashed, now)
+    user = current
     token = new_token()
     session = AuthSession(
         id=services.ids.new_id(), user_id=user.id, token_hash=hash_token(token),

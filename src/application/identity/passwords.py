@@ -9,7 +9,7 @@ from application.principal import Principal
 from application.security import hash_token
 from application.services import Services
 from application.unit_of_work import UnitOfWork
-from domain.errors import NotFound, Unauthenticated, ValidationError
+from domain.errors import Conflict, NotFound, Unauthenticated, ValidationError
 from domain.identity.throttle import account_key
 from domain.identity.user import InvalidToken
 from domain.values import Email
@@ -47,13 +47,12 @@ def reset_password(cmd: ResetPassword, uow: UnitOfWork, services: Services) -> N
     holder = uow.users.get_by_reset_token(token_hash)
     if holder is None:
         raise InvalidToken("The reset link is invalid or has expired.")
+    uow.rollback()  # no transaction (nor SQLite's write lock) while hashing
     password = choose_password(services, cmd.new_password, email=holder.email.value,
                                full_name=holder.full_name, field="new_password")
     new_hash = services.hasher.hash(password.value)
-    # Hashing happened outside any lock; now spend the token under one. Of several
-    # parallel confirmations, the first to lock the row wins and the others find the
-    # token gone when they get the row.
-    uow.rollback()
+    # Now spend the token under a row lock: of several parallel confirmations, the first
+    # to lock the row wins and the others find the token gone when they get the row.
     user = uow.users.get_by_reset_token(token_hash, lock=True)
     if user is None:
         raise InvalidToken("The reset link is invalid or has expired.")
@@ -87,7 +86,11 @@ def change_password(cmd: ChangePassword, uow: UnitOfWork, services: Services) ->
                               code="auth.invalid_credentials")
     new_hash = services.hasher.hash(password.value)  # before the next transaction opens
     now = services.clock.now()
+    current = uow.users.get(user.id, lock=True)
+    if current is None or current.password_hash != user.password_hash:
+        raise Conflict("The password changed while this request was checked; try again.",
+                       code="user.password_changed")
     uow.throttle.clear(account_key(user.email.value))
-    user.change_password(new_hash, now)
+    current.change_password(new_hash, now)
     uow.sessions.revoke_all_for_user(user.id, now, keep=cmd.actor.session_id)
     uow.commit()

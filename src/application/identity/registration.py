@@ -73,8 +73,11 @@ def create_user(cmd: CreateUser, uow: UnitOfWork, services: Services) -> UserVie
     if uow.users.get_by_email(email.value) is not None:
         raise Conflict("An account with this email already exists.", code="user.email_taken",
                        field="email")
+    uow.rollback()  # no transaction (nor SQLite's write lock) while hashing
+    password_hash = services.hasher.hash(password.value)
+    # A parallel creation of the same address meets the unique index: user.email_taken.
     user = User.register(
-        id=services.ids.new_id(), email=email, password_hash=services.hasher.hash(password.value),
+        id=services.ids.new_id(), email=email, password_hash=password_hash,
         full_name=cmd.full_name, role=cmd.role, now=services.clock.now(), verified=cmd.verified,
     )
     uow.users.add(user)

@@ -16,25 +16,32 @@ from application.unit_of_work import UnitOfWork
 from domain.errors import DomainError, Unauthenticated
 
 TOKEN_MAX_LENGTH = 256
-# Activity is written at most this often per session: the idle timeout needs minutes,
-# not a write on every request.
+# Activity is written at most this often per session (and at most every half idle
+# period): the idle timeout needs minutes, not a write on every request.
 ACTIVITY_INTERVAL = timedelta(minutes=5)
 log = logging.getLogger("patronage.sessions")
 
 
-def note_activity(services: Services, session_id: UUID, last_seen: datetime | None) -> None:
+def note_activity(uow: UnitOfWork, services: Services, session_id: UUID,
+                  last_seen: datetime | None) -> None:
     """Move the session's last-seen time forward if it is older than a few minutes.
 
-    Its own short transaction, best effort: a request never fails because of it (the
-    next one tries again), and read-only units of work stay read-only.
+    A writing unit of work carries it in its own commit. A read-only one stays
+    read-only: the write gets its own short transaction (a read-only unit of work holds
+    no write lock, so this cannot wait on its caller). Best effort either way: a request
+    never fails because of it, and the next one tries again.
     """
     now = services.clock.now()
-    if last_seen is not None and now - last_seen < ACTIVITY_INTERVAL:
+    interval = min(ACTIVITY_INTERVAL, services.config.session_idle / 2)
+    if last_seen is not None and now - last_seen < interval:
+        return
+    if not uow.read_only:
+        uow.sessions.touch(session_id, now)
         return
     try:
-        with services.uow_factory() as uow:
-            uow.sessions.touch(session_id, now)
-            uow.commit()
+        with services.uow_factory() as own:
+            own.sessions.touch(session_id, now)
+            own.commit()
     except DomainError as error:
         log.info("session activity not recorded (%s); the next request retries", error.code)
 
@@ -52,7 +59,7 @@ def authenticate(cmd: Authenticate, uow: UnitOfWork, services: Services) -> Prin
                                        now - services.config.session_idle)
     if found is None:
         raise Unauthenticated("Missing or invalid session token.", code="auth.invalid_session")
-    note_activity(services, found.session_id, found.last_seen_at)
+    note_activity(uow, services, found.session_id, found.last_seen_at)
     return Principal(user_id=found.user_id, role=found.role, session_id=found.session_id,
                      email_verified=found.email_verified)
 

@@ -30,8 +30,9 @@ class UserRepository(Protocol):
         """Insert; raises Conflict(user.email_taken) when a live account has the email."""
         ...
 
-    def get(self, user_id: UUID) -> User | None:
-        """A live or disabled user; soft-deleted users are not returned."""
+    def get(self, user_id: UUID, *, lock: bool = False) -> User | None:
+        """A live or disabled user; soft-deleted users are not returned. With ``lock``,
+        read afresh and locked until the transaction ends."""
         ...
 
     def get_by_email(self, email: str) -> User | None: ...
@@ -77,12 +78,9 @@ class ThrottleState:
 
 
 class ThrottleRepository(Protocol):
-    def state(self, key: str, now: datetime, window: timedelta) -> ThrottleState | None:
-        """The failures counted in the current window, or None when there are none."""
-        ...
-
     def record_failure(self, key: str, now: datetime, window: timedelta) -> ThrottleState:
-        """Count one failure atomically, starting a new window if the old one ended."""
+        """Count one attempt atomically, starting a new window if the old one ended; the
+        count includes this attempt, so parallel callers each see their own number."""
         ...
 
     def clear(self, key: str) -> None: ...

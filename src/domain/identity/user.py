@@ -145,8 +145,6 @@ class User(Aggregate):
             self.password_reset_token_hash, self.password_reset_expires_at, token_hash, now
         ):
             raise InvalidToken("The reset link is invalid or has expired.")
-        self.password_reset_token_hash = None
-        self.password_reset_expires_at = None
         # Following the emailed link proves control of the address.
         if self.email_verified_at is None:
             self.email_verified_at = now

@@ -23,10 +23,9 @@ def _media(settings: Settings) -> Path | None:
 
 
 def _failed(error: backups.BackupError) -> Exception:
-    text = str(error)
-    if text.startswith("no "):
-        return NotFound(text, code="backup.not_found")
-    return Unavailable(text, code="backup.failed")
+    if isinstance(error, backups.BackupMissing):
+        return NotFound(str(error), code="backup.not_found")
+    return Unavailable(str(error), code="backup.failed")
 
 
 @cli_errors

@@ -136,6 +136,9 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
         request_max_body_size=MAX_BODY_BYTES,
         on_startup=[retry.start] if retry is not None else [],
         on_shutdown=[shutdown],
+        # Our own logging (Settings.configure_logging) stays in place: Litestar's default
+        # config would replace the root handlers, and with them the redaction filter.
+        logging_config=None,
     )
     mark_closed_bodies(app)
     return app

@@ -18,6 +18,7 @@ from application.commerce.refunds import RefundPurchase
 from entrypoints.http.auth import SECURED
 from entrypoints.http.convert import decimal_from, entry_out
 from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.guard import RAW_BODY
 from entrypoints.http.openapi import AUTHENTICATED, MAX_OFFSET, OWNER, problems
 from entrypoints.http.schemas.commerce import (
     GrantBody,
@@ -91,7 +92,7 @@ class WebhooksController(Controller):
     tags = ["webhooks"]
 
     @post("/stripe", status_code=200, request_max_body_size=WEBHOOK_MAX_BYTES,
-          responses=problems(400, 503))
+          responses=problems(400, 503), opt={RAW_BODY: True})
     async def stripe(self, request: Request[Any, Any, Any], patronage: App) -> WebhookOut:
         """Stripe's webhook. The signature is checked on the raw body (5-minute tolerance);
         each event id is processed once; unknown event types are acknowledged unchanged."""

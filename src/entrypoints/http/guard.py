@@ -14,27 +14,33 @@ from litestar import Request
 from litestar.exceptions import NotFoundException, SerializationException, ValidationException
 
 NUL = "\x00"
+# Handlers marked with this option read their body as bytes (uploads of any size, signed
+# webhooks): the guard never decodes it.
+RAW_BODY = "raw_body"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _MESSAGE = "must not contain the NUL character (U+0000)"
 
 
-def nul_path(value: Any, path: str = "") -> str | None:
-    """Where in a decoded JSON value a NUL appears (``a.b[2]``), or None."""
-    if isinstance(value, str):
-        return path if NUL in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if NUL in str(key):
-                return where
-            found = nul_path(item, where)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = nul_path(item, f"{path}[{index}]")
-            if found is not None:
-                return found
+def nul_path(value: Any) -> str | None:
+    """Where in a decoded JSON value a NUL appears (``a.b[2]``), or None.
+
+    A loop, not recursion: a document the decoder accepted can never exhaust the stack.
+    """
+    pending: list[tuple[Any, str]] = [(value, "")]
+    while pending:
+        current, path = pending.pop()
+        if isinstance(current, str):
+            if NUL in current:
+                return path
+        elif isinstance(current, dict):
+            for key, item in reversed(current.items()):
+                where = f"{path}.{key}" if path else str(key)
+                if NUL in str(key):
+                    return where
+                pending.append((item, where))
+        elif isinstance(current, list):
+            pending.extend((item, f"{path}[{index}]")
+                           for index, item in reversed(list(enumerate(current))))
     return None
 
 
@@ -52,7 +58,7 @@ async def refuse_unsafe_input(request: Request[Any, Any, Any]) -> None:
     for key, value in request.query_params.multi_items():
         if NUL in key or NUL in value:
             raise _refuse(key.replace(NUL, "\\0"), "query")
-    if request.method not in _BODY_METHODS:
+    if request.method not in _BODY_METHODS or request.route_handler.opt.get(RAW_BODY):
         return
     if request.content_type[0] == "application/x-www-form-urlencoded":
         form = await request.form()

@@ -23,6 +23,7 @@ from adapters.local_storage.storage import (
 from application.ports.media import MediaStorageError
 from domain.errors import Conflict, Forbidden, ValidationError
 from entrypoints.http.dependencies import App
+from entrypoints.http.guard import RAW_BODY
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _UPLOAD_CAP = 50 * 1024**3
@@ -50,6 +51,7 @@ def _grant(storage: LocalMediaStorage, token: str, purpose: str, patronage: App)
     status_code=200,
     request_max_body_size=_UPLOAD_CAP,
     include_in_schema=False,
+    opt={RAW_BODY: True},
 )
 async def upload(
     token: FromPath[str], request: Request[Any, Any, Any], patronage: App

@@ -44,8 +44,7 @@ button:focus,input:focus{outline:3px solid #f59e0b}
 """
 
 
-def _page(request: Request[Any, Any, Any], patronage: App, title: str, body: str,
-          status: int = 200) -> Response[str]:
+def _page(patronage: App, title: str, body: str, status: int = 200) -> Response[str]:
     name = html.escape(patronage.handle(GetSettings()).platform_name)
     document = (
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -89,7 +88,7 @@ class PagesController(Controller):
     @get("/verify-email", include_in_schema=False, sync_to_thread=True)
     def verify_email_form(self, request: Request[Any, Any, Any], patronage: App,
                           token: FromQuery[str] = "") -> Response[str]:
-        return _page(request, patronage, "Confirm your email address", (
+        return _page(patronage, "Confirm your email address", (
             f"<form method=\"post\" action=\"/verify-email\">{_csrf(request)}"
             f"{_hidden_token(token[:256])}"
             "<p>Confirm that this address is yours to finish setting up your account.</p>"
@@ -102,9 +101,9 @@ class PagesController(Controller):
         try:
             patronage.handle(VerifyEmail(token=_field(data, "token")[:256]))
         except DomainError as error:
-            return _page(request, patronage, "This link did not work", _error(error.message) + (
+            return _page(patronage, "This link did not work", _error(error.message) + (
                 "<p>Log in and ask for a new confirmation email.</p>"), status=400)
-        return _page(request, patronage, "Your address is confirmed",
+        return _page(patronage, "Your address is confirmed",
                      "<p>Thank you. You can close this page and log in.</p>")
 
 
@@ -128,7 +127,7 @@ class PagesController(Controller):
     @get("/reset-password", include_in_schema=False, sync_to_thread=True)
     def reset_password_form(self, request: Request[Any, Any, Any], patronage: App,
                             token: FromQuery[str] = "") -> Response[str]:
-        return _page(request, patronage, "Choose a new password", self._reset_form(request, token))
+        return _page(patronage, "Choose a new password", self._reset_form(request, token))
 
 
     @post("/reset-password", include_in_schema=False, sync_to_thread=True, status_code=200)
@@ -140,12 +139,12 @@ class PagesController(Controller):
                                            new_password=_field(data, "new_password")[:1024]))
         except DomainError as error:
             if error.code == "auth.invalid_token":
-                return _page(request, patronage, "This link did not work", _error(error.message) + (
+                return _page(patronage, "This link did not work", _error(error.message) + (
                     "<p><a href=\"/forgot-password\">Ask for a new reset link</a>.</p>"),
                     status=400)
-            return _page(request, patronage, "Choose a new password",
+            return _page(patronage, "Choose a new password",
                          self._reset_form(request, token, error.message), status=422)
-        return _page(request, patronage, "Your password is changed",
+        return _page(patronage, "Your password is changed",
                      "<p>You were logged out everywhere. Log in with your new password.</p>")
 
 
@@ -165,7 +164,7 @@ class PagesController(Controller):
     @get("/forgot-password", include_in_schema=False, sync_to_thread=True)
     def forgot_password_form(self, request: Request[Any, Any, Any],
                              patronage: App) -> Response[str]:
-        return _page(request, patronage, "Reset your password", self._forgot_form(request))
+        return _page(patronage, "Reset your password", self._forgot_form(request))
 
 
     @post("/forgot-password", include_in_schema=False, sync_to_thread=True, status_code=200)
@@ -176,13 +175,13 @@ class PagesController(Controller):
                                                   client_address=client_address(request)))
         except RateLimited as error:
             minutes = max(1, int(error.details.get("retry_after_seconds", 60)) // 60)
-            return _page(request, patronage, "Reset your password", self._forgot_form(
+            return _page(patronage, "Reset your password", self._forgot_form(
                 request, f"Too many requests. Try again in about {minutes} minutes."),
                 status=429)
         except DomainError as error:
-            return _page(request, patronage, "Reset your password",
+            return _page(patronage, "Reset your password",
                          self._forgot_form(request, error.message), status=422)
-        return _page(request, patronage, "Check your inbox", (
+        return _page(patronage, "Check your inbox", (
             "<p>If the address has an account, a link to choose a new password is on its way. "
             "It works for an hour.</p>"))
 

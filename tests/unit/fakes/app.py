@@ -42,7 +42,8 @@ class FakeApp:
         self.routing = routing or default_routing()
 
         def uow_factory(*, read_only: bool = False) -> FakeUnitOfWork:
-            return FakeUnitOfWork(self.store, self.ids, self.routing, self.clock)
+            return FakeUnitOfWork(self.store, self.ids, self.routing, self.clock,
+                                  read_only=read_only)
 
         self.uow_factory = uow_factory
         self.storage = FakeStorage()

@@ -40,8 +40,8 @@ class FakeUserRepository:
         merged.update(self.seen)
         return list(merged.values())
 
-    def get(self, user_id: UUID) -> User | None:
-        if user_id in self.seen:
+    def get(self, user_id: UUID, *, lock: bool = False) -> User | None:
+        if user_id in self.seen and not lock:
             return self._track(self.seen[user_id])
         return self._track(self._store.users.get(user_id))
 
@@ -116,14 +116,14 @@ class FakeThrottleRepository:
     def __init__(self, staged: Store) -> None:
         self._staged = staged
 
-    def state(self, key: str, now: datetime, window: timedelta) -> ThrottleState | None:
+    def _current(self, key: str, now: datetime, window: timedelta) -> ThrottleState | None:
         state = self._staged.throttle.get(key)
         if state is None or state.window_started_at <= now - window:
             return None
         return state
 
     def record_failure(self, key: str, now: datetime, window: timedelta) -> ThrottleState:
-        current = self.state(key, now, window)
+        current = self._current(key, now, window)
         new = (ThrottleState(1, now) if current is None
                else ThrottleState(current.failures + 1, current.window_started_at))
         self._staged.throttle[key] = new

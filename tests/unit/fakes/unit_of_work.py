@@ -41,7 +41,8 @@ class FakeUnitOfWork:
     """
 
     def __init__(self, store: Store, ids: SequentialIds, routing: EventRouting,
-                 clock: FrozenClock) -> None:
+                 clock: FrozenClock, *, read_only: bool = False) -> None:
+        self.read_only = read_only
         self._store = store
         self._ids = ids
         self._routing = routing

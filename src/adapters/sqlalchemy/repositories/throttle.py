@@ -14,15 +14,6 @@ class SqlThrottleRepository:
     def __init__(self, execute: Executor) -> None:
         self._execute = execute
 
-    def state(self, key: str, now: datetime, window: timedelta) -> ThrottleState | None:
-        row = self._execute(
-            sa.select(auth_throttle.c.failures, auth_throttle.c.window_started_at).where(
-                auth_throttle.c.key == key,
-                auth_throttle.c.window_started_at > now - window,
-            )
-        ).first()
-        return ThrottleState(row.failures, row.window_started_at) if row else None
-
     def record_failure(self, key: str, now: datetime, window: timedelta) -> ThrottleState:
         # One atomic upsert: parallel failures are all counted, none lost.
         insert = self._execute.insert(auth_throttle).values(

@@ -31,6 +31,11 @@ class Tracker(Generic[A]):
         entry = self._seen.get(key)
         return entry[0] if entry else None
 
+    def replace(self, key: UUID, aggregate: A) -> A:
+        """Track a fresh read in place of an earlier one (a locked re-read)."""
+        self._seen[key] = (aggregate, self._to_row(aggregate))
+        return aggregate
+
     def track(self, key: UUID, aggregate: A, row: dict[str, Any] | None = None) -> A:
         existing = self._seen.get(key)
         if existing is not None:

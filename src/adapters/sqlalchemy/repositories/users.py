@@ -92,14 +92,17 @@ class SqlUserRepository:
         row = self._execute(query).mappings().first()
         if row is None:
             return None
+        if lock:
+            # A locked read is the fresh row: it replaces whatever was read before.
+            return self.tracker.replace(row["id"], from_row(row))
         known = self.tracker.get(row["id"])
         return known if known is not None else self.tracker.track(row["id"], from_row(row))
 
-    def get(self, user_id: UUID) -> User | None:
+    def get(self, user_id: UUID, *, lock: bool = False) -> User | None:
         known = self.tracker.get(user_id)
-        if known is not None:
+        if known is not None and not lock:
             return known if known.deleted_at is None else None
-        return self._one(users.c.id == user_id)
+        return self._one(users.c.id == user_id, lock=lock)
 
     def get_by_email(self, email: str) -> User | None:
         return self._one(users.c.email == email)
