@@ -71,8 +71,12 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     def _on_begin(connection: sa.Connection) -> None:
         # A writing transaction takes the write lock up front: two deferred
         # transactions that both read then write would otherwise deadlock, and
-        # SQLite answers that with an immediate "database is locked".
-        if connection.get_execution_options().get("patronage_read_only"):
+        # SQLite answers that with an immediate "database is locked". In autocommit
+        # mode there is no transaction to begin: each statement is its own.
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        if options.get("patronage_read_only"):
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

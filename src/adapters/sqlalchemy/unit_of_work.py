@@ -60,11 +60,12 @@ class SqlAlchemyUnitOfWork:
         except sa_exc.OperationalError as error:
             raise translate_operational(error) from error
         if self._read_only:
-            options: dict[str, object] = {"patronage_read_only": True}
-            if connection.dialect.name == "postgresql":
-                # Reads need no BEGIN/COMMIT round trips.
-                options["isolation_level"] = "AUTOCOMMIT"
-            connection = connection.execution_options(**options)
+            # Queries and single-statement writes: every statement is its own transaction.
+            # On PostgreSQL that saves the BEGIN/COMMIT round trips. On SQLite it is what
+            # lets a write wait for the write lock: a transaction that has read and then
+            # writes cannot wait (SQLite answers "busy" at once), a lone statement can.
+            connection = connection.execution_options(patronage_read_only=True,
+                                                      isolation_level="AUTOCOMMIT")
         self._connection = connection
         self._executor = Executor(connection)
         return self

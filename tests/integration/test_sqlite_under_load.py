@@ -1,0 +1,79 @@
+"""The embedded default (SQLite) under concurrent writers: nobody gets a 503.
+
+32 clients at once against `patronage serve` with the demo data: resume positions
+(single-statement writes), item reads that count a view, and purchases. A write that
+followed a read in the same SQLite transaction could not wait for the write lock and
+failed at once ("database is locked" → 503 service.busy); now every such write either
+runs as its own statement or in a transaction that took the lock first, and waits.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from tests.integration.conftest import free_port
+from tests.integration.servers import patronage, server_env, serving
+
+PASSWORD = "a long and unusual passphrase"
+CLIENTS = 32
+REQUESTS = 480
+
+
+def test_32_concurrent_writers_get_no_503(tmp_path: Path) -> None:
+    env = server_env(tmp_path / "var", free_port())
+    for args in (["db", "upgrade"], ["demo", "seed"]):
+        done = patronage(args, env)
+        assert done.returncode == 0, done.stderr
+    found = re.search(r"(owner@\S+) / (\S+)", done.stdout)
+    assert found
+    with serving(env) as server:
+        base = server.base
+
+        def login(email: str, password: str) -> dict[str, str]:
+            token = httpx.post(f"{base}/api/v1/auth/login",
+                               json={"email": email, "password": password}).json()["token"]
+            return {"Authorization": f"Bearer {token}"}
+
+        owner = login(*found.groups())
+        buyers = []
+        for n in range(16):
+            email = f"buyer{n}-{uuid.uuid4().hex[:6]}@example.com"
+            made = httpx.post(f"{base}/api/v1/admin/users", headers=owner, json={
+                "email": email, "password": PASSWORD, "full_name": "Buyer",
+                "role": "customer"})
+            assert made.status_code == 201, made.text
+            buyers.append(login(email, PASSWORD))
+        items = httpx.get(f"{base}/api/v1/content?limit=50").json()["items"]
+        video = next(i for i in items if i["content_type"] == "video")
+        for_sale = [i for i in items if i["price"]]
+        assert for_sale
+
+        def one(n: int) -> tuple[str, int]:
+            with httpx.Client(timeout=60) as http:
+                if n % 3 == 0:
+                    return "progress", http.put(
+                        f"{base}/api/v1/content/{video['id']}/progress",
+                        json={"position_seconds": n % 30}, headers=owner).status_code
+                if n % 3 == 1:
+                    slug = items[n % len(items)]["slug"]
+                    return "read", http.get(f"{base}/api/v1/content/{slug}",
+                                            headers=buyers[n % 16]).status_code
+                return "purchase", http.post(
+                    f"{base}/api/v1/purchases", headers=buyers[n % 16],
+                    json={"content_id": for_sale[n % len(for_sale)]["id"]}).status_code
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            outcomes = Counter(pool.map(one, range(REQUESTS)))
+    assert not [o for o in outcomes if o[1] >= 500], outcomes
+    assert outcomes[("progress", 200)] == REQUESTS // 3
+    assert outcomes[("read", 200)] == REQUESTS // 3
+    # Each buyer buys once; the repeats are "already bought", never an error.
+    pairs = {(n % 16, n % len(for_sale)) for n in range(REQUESTS) if n % 3 == 2}
+    assert outcomes[("purchase", 201)] == len(pairs)
+    assert outcomes[("purchase", 201)] + outcomes[("purchase", 409)] == REQUESTS // 3
