@@ -24,6 +24,7 @@ from adapters.passwords.argon2_hasher import Argon2PasswordHasher
 from adapters.passwords.zxcvbn_strength import ZxcvbnStrength
 from adapters.r2.storage import R2MediaStorage
 from adapters.sandbox_payments.gateway import SandboxGateway
+from adapters.sqlalchemy import migrate
 from adapters.sqlalchemy.engine import create_engine
 from adapters.sqlalchemy.unit_of_work import uow_factory
 from adapters.system.clock import SystemClock
@@ -36,6 +37,7 @@ from application.ports.passwords import PasswordHasher
 from application.ports.payments import PaymentGateway
 from application.ports.system import Clock, IdGenerator
 from application.services import CoreConfig, Services
+from domain.errors import Unavailable
 from domain.identity.throttle import ThrottlePolicy
 from entrypoints.config import Settings
 from entrypoints.dispatch import BackgroundDispatcher, InlineDispatcher
@@ -65,6 +67,26 @@ class Patronage:
 
     def handle(self, message: object) -> Any:
         return self.bus.handle(message)
+
+    def readiness(self) -> dict[str, str]:
+        """Can this process serve? Its database answers and is at the latest migration.
+
+        Raises Unavailable otherwise, so a load balancer stops sending it traffic; says
+        which adapters are active either way.
+        """
+        try:
+            revision = migrate.revision_of(self.engine)
+        except sa.exc.SQLAlchemyError as error:
+            raise Unavailable("The database does not answer.",
+                              code="service.database_unavailable") from error
+        head = migrate.head()
+        if revision != head:
+            raise Unavailable(f"The database is at {revision or 'no revision'}, not {head}: "
+                              "run `patronage db upgrade`.", code="service.not_migrated",
+                              details={"revision": revision, "head": head})
+        return {"status": "ready", "database": "ok", "migrations": revision,
+                "payments": self.services.payments.name,
+                "storage": self.settings.media_storage, "mailer": self.settings.mailer}
 
     def process_outbox(self, limit: int = 100) -> int:
         """Run due outbox messages (new and retries); returns how many succeeded."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -41,12 +43,18 @@ def check(url: str) -> None:
 def current(url: str) -> str | None:
     engine = create_engine(url)
     try:
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+        return revision_of(engine)
     finally:
         engine.dispose()
 
 
+def revision_of(engine: sa.Engine) -> str | None:
+    """The revision the engine's database is at (None: not migrated)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@functools.cache
 def head() -> str:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     return str(script.get_current_head())

@@ -36,7 +36,7 @@ from entrypoints.http.commerce import (
 from entrypoints.http.dependencies import provide_actor, provide_patronage
 from entrypoints.http.guard import refuse_unsafe_input
 from entrypoints.http.headers import security_headers
-from entrypoints.http.health import health
+from entrypoints.http.health import health, ready
 from entrypoints.http.me import MeController
 from entrypoints.http.openapi import mark_closed_bodies
 from entrypoints.http.problems import EXCEPTION_HANDLERS
@@ -106,7 +106,7 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
             }
         ),
     )
-    handlers: list[Any] = [health, AuthController, MeController, SettingsController,
+    handlers: list[Any] = [health, ready, AuthController, MeController, SettingsController,
                            AdminUsersController, ContentController, SeriesController,
                            StudioContentController, StudioSeriesController,
                            PurchasesController, MyCommerceController, WebhooksController,

@@ -13,3 +13,12 @@ class HealthOut(msgspec.Struct):
     database: str
     payments: Annotated[str, Meta(description=(
         "`sandbox` (test cards, no real money) or `stripe`"))]
+
+
+class ReadyOut(msgspec.Struct):
+    status: str
+    database: str
+    migrations: Annotated[str, Meta(description="The database's migration revision")]
+    payments: Annotated[str, Meta(description="`sandbox` or `stripe`")]
+    storage: Annotated[str, Meta(description="`local` or `r2`")]
+    mailer: Annotated[str, Meta(description="`file` or `smtp`")]
