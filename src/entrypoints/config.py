@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from domain.errors import ValidationError
-from entrypoints.logs import install_redaction
+from entrypoints.logs import configure_handlers
 
 
 def _bool(value: str) -> bool:
@@ -58,6 +58,10 @@ class Settings:
     mail_max_per_hour: int = 5
     sender_max_per_hour: int = 30
     log_level: str = "INFO"
+    # "text" for people (make run), "json" (one object per line) for log shippers.
+    log_format: str = "text"
+    # One line per request (method, route template, status, duration, user).
+    access_log: bool = False
     # Signs local media URLs; generated into $DATA_DIR/secret-key when not set.
     secret_key: str | None = None
     media_storage: str = "local"
@@ -124,6 +128,9 @@ class Settings:
         if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValidationError("PATRONAGE_LOG_LEVEL is DEBUG, INFO, WARNING or ERROR.",
                                   code="config.invalid", field="log_level")
+        if settings.log_format not in ("text", "json"):
+            raise ValidationError("PATRONAGE_LOG_FORMAT must be 'text' or 'json'.",
+                                  code="config.invalid", field="log_format")
         if settings.environment not in ("development", "production"):
             raise ValidationError("PATRONAGE_ENVIRONMENT must be 'development' or 'production'.",
                                   code="config.invalid", field="environment")
@@ -151,9 +158,9 @@ class Settings:
 
     def configure_logging(self) -> None:
         """Our loggers ("patronage.*") at the configured level, to stderr."""
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig()
         logging.getLogger("patronage").setLevel(self.log_level.upper())
-        install_redaction()
+        configure_handlers(json_lines=self.log_format == "json")
 
     @property
     def media_dir(self) -> Path:

@@ -20,7 +20,7 @@ from litestar.testing import TestClient
 
 from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage
-from entrypoints.logs import install_redaction
+from entrypoints.logs import configure_handlers
 from tests.integration.accounts import PASSWORD, account
 
 NUL = "\x00"
@@ -152,7 +152,7 @@ def log_text() -> Iterator[io.StringIO]:
     handler = logging.StreamHandler(stream)
     root = logging.getLogger()
     root.addHandler(handler)
-    install_redaction()
+    configure_handlers()
     level = root.level
     root.setLevel(logging.DEBUG)
     try:

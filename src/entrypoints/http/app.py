@@ -40,6 +40,7 @@ from entrypoints.http.health import health, ready
 from entrypoints.http.me import MeController
 from entrypoints.http.openapi import mark_closed_bodies
 from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.request_context import request_context
 from entrypoints.http.settings import SettingsController
 from entrypoints.http.studio import StudioContentController, StudioSeriesController
 
@@ -129,6 +130,7 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=refuse_unsafe_input,
+        middleware=[request_context(access=settings.access_log)],
         before_send=[security_headers(https=settings.public_url.startswith("https://"),
                                       docs_cdn=settings.docs_ui == "cdn")],
         openapi_config=openapi,

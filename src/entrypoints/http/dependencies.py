@@ -12,6 +12,7 @@ from application.identity.sessions import Authenticate
 from application.principal import Principal
 from domain.errors import Unauthenticated
 from entrypoints.bootstrap import Patronage
+from entrypoints.http.request_context import note_user
 
 # Explicit markers: what a handler receives from DI, not from the request.
 App = NamedDependency[Patronage]
@@ -41,6 +42,7 @@ def optional_token(request: Request[Any, Any, Any]) -> str | None:
 
 def provide_actor(request: Request[Any, Any, Any], patronage: App) -> Principal:
     principal: Principal = patronage.handle(Authenticate(bearer_token(request)))
+    note_user(request.scope, str(principal.user_id) if principal.user_id else None)
     return principal
 
 

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from domain.errors import DomainError, ErrorKind, RateLimited
+from entrypoints.http.request_context import request_id_of
 
 log = logging.getLogger("patronage.http")
 
@@ -59,6 +60,9 @@ def problem(
         "code": code,
         "instance": request.url.path,
     }
+    request_id = request_id_of(request.scope)
+    if request_id:
+        body["request_id"] = request_id
     if detail:
         body["detail"] = detail
     if errors:

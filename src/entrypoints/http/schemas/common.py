@@ -44,6 +44,9 @@ class Problem(msgspec.Struct):
     instance: str
     detail: str | None = None
     errors: list[ProblemField] | None = None
+    request_id: Annotated[str | None, Meta(description=(
+        "This request's id (also the X-Request-ID response header): quote it to support"
+    ))] = None
 
 
 PriceText = Annotated[str, Meta(pattern=r"^\d{1,8}(\.\d{1,2})?$",
