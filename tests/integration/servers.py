@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,6 +35,16 @@ def patronage(args: list[str], env: dict[str, str],
               stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(BIN / "patronage"), *args], env=env, input=stdin,
                           capture_output=True, text=True, timeout=300, check=False)
+
+
+def demo_platform(env: dict[str, str]) -> tuple[str, str]:
+    """Migrate and seed the demo data; the owner's email and password."""
+    for args in (["db", "upgrade"], ["demo", "seed"]):
+        done = patronage(args, env)
+        assert done.returncode == 0, done.stderr
+    found = re.search(r"(owner@\S+) / (\S+)", done.stdout)
+    assert found, done.stdout
+    return found.group(1), found.group(2)
 
 
 @attrs.frozen

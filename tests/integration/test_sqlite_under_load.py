@@ -9,7 +9,6 @@ runs as its own statement or in a transaction that took the lock first, and wait
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from tests.integration.conftest import free_port
-from tests.integration.servers import patronage, server_env, serving
+from tests.integration.servers import demo_platform, server_env, serving
 
 PASSWORD = "a long and unusual passphrase"
 CLIENTS = 32
@@ -27,11 +26,7 @@ REQUESTS = 480
 
 def test_32_concurrent_writers_get_no_503(tmp_path: Path) -> None:
     env = server_env(tmp_path / "var", free_port())
-    for args in (["db", "upgrade"], ["demo", "seed"]):
-        done = patronage(args, env)
-        assert done.returncode == 0, done.stderr
-    found = re.search(r"(owner@\S+) / (\S+)", done.stdout)
-    assert found
+    owner_login = demo_platform(env)
     with serving(env) as server:
         base = server.base
 
@@ -40,7 +35,7 @@ def test_32_concurrent_writers_get_no_503(tmp_path: Path) -> None:
                                json={"email": email, "password": password}).json()["token"]
             return {"Authorization": f"Bearer {token}"}
 
-        owner = login(*found.groups())
+        owner = login(*owner_login)
         buyers = []
         for n in range(16):
             email = f"buyer{n}-{uuid.uuid4().hex[:6]}@example.com"

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.integration.conftest import free_port
-from tests.integration.servers import patronage, server_env, serving
+from tests.integration.servers import demo_platform, server_env, serving
 
 MIB = 1024 * 1024
 SIZE = 256 * MIB
@@ -48,12 +48,7 @@ def zeros() -> Iterator[bytes]:
 
 def test_a_256_mib_upload_keeps_server_memory_bounded(tmp_path: Path) -> None:
     env = server_env(tmp_path / "var", free_port())
-    for args in (["db", "upgrade"], ["demo", "seed"]):
-        done = patronage(args, env)
-        assert done.returncode == 0, done.stderr
-    found = re.search(r"(owner@\S+) / (\S+)", done.stdout)
-    assert found
-    email, password = found.groups()
+    email, password = demo_platform(env)
 
     with serving(env, "--no-outbox-worker") as server:
         base = server.base
