@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 from application.catalog import authoring, browsing, media, progress, series
 from application.commerce import grants, library, payment_events, purchasing, refunds
+from application.credits import adjusting, audit, schedule
+from application.credits import views as credit_views
 from application.identity import (
     administration,
     login,
@@ -15,13 +17,16 @@ from application.identity import (
     sessions,
     verification,
 )
+from application.memberships import billing_events, renewals, subscribing, tiers
+from application.memberships import views as membership_views
 from application.messagebus import CommandHandler, EventHandler, EventRouting
-from application.notifications import commerce_emails, identity_emails
+from application.notifications import commerce_emails, identity_emails, membership_emails
 from application.platform import settings
 from application.system import health
 from domain.commerce import events as commerce_events
 from domain.events import DomainEvent
 from domain.identity import events as identity_events
+from domain.memberships import events as membership_events
 
 COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     registration.RegisterCustomer: registration.register_customer,
@@ -79,6 +84,25 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     grants.RevokeAccess: grants.revoke_access,
     library.MyPurchases: library.my_purchases,
     library.MyLibrary: library.my_library,
+    tiers.CreateTier: tiers.create_tier,
+    tiers.UpdateTier: tiers.update_tier,
+    tiers.ListTiers: tiers.list_tiers,
+    tiers.GetTier: tiers.get_tier,
+    tiers.SyncTiers: tiers.sync_tiers,
+    subscribing.Subscribe: subscribing.subscribe,
+    subscribing.ChangeSubscription: subscribing.change_subscription,
+    subscribing.CancelMySubscription: subscribing.cancel_my_subscription,
+    subscribing.ResumeMySubscription: subscribing.resume_my_subscription,
+    subscribing.CancelSubscriptionNow: subscribing.cancel_subscription_now,
+    billing_events.HandleBillingEvent: billing_events.handle_billing_event,
+    renewals.AdvanceSandbox: renewals.advance_sandbox,
+    membership_views.MySubscription: membership_views.my_subscription,
+    membership_views.ListSubscriptions: membership_views.list_subscriptions,
+    credit_views.MyCredits: credit_views.my_credits,
+    credit_views.MyCreditTransactions: credit_views.my_credit_transactions,
+    adjusting.AdjustCredits: adjusting.adjust_credits,
+    schedule.RunCreditSchedule: schedule.run_credit_schedule_command,
+    audit.AuditCredits: audit.audit_credits,
 }
 
 # Handler names are stored in outbox rows: renaming one strands its pending messages.
@@ -98,6 +122,21 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
     commerce_events.PurchaseCompleted: {"email.purchase_receipt": commerce_emails.send_receipt},
     commerce_events.PurchaseRefunded: {
         "email.purchase_refund": commerce_emails.send_refund_notice,
+    },
+    membership_events.MembershipStarted: {
+        "email.membership_welcome": membership_emails.send_welcome,
+    },
+    membership_events.MembershipRenewed: {
+        "email.membership_renewal": membership_emails.send_renewal_receipt,
+    },
+    membership_events.MembershipPaymentFailed: {
+        "email.membership_payment_failed": membership_emails.send_payment_failed,
+    },
+    membership_events.MembershipCancellationScheduled: {
+        "email.membership_canceled": membership_emails.send_cancellation,
+    },
+    membership_events.MembershipEnded: {
+        "email.membership_ended": membership_emails.send_ended,
     },
 }
 

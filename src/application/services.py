@@ -13,7 +13,7 @@ from application.ports.mail import Mailer
 from application.ports.media import MediaStorage
 from application.ports.passwords import PasswordHasher, PasswordStrength
 from application.ports.payments import PaymentGateway
-from application.ports.system import Clock, IdGenerator
+from application.ports.system import Clock, IdGenerator, TravellingClock
 from application.unit_of_work import UnitOfWorkFactory
 from domain.identity.throttle import ThrottlePolicy
 
@@ -60,3 +60,6 @@ class Services:
     # Runs event handlers for outbox messages committed by units of work that a
     # handler opened itself (the bus dispatches its own unit of work's messages).
     dispatch: Callable[[Sequence[UUID]], None] = lambda _ids: None
+    # The same object as ``clock`` when the sandbox gateway runs (its time can be
+    # moved); None with a real payment provider.
+    travel: TravellingClock | None = None

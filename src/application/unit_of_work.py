@@ -15,8 +15,10 @@ from application.ports.catalog import (
     SeriesRepository,
 )
 from application.ports.commerce import CommerceLedger, GrantRepository, PurchaseRepository
+from application.ports.credits import CreditLedgerRepository
 from application.ports.identity import SessionRepository, ThrottleRepository, UserRepository
 from application.ports.mail import EmailLogRepository
+from application.ports.memberships import SubscriptionRepository, TierRepository
 from application.ports.outbox import OutboxRepository
 from application.ports.settings import SettingsRepository
 from domain.events import DomainEvent
@@ -48,6 +50,12 @@ class UnitOfWork(Protocol):
     def grants(self) -> GrantRepository: ...
     @property
     def ledger(self) -> CommerceLedger: ...
+    @property
+    def tiers(self) -> TierRepository: ...
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+    @property
+    def credits(self) -> CreditLedgerRepository: ...
     @property
     def outbox(self) -> OutboxRepository: ...
     @property

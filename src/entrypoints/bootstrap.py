@@ -26,6 +26,7 @@ from adapters.r2.storage import R2MediaStorage
 from adapters.sandbox_payments.gateway import SandboxGateway
 from adapters.sqlalchemy import migrate
 from adapters.sqlalchemy.engine import create_engine
+from adapters.sqlalchemy.sandbox_clock import SandboxClock
 from adapters.sqlalchemy.unit_of_work import uow_factory
 from adapters.system.clock import SystemClock
 from adapters.system.ids import UUIDv7Generator
@@ -160,9 +161,16 @@ def bootstrap(
     retry: RetryPolicy | None = None,
 ) -> Patronage:
     settings = settings or Settings.from_env()
-    clock = clock or SystemClock()
     ids = ids or UUIDv7Generator()
     engine = engine or create_engine(settings.effective_database_url)
+    payments = payments or build_payments(settings)
+    travel = None
+    if payments.delivers_events_inline:
+        # The sandbox's time may be moved forward, for every process at once.
+        travel = SandboxClock(clock or SystemClock(), engine)
+        if isinstance(payments, SandboxGateway):
+            payments.clock = travel
+    clock = travel or clock or SystemClock()
     routing = default_routing()
     make_uow = uow_factory(engine, clock=clock, ids=ids, subscribers=routing.handler_names_for)
     # The dispatcher needs the services and the services hand work to the
@@ -184,10 +192,11 @@ def bootstrap(
         uow_factory=make_uow,
         media=media or build_media(settings),
         html=Nh3Sanitizer(),
-        payments=payments or build_payments(settings),
+        payments=payments,
         strength=ZxcvbnStrength(),
         config=core_config(settings),
         dispatch=dispatch_later,
+        travel=travel,
     )
     processor = OutboxProcessor(make_uow, routing, services, retry)
     dispatcher: InlineDispatcher | BackgroundDispatcher = (

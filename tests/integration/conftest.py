@@ -90,7 +90,8 @@ def reset_database(engine: sa.Engine) -> None:
             "primary_color = '#3b82f6', hero_title = NULL, hero_subtitle = NULL, "
             "hero_background_url = NULL, hero_cta_text = NULL, hero_cta_link = NULL, "
             "featured_content_ids = '[]', contact_email = NULL, social_links = '{}', "
-            "about_content = NULL, email_from_name = NULL, timezone = 'UTC'"
+            "about_content = NULL, email_from_name = NULL, timezone = 'UTC', "
+            "membership_grace_days = 7, sandbox_clock_offset_seconds = 0"
         )
 
 

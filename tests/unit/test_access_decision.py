@@ -362,9 +362,15 @@ def test_members_only_without_membership_requires_one(is_free: bool) -> None:
     assert_consistent(decision)
 
 
-def test_membership_does_not_open_purchased_only_items() -> None:
-    decision = decide(item(), viewer(), ViewerFacts(membership_covers=True), NOW)
-    assert decision.reason is Reason.PURCHASE_REQUIRED
+def test_membership_opens_paid_items_its_tier_covers() -> None:
+    # The facts say covered only when the tier names the item's category or has full
+    # catalog access (for paid items, an empty category list covers nothing).
+    decision = decide(item(), viewer(),
+                      ViewerFacts(membership_covers=True, membership_tier="Gold"), NOW)
+    assert decision.allowed
+    assert decision.reason is Reason.MEMBERSHIP
+    assert "membership Gold covers item" in decision.trace
+    assert decide(item(), viewer(), ViewerFacts(), NOW).reason is Reason.PURCHASE_REQUIRED
 
 
 # -- private and series ---------------------------------------------------------------

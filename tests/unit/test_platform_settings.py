@@ -67,9 +67,19 @@ def test_defaults() -> None:
 def test_editable_fields_are_exactly_the_documented_ones() -> None:
     documented = {
         *TEXT_CAPS, *URL_FIELDS, "primary_color", "contact_email", "timezone",
-        "featured_content_ids", "social_links",
+        "featured_content_ids", "social_links", "membership_grace_days",
     }
     assert documented == EDITABLE_FIELDS
+
+
+@pytest.mark.parametrize("days", [-1, 61, 1.5, True, "7"])
+def test_grace_days_are_whole_days_up_to_sixty(days: object) -> None:
+    s = settings()
+    with pytest.raises(ValidationError) as raised:
+        s.apply({"membership_grace_days": days}, T0)
+    assert raised.value.field == "membership_grace_days"
+    s.apply({"membership_grace_days": 0}, T0)
+    assert s.membership_grace_days == 0
 
 
 # -- text fields -------------------------------------------------------------------------

@@ -6,29 +6,43 @@ payment method decides the outcome, like Stripe's test cards:
     4242424242424242   succeeds (also the default when none is given)
     4000000000000002   declined (card_declined)
     4000000000009995   declined (insufficient_funds)
+    4000000000000341   a subscription's first payment succeeds, every renewal fails
 
-It keeps no state: ids encode what it needs (the purchase id and the outcome), so
-it survives restarts and works from any process. Events are handed back to the
-application, which runs them through the same use case as Stripe's webhooks.
+It keeps no state: ids encode what it needs (the purchase or subscription id and
+the card's outcome), so it survives restarts and works from any process. Events
+are handed back to the application, which runs them through the same use case as
+Stripe's webhooks; subscription events carry the state they leave, since there is
+no API to read it from. Its time is the platform's sandbox clock, which
+``patronage sandbox advance`` moves forward: ``renew`` then bills what fell due.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
+import attrs
+
+from application.ports.billing import InvoiceFacts, TierPrices, TierSync
 from application.ports.payments import (
+    BillingChange,
     InvalidWebhook,
     PaymentDeclined,
     PaymentEvent,
     PaymentIntent,
     RefundRecord,
 )
+from application.ports.system import Clock
 from domain.errors import ValidationError
+from domain.memberships.periods import period_end
+from domain.memberships.subscription import BillingState, Subscription, SubscriptionStatus
+from domain.memberships.tier import BillingPeriod, SubscriptionTier
 from domain.values import Money
 
 SUCCEEDS = "4242424242424242"
+RENEWALS_FAIL = "4000000000000341"
 DECLINES = {"4000000000000002": "card_declined", "4000000000009995": "insufficient_funds"}
 # Short outcome codes keep the intent id splittable on "_".
 _OUTCOMES = {"s": None, "cd": "card_declined", "if": "insufficient_funds"}
@@ -43,9 +57,31 @@ def _decode_amount(text: str) -> Money:
     return Money(text[:-3], text[-3:])
 
 
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def _card_outcome(payment_method: str | None) -> str:
+    card = (payment_method or SUCCEEDS).replace(" ", "")
+    if card == RENEWALS_FAIL:
+        return "rf"
+    if card in DECLINES:
+        raise PaymentDeclined(f"Your card was declined ({DECLINES[card]}).",
+                              details={"reason": DECLINES[card]})
+    if card != SUCCEEDS:
+        raise PaymentDeclined("Sandbox: use a test card (4242424242424242 succeeds).",
+                              code="payment.invalid_card")
+    return "s"
+
+
 class SandboxGateway:
     name = "sandbox"
     delivers_events_inline = True
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        # The platform's (movable) sandbox clock, set when the core is wired.
+        self.clock: Clock = clock or _UtcClock()
 
     def ensure_customer(self, *, user_id: UUID, email: str, existing_id: str | None) -> str:
         return existing_id or f"sbx_cus_{user_id.hex}"
@@ -91,12 +127,127 @@ class SandboxGateway:
     def inline_event(self, intent: PaymentIntent) -> PaymentEvent | None:
         kind = "payment_intent.succeeded" if intent.succeeded else "payment_intent.payment_failed"
         return PaymentEvent(id=f"sbx_evt_{kind}_{intent.id}", type=kind,
-                            created=datetime.now(UTC), intent_id=intent.id,
+                            created=self.clock.now(), intent_id=intent.id,
                             purchase_id=intent.purchase_id, amount=intent.amount)
 
     def inline_refund_event(self, intent_id: str, paid: Money, refund: RefundRecord
                             ) -> PaymentEvent | None:
         intent = self.retrieve_payment(intent_id)
         return PaymentEvent(id=f"sbx_evt_refund_{refund.id}", type="charge.refunded",
-                            created=datetime.now(UTC), intent_id=intent_id,
+                            created=self.clock.now(), intent_id=intent_id,
                             purchase_id=intent.purchase_id, amount=paid, refunds=(refund,))
+
+    # --- memberships ------------------------------------------------------------------
+
+    def mirror_tier(self, tier: SubscriptionTier, *, apply: bool) -> TierSync:
+        """Nothing to mirror: the sandbox's price ids name the tier and the amount."""
+        def price(period: BillingPeriod, amount: Money | None) -> str | None:
+            return (f"sbx_price_{tier.id.hex}_{period.value}_{_encode_amount(amount)}"
+                    if amount is not None else None)
+        return TierSync(TierPrices(product_id=f"sbx_prod_{tier.id.hex}",
+                                   monthly=price(BillingPeriod.MONTHLY, tier.price_monthly),
+                                   yearly=price(BillingPeriod.YEARLY, tier.price_yearly)))
+
+    def create_subscription(self, *, subscription: Subscription, customer_id: str,
+                            price_id: str, price: Money, trial_days: int,
+                            payment_method: str | None) -> BillingChange:
+        outcome = _card_outcome(payment_method)
+        now = self.clock.now()
+        provider_id = f"sbx_sub_{subscription.id.hex}_{outcome}"
+        trial_end = now + timedelta(days=trial_days) if trial_days else None
+        state = BillingState(
+            provider_id=provider_id,
+            status=SubscriptionStatus.TRIALING if trial_end else SubscriptionStatus.ACTIVE,
+            period_start=now, period_end=trial_end or period_end(now,
+                                                                 subscription.billing_period),
+            as_of=now, trial_end=trial_end, tier_id=subscription.tier_id,
+            billing_period=subscription.billing_period, subscription_id=subscription.id)
+        invoice = InvoiceFacts(id=_invoice_id(provider_id, now), subscription_ref=provider_id,
+                               billing_reason="subscription_create",
+                               amount_paid=Money("0", price.currency) if trial_end else price)
+        card = (payment_method or SUCCEEDS).replace(" ", "")
+        return BillingChange(state=state, payment_method_hint=f"card ending {card[-4:]}",
+                             events=(_event("customer.subscription.created", state),
+                                     _event("invoice.paid", state, invoice)))
+
+    def fetch_subscription(self, provider_id: str) -> BillingState:
+        raise InvalidWebhook("The sandbox has no subscription API: its events carry the state.",
+                             code="payment.unknown")
+
+    def change_subscription(self, subscription: Subscription, *, tier_id: UUID,
+                            period: BillingPeriod, price_id: str, price: Money,
+                            idempotency_key: str) -> BillingChange:
+        now = self.clock.now()
+        state = _state(subscription, now, tier_id=tier_id, billing_period=period)
+        events = [_event("customer.subscription.updated", state)]
+        if period is not subscription.billing_period:
+            # A new interval starts a new period at once, billed now (as Stripe does).
+            state = attrs.evolve(state, period_start=now, period_end=period_end(now, period),
+                                 status=SubscriptionStatus.ACTIVE, trial_end=None)
+            invoice = InvoiceFacts(id=_invoice_id(state.provider_id, now),
+                                   subscription_ref=state.provider_id,
+                                   billing_reason="subscription_update", amount_paid=price)
+            events = [_event("customer.subscription.updated", state),
+                      _event("invoice.paid", state, invoice)]
+        return BillingChange(state=state, events=tuple(events))
+
+    def set_cancel_at_period_end(self, subscription: Subscription, cancel: bool,
+                                 idempotency_key: str) -> BillingChange:
+        state = _state(subscription, self.clock.now(), cancel_at_period_end=cancel)
+        return BillingChange(state=state,
+                             events=(_event("customer.subscription.updated", state),))
+
+    def cancel_subscription(self, subscription: Subscription, idempotency_key: str
+                            ) -> BillingChange:
+        now = self.clock.now()
+        state = _state(subscription, now, status=SubscriptionStatus.CANCELED, canceled_at=now,
+                       cancel_at_period_end=False)
+        return BillingChange(state=state,
+                             events=(_event("customer.subscription.deleted", state),))
+
+    def renew(self, subscription: Subscription, price: Money, now: datetime) -> BillingChange:
+        """Bill the period that starts where the current one ends."""
+        if subscription.cancel_at_period_end:
+            state = _state(subscription, now, status=SubscriptionStatus.CANCELED,
+                           canceled_at=subscription.current_period_end,
+                           cancel_at_period_end=False)
+            return BillingChange(state=state,
+                                 events=(_event("customer.subscription.deleted", state),))
+        start = subscription.current_period_end
+        fails = (subscription.provider_id or "").endswith("_rf")
+        state = _state(subscription, now, period_start=start,
+                       period_end=period_end(start, subscription.billing_period),
+                       status=SubscriptionStatus.PAST_DUE if fails else SubscriptionStatus.ACTIVE,
+                       trial_end=None)
+        invoice = InvoiceFacts(id=_invoice_id(state.provider_id, start),
+                               subscription_ref=state.provider_id,
+                               billing_reason="subscription_cycle",
+                               amount_paid=None if fails else price)
+        return BillingChange(state=state, events=(
+            _event("customer.subscription.updated", state),
+            _event("invoice.payment_failed" if fails else "invoice.paid", state, invoice)))
+
+
+def _invoice_id(provider_id: str, period_start: datetime) -> str:
+    return f"sbx_in_{provider_id.removeprefix('sbx_sub_')}_{int(period_start.timestamp())}"
+
+
+def _state(subscription: Subscription, now: datetime, **changes: Any) -> BillingState:
+    state = BillingState(
+        provider_id=subscription.provider_id or f"sbx_sub_{subscription.id.hex}_s",
+        status=subscription.status, period_start=subscription.current_period_start,
+        period_end=subscription.current_period_end, as_of=now,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        trial_end=subscription.trial_end, canceled_at=subscription.canceled_at,
+        tier_id=subscription.tier_id, billing_period=subscription.billing_period,
+        subscription_id=subscription.id)
+    return attrs.evolve(state, **changes)
+
+
+def _event(kind: str, state: BillingState, invoice: InvoiceFacts | None = None
+           ) -> PaymentEvent:
+    stamp = f"{state.as_of.timestamp():.6f}_{int(state.period_start.timestamp())}"
+    return PaymentEvent(id=f"sbx_evt_{kind}_{state.provider_id}_{stamp}", type=kind,
+                        created=state.as_of, subscription_ref=state.provider_id,
+                        invoice=invoice, billing=state)
+

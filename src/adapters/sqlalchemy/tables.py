@@ -65,9 +65,12 @@ CONTENT_STATUSES = ("draft", "published", "archived")
 PURCHASE_STATUSES = ("pending", "completed", "refunded", "failed")
 ACCESS_TYPES = ("purchased", "subscription", "complimentary", "preview")
 BILLING_PERIODS = ("monthly", "yearly")
-SUBSCRIPTION_STATUSES = ("active", "past_due", "canceled", "trialing")
+# "incomplete": created, first payment not yet confirmed (the provider's own word).
+SUBSCRIPTION_STATUSES = ("active", "past_due", "canceled", "trialing", "incomplete")
+LIVE_SUBSCRIPTION = "status IN ('active', 'past_due', 'trialing', 'incomplete')"
+# "refunded_offering": a spend given back (a cancelled booking), see docs/schema-notes.md.
 CREDIT_TYPES = ("earned_subscription", "earned_purchase", "spent_offering", "expired",
-                "adjustment")
+                "adjustment", "refunded_offering")
 OFFERING_TYPES = ("one_time_event", "multi_day_program", "recurring_fixed",
                   "recurring_bookable", "cohort_course", "retreat")
 CAPACITY_TYPES = ("one_on_one", "small_group", "large_group", "unlimited")
@@ -327,7 +330,15 @@ platform_settings = sa.Table(
     sa.Column("hide_platform_branding", sa.Boolean, nullable=False, server_default=sa.false()),
     _updated(),
     _created(),
+    # Revision 0008: how long a past_due member keeps access.
+    sa.Column("membership_grace_days", sa.Integer, nullable=False, server_default="7"),
+    # The sandbox's clock runs this far ahead of the real one (`patronage sandbox
+    # advance`); always 0 with a real payment provider.
+    sa.Column("sandbox_clock_offset_seconds", sa.BigInteger, nullable=False,
+              server_default="0"),
     sa.CheckConstraint("singleton", name="singleton"),
+    sa.CheckConstraint("membership_grace_days >= 0 AND membership_grace_days <= 60",
+                       name="grace_days"),
     sa.UniqueConstraint("singleton", name="uq_platform_settings_singleton"),
 )
 
@@ -466,7 +477,18 @@ subscription_tiers = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     _created(),
     _updated(),
+    # Revision 0008: trials, the rollover cap and the tier's mirror at the provider.
+    sa.Column("trial_days", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("credit_rollover_cap", sa.Integer),
+    sa.Column("stripe_product_id", sa.String(255)),
+    sa.Column("stripe_price_monthly_id", sa.String(255)),
+    sa.Column("stripe_price_yearly_id", sa.String(255)),
     sa.CheckConstraint("monthly_credits >= 0", name="credits_not_negative"),
+    sa.CheckConstraint("trial_days >= 0 AND trial_days <= 730", name="trial_days"),
+    sa.CheckConstraint("credit_rollover_cap IS NULL OR credit_rollover_cap >= 0",
+                       name="rollover_cap"),
+    sa.CheckConstraint("price_monthly IS NOT NULL OR price_yearly IS NOT NULL",
+                       name="one_price"),
     sa.CheckConstraint(
         "(price_monthly IS NULL OR price_monthly >= 0) AND "
         "(price_yearly IS NULL OR price_yearly >= 0)",
@@ -483,7 +505,9 @@ subscriptions = sa.Table(
     _id(),
     _fk("customer_id", "users.id"),
     _fk("tier_id", "subscription_tiers.id"),
-    sa.Column("stripe_subscription_id", sa.String(255), nullable=False),
+    # Null until the provider has answered (the row exists first, holding the
+    # one-live-subscription slot below); unique once set.
+    sa.Column("stripe_subscription_id", sa.String(255)),
     sa.Column("billing_period", sa.String(20), nullable=False),
     sa.Column("current_period_start", UTCDateTime, nullable=False),
     sa.Column("current_period_end", UTCDateTime, nullable=False),
@@ -493,12 +517,23 @@ subscriptions = sa.Table(
     _created(),
     _updated(),
     sa.Column("canceled_at", UTCDateTime),
+    # Revision 0008: the lifecycle's bookkeeping.
+    sa.Column("past_due_since", UTCDateTime),
+    sa.Column("grace_until", UTCDateTime),  # past_due members keep access until then
+    sa.Column("synced_at", UTCDateTime),  # when the applied provider state was read
+    sa.Column("paid_invoice_id", sa.String(255)),  # the last paid invoice and its period,
+    sa.Column("paid_period_start", UTCDateTime),  # from which monthly credits are due
+    sa.Column("payment_method_hint", sa.String(64)),  # e.g. "card ending 4242"; never the card
     sa.CheckConstraint(_in("billing_period", BILLING_PERIODS), name="billing_period"),
     sa.CheckConstraint(_in("status", SUBSCRIPTION_STATUSES), name="status"),
     sa.CheckConstraint("current_period_end >= current_period_start", name="period_order"),
     sa.UniqueConstraint("stripe_subscription_id", name="uq_subscriptions_stripe_subscription_id"),
     sa.Index("idx_subscriptions_customer_id", "customer_id"),
     sa.Index("idx_subscriptions_status", "status"),
+    # One live subscription per customer: another tier is a switch, never a second one.
+    sa.Index("uq_subscriptions_live_customer", "customer_id", unique=True,
+             postgresql_where=sa.text(LIVE_SUBSCRIPTION),
+             sqlite_where=sa.text(LIVE_SUBSCRIPTION)),
 )
 
 credit_balances = sa.Table(
@@ -601,11 +636,39 @@ credit_transactions = sa.Table(
     sa.Column("description", sa.Text),
     sa.Column("expires_at", UTCDateTime),
     _created(),
+    # Revision 0008: the entry's place in the customer's ledger (1, 2, ...: the order
+    # balance_after follows, and a second writer without the lock fails on it); what
+    # caused the row (e.g. "invoice:in_123:m0"), unique so a redelivered cause writes
+    # nothing; and who made an adjustment.
+    sa.Column("entry_number", sa.Integer),
+    sa.Column("source_key", sa.String(255)),
+    _fk("actor_id", "users.id", nullable=True, ondelete="SET NULL"),
     sa.CheckConstraint(_in("type", CREDIT_TYPES), name="type"),
     sa.CheckConstraint("amount <> 0", name="amount_not_zero"),
     sa.CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
     sa.Index("idx_credit_transactions_customer_id", "customer_id"),
     sa.Index("idx_credit_transactions_created_at", "created_at"),
+    sa.Index("uq_credit_transactions_source_key", "source_key", unique=True),
+    sa.Index("uq_credit_transactions_entry", "customer_id", "entry_number", unique=True),
+)
+
+# Which grants (positive rows) each debit consumed, and what a refund gave back to
+# them: a spend is traceable to the credits it used, and a refund restores exactly
+# those, with their original expiries (see docs/schema-notes.md).
+credit_allocations = sa.Table(
+    "credit_allocations",
+    metadata,
+    _id(),
+    _fk("customer_id", "users.id"),
+    _fk("transaction_id", "credit_transactions.id"),
+    _fk("grant_id", "credit_transactions.id"),
+    # > 0: taken from the grant; < 0: given back to it.
+    sa.Column("amount", sa.Integer, nullable=False),
+    _created(),
+    sa.CheckConstraint("amount <> 0", name="amount_not_zero"),
+    sa.Index("idx_credit_allocations_grant_id", "grant_id"),
+    sa.Index("idx_credit_allocations_transaction_id", "transaction_id"),
+    sa.Index("idx_credit_allocations_customer_id", "customer_id"),
 )
 
 # --------------------------------------------------------------------------- phase 3

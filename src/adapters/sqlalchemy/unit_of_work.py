@@ -16,6 +16,7 @@ from adapters.sqlalchemy.repositories.access import SqlAccessFacts
 from adapters.sqlalchemy.repositories.catalog import SqlCatalogQueries
 from adapters.sqlalchemy.repositories.commerce import SqlCommerceLedger, SqlGrantRepository
 from adapters.sqlalchemy.repositories.content import SqlContentRepository
+from adapters.sqlalchemy.repositories.credits import SqlCreditLedgerRepository
 from adapters.sqlalchemy.repositories.email_logs import SqlEmailLogRepository
 from adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
 from adapters.sqlalchemy.repositories.progress import SqlProgressRepository
@@ -23,14 +24,16 @@ from adapters.sqlalchemy.repositories.purchases import SqlPurchaseRepository
 from adapters.sqlalchemy.repositories.series import SqlSeriesRepository
 from adapters.sqlalchemy.repositories.sessions import SqlSessionRepository
 from adapters.sqlalchemy.repositories.settings import SqlSettingsRepository
+from adapters.sqlalchemy.repositories.subscriptions import SqlSubscriptionRepository
 from adapters.sqlalchemy.repositories.throttle import SqlThrottleRepository
+from adapters.sqlalchemy.repositories.tiers import SqlTierRepository
 from adapters.sqlalchemy.repositories.tracking import Tracker
 from adapters.sqlalchemy.repositories.users import SqlUserRepository
 from application.ports.system import Clock, IdGenerator
 from application.unit_of_work import collect_events
 from domain.events import DomainEvent
 
-_TRACKED = ("users", "settings", "content", "series", "purchases")
+_TRACKED = ("users", "settings", "content", "series", "purchases", "tiers", "subscriptions")
 
 
 class SqlAlchemyUnitOfWork:
@@ -129,6 +132,18 @@ class SqlAlchemyUnitOfWork:
     @cached_property
     def ledger(self) -> SqlCommerceLedger:
         return SqlCommerceLedger(self._executor)
+
+    @cached_property
+    def tiers(self) -> SqlTierRepository:
+        return SqlTierRepository(self._executor)
+
+    @cached_property
+    def subscriptions(self) -> SqlSubscriptionRepository:
+        return SqlSubscriptionRepository(self._executor)
+
+    @cached_property
+    def credits(self) -> SqlCreditLedgerRepository:
+        return SqlCreditLedgerRepository(self._executor, self._ids)
 
     @cached_property
     def outbox(self) -> SqlOutboxRepository:

@@ -13,6 +13,7 @@ webhooks (``delivers_events_inline = False``):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,9 +23,15 @@ from typing import Any
 from uuid import UUID
 
 import stripe
-from stripe.params import PaymentIntentCreateParams, RefundCreateParams
+from stripe.params import (
+    PaymentIntentCreateParams,
+    RefundCreateParams,
+    SubscriptionCreateParams,
+)
 
+from application.ports.billing import InvoiceFacts, TierPrices, TierSync
 from application.ports.payments import (
+    BillingChange,
     GatewayUnavailable,
     InvalidWebhook,
     PaymentDeclined,
@@ -32,7 +39,9 @@ from application.ports.payments import (
     PaymentIntent,
     RefundRecord,
 )
-from domain.errors import ValidationError
+from domain.errors import Conflict, ValidationError
+from domain.memberships.subscription import BillingState, Subscription, SubscriptionStatus
+from domain.memberships.tier import BillingPeriod, SubscriptionTier
 from domain.values import Money, currency_exponent
 
 # The one place the API version is pinned; the SDK's types are generated for it.
@@ -147,6 +156,78 @@ def _intent(obj: Mapping[str, Any]) -> PaymentIntent:
     return PaymentIntent(id=intent_id, status=status, amount=amount,
                          client_secret=_text(obj.get("client_secret")),
                          purchase_id=_purchase_id(obj), failure=_failure(obj))
+
+
+# Stripe's subscription statuses in ours. unpaid and paused keep no access beyond the
+# grace period, like past_due; incomplete_expired never became a membership.
+_STATUSES = {
+    "incomplete": SubscriptionStatus.INCOMPLETE,
+    "incomplete_expired": SubscriptionStatus.CANCELED,
+    "trialing": SubscriptionStatus.TRIALING,
+    "active": SubscriptionStatus.ACTIVE,
+    "past_due": SubscriptionStatus.PAST_DUE,
+    "unpaid": SubscriptionStatus.PAST_DUE,
+    "paused": SubscriptionStatus.PAST_DUE,
+    "canceled": SubscriptionStatus.CANCELED,
+}
+_INTERVALS = {BillingPeriod.MONTHLY: "month", BillingPeriod.YEARLY: "year"}
+
+
+def _time(value: object) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _uuid(value: object) -> UUID | None:
+    try:
+        return UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _billing_state(obj: Mapping[str, Any], as_of: datetime) -> BillingState:
+    """A Subscription object in our terms. Since API version 2025-03-31 the period is on
+    each item (``items.data[].current_period_*``); the top-level fields are a fallback
+    for older shapes."""
+    provider_id, status = _text(obj.get("id")), _STATUSES.get(str(obj.get("status")))
+    items = _listed(obj.get("items")) or []
+    first = _plain(items[0]) if items else {}
+    start = _time(first.get("current_period_start")) or _time(obj.get("current_period_start"))
+    end = _time(first.get("current_period_end")) or _time(obj.get("current_period_end"))
+    if provider_id is None or status is None or start is None or end is None:
+        raise _bad_response("Subscription")
+    metadata = _plain(obj.get("metadata"))
+    period = metadata.get("billing_period")
+    return BillingState(
+        provider_id=provider_id, status=status, period_start=start, period_end=end,
+        as_of=as_of, cancel_at_period_end=obj.get("cancel_at_period_end") is True,
+        trial_end=_time(obj.get("trial_end")),
+        canceled_at=_time(obj.get("ended_at")) or _time(obj.get("canceled_at")),
+        tier_id=_uuid(metadata.get("tier_id")),
+        billing_period=BillingPeriod(period) if period in ("monthly", "yearly") else None,
+        subscription_id=_uuid(metadata.get("subscription_id")))
+
+
+def _invoice(obj: Mapping[str, Any]) -> InvoiceFacts | None:
+    """An Invoice in our terms. Since API version 2025-03-31 it names its subscription
+    under ``parent.subscription_details``."""
+    invoice_id = _text(obj.get("id"))
+    if invoice_id is None:
+        return None
+    details = _plain(_plain(obj.get("parent")).get("subscription_details"))
+    ref = _ref(details.get("subscription")) or _ref(obj.get("subscription"))
+    return InvoiceFacts(id=invoice_id, subscription_ref=ref,
+                        billing_reason=_text(obj.get("billing_reason")),
+                        amount_paid=_money(obj, "amount_paid", obj.get("currency")))
+
+
+def _drift_key(*parts: object) -> str:
+    """Part of an idempotency key that changes when what we ask for changes."""
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:16]
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -306,6 +387,13 @@ class StripeGateway:
                 amount_refunded=_money(obj, "amount_refunded", currency),
                 refunds=(_refunds(listed, currency) if listed is not None
                          else self._charge_refunds(_text(obj.get("id")), currency)))
+        if kind.startswith("customer.subscription."):
+            return PaymentEvent(id=event_id, type=kind, created=when,
+                                subscription_ref=_text(obj.get("id")))
+        if kind.startswith("invoice."):
+            invoice = _invoice(obj)
+            return PaymentEvent(id=event_id, type=kind, created=when, invoice=invoice,
+                                subscription_ref=invoice.subscription_ref if invoice else None)
         return PaymentEvent(id=event_id, type=kind, created=when)
 
     def _charge_refunds(self, charge_id: str | None, currency: object
@@ -327,3 +415,174 @@ class StripeGateway:
     def inline_refund_event(self, intent_id: str, paid: Money, refund: RefundRecord
                             ) -> PaymentEvent | None:
         return None
+
+    # --- memberships ------------------------------------------------------------------
+
+    def mirror_tier(self, tier: SubscriptionTier, *, apply: bool) -> TierSync:
+        drift: list[str] = []
+        changed: list[str] = []
+        product_id = tier.stripe_product_id
+        wanted = {"name": tier.name, "description": tier.description or "",
+                  "active": tier.active}
+        with _stripe_errors("product sync"):
+            if product_id is None:
+                drift.append("product: missing")
+                if apply:
+                    product = _plain(self._client.v1.products.create(
+                        {"name": tier.name, "description": tier.description or tier.name,
+                         "active": tier.active, "metadata": {"tier_id": str(tier.id)}},
+                        {"idempotency_key": f"tier-{tier.id}-product"}))
+                    product_id = _text(product.get("id"))
+                    changed.append("product: created")
+            else:
+                product = _plain(self._client.v1.products.retrieve(product_id))
+                differs = [field for field, value in wanted.items()
+                           if field != "description" and product.get(field) != value]
+                if tier.description and product.get("description") != tier.description:
+                    differs.append("description")
+                if differs:
+                    drift.append(f"product: {', '.join(differs)} differ")
+                    if apply:
+                        self._client.v1.products.update(
+                            product_id, {"name": tier.name, "active": tier.active,
+                                         **({"description": tier.description}
+                                            if tier.description else {})},
+                            {"idempotency_key": f"tier-{tier.id}-product-"
+                                                f"{_drift_key(*wanted.values())}"})
+                        changed.append(f"product: {', '.join(differs)} updated")
+            prices = {period: self._sync_price(tier, product_id, period, apply, drift, changed)
+                      for period in BillingPeriod}
+            if product_id is not None:
+                self._archive_strays(tier, product_id, set(prices.values()), apply, drift,
+                                     changed)
+        return TierSync(TierPrices(product_id=product_id,
+                                   monthly=prices[BillingPeriod.MONTHLY],
+                                   yearly=prices[BillingPeriod.YEARLY]),
+                        drift=tuple(drift), changed=tuple(changed))
+
+    def _sync_price(self, tier: SubscriptionTier, product_id: str | None,
+                    period: BillingPeriod, apply: bool, drift: list[str],
+                    changed: list[str]) -> str | None:
+        amount = tier.price_monthly if period is BillingPeriod.MONTHLY else tier.price_yearly
+        price_id = tier.price_id(period)
+        if amount is None:
+            return None
+        minor = to_minor_units(amount)
+        if price_id is not None:
+            price = _plain(self._client.v1.prices.retrieve(price_id))
+            recurring = _plain(price.get("recurring"))
+            facts = (price.get("unit_amount"), price.get("currency"),
+                     recurring.get("interval"), price.get("active"), _ref(price.get("product")))
+            if facts == (minor, amount.currency, _INTERVALS[period], True, product_id):
+                return price_id
+            shown = from_minor_units(facts[0], str(facts[1])) if isinstance(facts[0], int) \
+                and isinstance(facts[1], str) else "unknown"
+            drift.append(f"price {period.value}: {shown} every {facts[2]} "
+                         f"(active={facts[3]}) at Stripe, {amount} here")
+        else:
+            drift.append(f"price {period.value}: missing")
+        if not apply or product_id is None:
+            return price_id
+        created = _plain(self._client.v1.prices.create(
+            {"product": product_id, "unit_amount": minor, "currency": amount.currency,
+             "recurring": {"interval": _INTERVALS[period]},
+             "metadata": {"tier_id": str(tier.id), "billing_period": period.value}},
+            {"idempotency_key": f"tier-{tier.id}-{period.value}-{minor}{amount.currency}"}))
+        new_id = _text(created.get("id"))
+        if new_id is None:
+            raise _bad_response("Price")
+        changed.append(f"price {period.value}: created {new_id}")
+        return new_id
+
+    def _archive_strays(self, tier: SubscriptionTier, product_id: str, ours: set[str | None],
+                        apply: bool, drift: list[str], changed: list[str]) -> None:
+        """Active Prices of the product that are not the tier's (an old price after a
+        change): archived, so nobody new subscribes at them; members keep theirs."""
+        page = self._client.v1.prices.list({"product": product_id, "active": True,
+                                            "limit": 100})
+        for item in page.auto_paging_iter():
+            stray = _text(_plain(item).get("id"))
+            if stray is None or stray in ours:
+                continue
+            drift.append(f"price {stray}: active at Stripe, no longer ours")
+            if apply:
+                self._client.v1.prices.update(stray, {"active": False},
+                                              {"idempotency_key": f"archive-{stray}"})
+                changed.append(f"price {stray}: archived")
+
+    def _subscription(self, obj: object) -> BillingState:
+        return _billing_state(_plain(obj), datetime.now(UTC))
+
+    def create_subscription(self, *, subscription: Subscription, customer_id: str,
+                            price_id: str, price: Money, trial_days: int,
+                            payment_method: str | None) -> BillingChange:
+        params: SubscriptionCreateParams = {
+            "customer": customer_id,
+            "items": [{"price": price_id}],
+            # The first invoice waits for the client to confirm it with the secret below.
+            "payment_behavior": "default_incomplete",
+            "payment_settings": {"save_default_payment_method": "on_subscription"},
+            "expand": ["latest_invoice.confirmation_secret"],
+            "metadata": {"subscription_id": str(subscription.id),
+                         "tier_id": str(subscription.tier_id),
+                         "billing_period": subscription.billing_period.value},
+        }
+        if trial_days:
+            params["trial_period_days"] = trial_days
+        if payment_method:
+            params["default_payment_method"] = payment_method
+        with _stripe_errors("subscription creation"):
+            created = _plain(self._client.v1.subscriptions.create(
+                params, {"idempotency_key": f"subscription-{subscription.id}"}))
+        invoice = _plain(created.get("latest_invoice"))
+        secret = _text(_plain(invoice.get("confirmation_secret")).get("client_secret"))
+        return BillingChange(state=_billing_state(created, datetime.now(UTC)),
+                             client_secret=secret)
+
+    def fetch_subscription(self, provider_id: str) -> BillingState:
+        with _stripe_errors("subscription retrieval"):
+            return self._subscription(self._client.v1.subscriptions.retrieve(provider_id))
+
+    def change_subscription(self, subscription: Subscription, *, tier_id: UUID,
+                            period: BillingPeriod, price_id: str, price: Money,
+                            idempotency_key: str) -> BillingChange:
+        provider_id = self._provider_id(subscription)
+        with _stripe_errors("subscription change"):
+            current = _plain(self._client.v1.subscriptions.retrieve(provider_id))
+            items = _listed(current.get("items")) or []
+            item_id = _text(_plain(items[0]).get("id")) if items else None
+            if item_id is None:
+                raise _bad_response("Subscription")
+            updated = self._client.v1.subscriptions.update(
+                provider_id,
+                {"items": [{"id": item_id, "price": price_id}],
+                 "proration_behavior": "create_prorations",
+                 "metadata": {"tier_id": str(tier_id), "billing_period": period.value}},
+                {"idempotency_key": idempotency_key})
+        return BillingChange(state=self._subscription(updated))
+
+    def set_cancel_at_period_end(self, subscription: Subscription, cancel: bool,
+                                 idempotency_key: str) -> BillingChange:
+        with _stripe_errors("subscription cancellation"):
+            updated = self._client.v1.subscriptions.update(
+                self._provider_id(subscription), {"cancel_at_period_end": cancel},
+                {"idempotency_key": idempotency_key})
+        return BillingChange(state=self._subscription(updated))
+
+    def cancel_subscription(self, subscription: Subscription, idempotency_key: str
+                            ) -> BillingChange:
+        with _stripe_errors("subscription cancellation"):
+            canceled = self._client.v1.subscriptions.cancel(
+                self._provider_id(subscription), {}, {"idempotency_key": idempotency_key})
+        return BillingChange(state=self._subscription(canceled))
+
+    def renew(self, subscription: Subscription, price: Money, now: datetime) -> BillingChange:
+        raise Conflict("Stripe renews subscriptions itself.", code="sandbox.not_active")
+
+    @staticmethod
+    def _provider_id(subscription: Subscription) -> str:
+        if subscription.provider_id is None:
+            raise Conflict("This subscription was never created at Stripe.",
+                           code="subscription.not_at_provider")
+        return subscription.provider_id
+

@@ -9,7 +9,10 @@ from uuid import UUID
 
 import attrs
 
+from application.ports.billing import InvoiceFacts, TierSync
 from domain.errors import DomainError, ErrorKind, Unavailable, ValidationError
+from domain.memberships.subscription import BillingState, Subscription
+from domain.memberships.tier import BillingPeriod, SubscriptionTier
 from domain.values import Money
 
 
@@ -71,11 +74,33 @@ class PaymentEvent:
     amount: Money | None = None
     amount_refunded: Money | None = None
     refunds: Sequence[RefundRecord] = ()
+    # Subscription and invoice events: the provider's subscription id, the invoice,
+    # and (from an inline gateway only) the subscription's state as the event left it.
+    subscription_ref: str | None = None
+    invoice: InvoiceFacts | None = None
+    billing: BillingState | None = None
+
+    @property
+    def is_billing(self) -> bool:
+        return self.type.startswith(("customer.subscription.", "invoice."))
 
     @property
     def fully_refunded(self) -> bool:
         return (self.amount is not None and self.amount_refunded is not None
                 and self.amount_refunded.amount >= self.amount.amount > 0)
+
+
+@attrs.frozen
+class BillingChange:
+    """A subscription as a provider call left it."""
+
+    state: BillingState
+    # What the client needs to confirm a first payment (Stripe), if anything.
+    client_secret: str | None = None
+    payment_method_hint: str | None = None
+    # From an inline gateway (the sandbox): the events the change produced, which the
+    # same use case as Stripe's webhooks then applies. Empty for Stripe.
+    events: tuple[PaymentEvent, ...] = ()
 
 
 class PaymentGateway(Protocol):
@@ -113,4 +138,41 @@ class PaymentGateway(Protocol):
     def inline_refund_event(self, intent_id: str, paid: Money, refund: RefundRecord
                             ) -> PaymentEvent | None:
         """For inline gateways: the charge.refunded event this refund produced."""
+        ...
+
+    # --- memberships ------------------------------------------------------------------
+
+    def mirror_tier(self, tier: SubscriptionTier, *, apply: bool) -> TierSync:
+        """Compare the tier with its Product and Prices; with ``apply``, create what is
+        missing and replace what differs (a new Price, the old one archived)."""
+        ...
+
+    def create_subscription(self, *, subscription: Subscription, customer_id: str,
+                            price_id: str, price: Money, trial_days: int,
+                            payment_method: str | None) -> BillingChange:
+        """Create it at the provider (idempotent per ``subscription.id``), first payment
+        left for the client to confirm; a trial starts without one."""
+        ...
+
+    def fetch_subscription(self, provider_id: str) -> BillingState:
+        """The provider's current state (events are triggers: this is the truth)."""
+        ...
+
+    def change_subscription(self, subscription: Subscription, *, tier_id: UUID,
+                            period: BillingPeriod, price_id: str, price: Money,
+                            idempotency_key: str) -> BillingChange:
+        """Switch tier or period, prorated by the provider."""
+        ...
+
+    def set_cancel_at_period_end(self, subscription: Subscription, cancel: bool,
+                                 idempotency_key: str) -> BillingChange: ...
+
+    def cancel_subscription(self, subscription: Subscription, idempotency_key: str
+                            ) -> BillingChange:
+        """End it now."""
+        ...
+
+    def renew(self, subscription: Subscription, price: Money, now: datetime) -> BillingChange:
+        """Sandbox only: bill a subscription that fell due at ``now``; the change carries
+        the events that produced. Any other gateway refuses."""
         ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -15,3 +15,12 @@ class Clock(Protocol):
 
 class IdGenerator(Protocol):
     def new_id(self) -> UUID: ...
+
+
+class TravellingClock(Clock, Protocol):
+    """The sandbox's clock, which operators may move forward to see renewals, grace
+    periods and expiries happen (never with a real payment provider)."""
+
+    def advance(self, by: timedelta) -> datetime:
+        """Move every process's clock forward by ``by``; returns the new now."""
+        ...

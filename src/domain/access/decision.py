@@ -71,6 +71,7 @@ class ViewerFacts:
     grants: Sequence[Grant] = ()
     series_purchased: bool = False
     membership_covers: bool = False
+    membership_tier: str | None = None  # the covering tier's name, for the trace
     missing_prerequisites: int = 0
 
 
@@ -155,12 +156,16 @@ def decide(item: ItemFacts, viewer: Viewer | None, facts: ViewerFacts,
             trace.append("archived: kept only for those who hold it")
             return result(False, Reason.NOT_FOUND)
         elif item.visibility is Visibility.MEMBERS_ONLY:
-            trace.append(f"membership covers item: {facts.membership_covers}")
+            trace.append(_membership(facts))
             if not facts.membership_covers:
                 return result(False, Reason.MEMBERSHIP_REQUIRED)
             allowed_by = (Reason.MEMBERSHIP, None)
         elif item.is_free:
             allowed_by = (Reason.FREE, None)
+        elif facts.membership_covers:
+            # A paid item in a category the viewer's tier includes (or full catalog).
+            trace.append(_membership(facts))
+            allowed_by = (Reason.MEMBERSHIP, None)
         else:
             return result(False, Reason.PURCHASE_REQUIRED)
 
@@ -171,3 +176,10 @@ def decide(item: ItemFacts, viewer: Viewer | None, facts: ViewerFacts,
             return result(False, Reason.SIGN_IN_REQUIRED)
         return result(False, Reason.PREREQUISITES_INCOMPLETE)
     return result(True, allowed_by[0], allowed_by[1])
+
+
+def _membership(facts: ViewerFacts) -> str:
+    if not facts.membership_covers:
+        return "no membership covers item"
+    return f"membership {facts.membership_tier or ''} covers item".replace("  ", " ")
+

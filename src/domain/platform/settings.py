@@ -32,9 +32,10 @@ _NULLABLE = frozenset(
         "hero_cta_link", "contact_email", "about_content", "email_from_name",
     }
 )
+GRACE_DAYS_MAX = 60
 EDITABLE_FIELDS = frozenset(
     {*_TEXT_FIELDS, *_URL_FIELDS, "primary_color", "contact_email", "timezone",
-     "featured_content_ids", "social_links"}
+     "featured_content_ids", "social_links", "membership_grace_days"}
 )
 
 
@@ -58,6 +59,8 @@ class PlatformSettings(Aggregate):
     stripe_account_id: str | None = None
     email_from_name: str | None = None
     timezone: str = "UTC"
+    # How long a member whose renewal failed (past_due) keeps access.
+    membership_grace_days: int = 7
 
     @classmethod
     def defaults(cls, id: UUID, now: datetime) -> PlatformSettings:
@@ -107,6 +110,12 @@ def _clean(name: str, value: Any) -> Any:
             return _social_links(value)
         if name == "featured_content_ids":
             return parse_featured_ids(value)
+        if name == "membership_grace_days":
+            if isinstance(value, bool) or not isinstance(value, int) or not (
+                    0 <= value <= GRACE_DAYS_MAX):
+                raise ValidationError(
+                    f"membership_grace_days is a whole number from 0 to {GRACE_DAYS_MAX}.")
+            return value
     except ValidationError as exc:
         exc.field = name
         raise

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.sqlalchemy import migrate
+from application.credits.schedule import RunCreditSchedule
 from application.identity.administration import DisableUser, EnableUser, ListUsers, SetRole
 from application.identity.registration import CreateUser
 from application.platform.settings import GetSettings, UpdateSettings
@@ -25,6 +26,7 @@ from entrypoints.cli import backups
 from entrypoints.cli.catalog import access_app, content_app
 from entrypoints.cli.commerce import purchases_app
 from entrypoints.cli.errors import cli_errors
+from entrypoints.cli.memberships import credits_app, sandbox_app, subscriptions_app, tiers_app
 from entrypoints.cli.running import run
 from entrypoints.config import Settings
 
@@ -44,9 +46,15 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(content_app, name="content")
 app.add_typer(access_app, name="access")
 app.add_typer(purchases_app, name="purchases")
+app.add_typer(tiers_app, name="tiers")
+app.add_typer(subscriptions_app, name="subscriptions")
+app.add_typer(credits_app, name="credits")
+app.add_typer(sandbox_app, name="sandbox")
 
 # soft_wrap: long lines stay whole when the output is piped into grep or a file.
 console = Console(soft_wrap=True)
+# The worker runs the credit schedule this often (it is idempotent: any rate is safe).
+CREDIT_SCHEDULE_SECONDS = 60.0
 
 
 @app.callback()
@@ -257,13 +265,21 @@ def worker(
     once: Annotated[bool, typer.Option(help="Process what is due, then exit.")] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 5.0,
 ) -> None:
-    """Run pending and failed event handlers from the outbox (emails, notifications)."""
+    """Run pending and failed event handlers from the outbox (emails, notifications), and
+    the credit schedule (expiries, yearly members' monthly credits) every minute."""
     patronage = _patronage()
+    schedule_due = 0.0
     try:
         while True:
             done = patronage.process_outbox()
             if done:
                 console.print(f"processed {done} message(s)")
+            if time.monotonic() >= schedule_due:
+                report = patronage.handle(RunCreditSchedule(actor=Principal.system()))
+                if report.granted or report.expired:
+                    console.print(f"credits: granted {report.granted}, "
+                                  f"expired {report.expired}")
+                schedule_due = time.monotonic() + CREDIT_SCHEDULE_SECONDS
             if once:
                 return
             time.sleep(interval)

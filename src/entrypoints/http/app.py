@@ -38,6 +38,13 @@ from entrypoints.http.guard import refuse_unsafe_input
 from entrypoints.http.headers import security_headers
 from entrypoints.http.health import health, ready
 from entrypoints.http.me import MeController
+from entrypoints.http.memberships import (
+    AdminMembershipsController,
+    AdminTiersController,
+    MyMembershipController,
+    SubscriptionsController,
+    TiersController,
+)
 from entrypoints.http.openapi import mark_closed_bodies
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.request_context import request_context
@@ -111,7 +118,9 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
                            AdminUsersController, ContentController, SeriesController,
                            StudioContentController, StudioSeriesController,
                            PurchasesController, MyCommerceController, WebhooksController,
-                           AdminCommerceController]
+                           AdminCommerceController, TiersController, AdminTiersController,
+                           SubscriptionsController, MyMembershipController,
+                           AdminMembershipsController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
     handlers.append(pages.with_csrf(

@@ -15,6 +15,7 @@ from application.commerce.library import MyLibrary, MyPurchases
 from application.commerce.payment_events import HandlePaymentEvent
 from application.commerce.purchasing import StartPurchase
 from application.commerce.refunds import RefundPurchase
+from application.memberships.billing_events import HandleBillingEvent
 from entrypoints.http.auth import SECURED
 from entrypoints.http.convert import decimal_from, entry_out
 from entrypoints.http.dependencies import Actor, App
@@ -102,6 +103,8 @@ class WebhooksController(Controller):
         def process() -> str:
             # Parsing may call Stripe (a charge's refunds): keep it off the event loop.
             event = patronage.services.payments.parse_event(payload, signature)
+            if event.is_billing:
+                return str(patronage.handle(HandleBillingEvent(event)))
             return str(patronage.handle(HandlePaymentEvent(event)))
 
         outcome = await anyio.to_thread.run_sync(process)

@@ -30,6 +30,7 @@ def settings_out(s: PlatformSettings) -> SettingsOut:
         about_content=s.about_content,
         email_from_name=s.email_from_name,
         timezone=s.timezone,
+        membership_grace_days=s.membership_grace_days,
         updated_at=s.updated_at,
     )
 
@@ -48,6 +49,7 @@ class SettingsController(Controller):
         """Change settings (platform owners only). All changes apply, or none.
 
         Colours are #rrggbb, URLs absolute http(s), timezone an IANA name, featured
-        ids must be published content.
+        ids must be published content; `membership_grace_days` (0-60) is how long a
+        member whose renewal failed keeps access.
         """
         return settings_out(patronage.handle(UpdateSettings(actor=actor, changes=set_fields(data))))

@@ -74,8 +74,9 @@ class FakeAccessFacts:
             if p in everything and everything[p].is_live
             and not (uid is not None and (done := self._staged.progress.get((uid, p)))
                      is not None and done.completed))
-        membership = viewer is not None and any(
-            m.user_id == uid and m.covers(item, now) for m in self._staged.memberships)
+        covering = sorted(m.tier_name for m in self._staged.memberships
+                          if viewer is not None and m.user_id == uid and m.covers(item, now))
+        membership = bool(covering)
         progress = self._staged.progress.get((uid, item.id)) if uid is not None else None
         return AccessRow(
             item=ItemFacts(id=item.id, creator_id=item.creator_id, status=item.status,
@@ -84,7 +85,9 @@ class FakeAccessFacts:
             facts=ViewerFacts(grants=grants,
                               series_purchased=item.series_id is not None
                               and item.series_id in bought_series,
-                              membership_covers=membership, missing_prerequisites=missing),
+                              membership_covers=membership,
+                              membership_tier=covering[0] if covering else None,
+                              missing_prerequisites=missing),
             slug=item.slug.value, title=item.title, content_type=item.content_type.value,
             media_key=item.media_key, duration_seconds=item.media_duration_seconds,
             body_html=item.body_html, excerpt=item.excerpt,

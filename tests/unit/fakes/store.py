@@ -75,8 +75,14 @@ class Membership:
     full_catalog_access: bool = False
     categories: frozenset[str] = frozenset()
     status: str = "active"
+    grace_until: datetime | None = None
+    tier_name: str = "Members"
 
     def covers(self, item: ContentItem, now: datetime) -> bool:
-        return (self.status in ("active", "trialing", "past_due")
-                and self.current_period_end > now
-                and (self.full_catalog_access or item.category in self.categories))
+        """The same rule as the access query (adapters/sqlalchemy/repositories/access.py)."""
+        live = ((self.status in ("active", "trialing") and self.current_period_end > now)
+                or (self.status == "past_due" and self.grace_until is not None
+                    and self.grace_until > now))
+        members_only = item.visibility.value == "members_only" and not self.categories
+        return live and (self.full_catalog_access or item.category in self.categories
+                         or members_only)

@@ -30,8 +30,6 @@ from domain.access.decision import Grant, ItemFacts, Viewer, ViewerFacts
 from domain.catalog.rules import Status, Visibility
 from domain.identity.roles import Role
 
-# Stripe keeps retrying a failed renewal for days; members keep access meanwhile.
-MEMBER_STATUSES = ("active", "trialing", "past_due")
 _STATEMENTS: dict[tuple[str, str, str], sa.Select[Any]] = {}
 _NO_IDLE_LIMIT = timedelta(days=36500)
 _NO_SESSION = (sa.cast(sa.null(), auth_sessions.c.id.type).label("session_id"),
@@ -136,12 +134,22 @@ class SqlAccessFacts:
             covers_category = sa.exists(
                 sa.select(1).select_from(cats).where(cats.c.value == content.c.category))
         member_of = subscriptions.join(tiers, tiers.c.id == subscriptions.c.tier_id)
-        membership = sa.exists(
-            sa.select(1).select_from(member_of)
+        length = sa.func.jsonb_array_length if self._pg else sa.func.json_array_length
+        # Members of a tier: while active or trialing within the paid period, and while
+        # past_due until the grace period ends. A tier opens members-only items when it
+        # names no categories (all of them) or the item's category, and any item of its
+        # categories (or everything, with full catalog access).
+        membership = (
+            sa.select(tiers.c.name).select_from(member_of)
             .where(subscriptions.c.customer_id == v.c.user_id,
-                   subscriptions.c.status.in_(MEMBER_STATUSES),
-                   subscriptions.c.current_period_end > now_param,
-                   sa.or_(tiers.c.full_catalog_access, covers_category))
+                   sa.or_(sa.and_(subscriptions.c.status.in_(("active", "trialing")),
+                                  subscriptions.c.current_period_end > now_param),
+                          sa.and_(subscriptions.c.status == "past_due",
+                                  subscriptions.c.grace_until > now_param)),
+                   sa.or_(tiers.c.full_catalog_access, covers_category,
+                          sa.and_(content.c.visibility == "members_only",
+                                  length(tiers.c.category_access) == 0)))
+            .order_by(tiers.c.name).limit(1).scalar_subquery()
         )
         series_bought = sa.exists(
             sa.select(1).where(purchases.c.customer_id == v.c.user_id,
@@ -200,7 +208,8 @@ class SqlAccessFacts:
         )
         facts = ViewerFacts(
             grants=grants, series_purchased=bool(r["series_bought"]) and signed_in,
-            membership_covers=bool(r["membership"]) and signed_in,
+            membership_covers=r["membership"] is not None and signed_in,
+            membership_tier=r["membership"] if signed_in else None,
             missing_prerequisites=int(r["missing_prerequisites"] or 0),
         )
         return AccessRow(

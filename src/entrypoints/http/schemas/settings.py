@@ -27,6 +27,7 @@ class SettingsPatch(Strict):
     about_content: Annotated[str, Meta(max_length=200000)] | UnsetType | None = UNSET
     email_from_name: Annotated[str, Meta(max_length=255)] | UnsetType | None = UNSET
     timezone: Annotated[str, Meta(max_length=50)] | UnsetType = UNSET
+    membership_grace_days: Annotated[int, Meta(ge=0, le=60)] | UnsetType = UNSET
 
 
 class SettingsOut(msgspec.Struct):
@@ -44,4 +45,5 @@ class SettingsOut(msgspec.Struct):
     about_content: str | None
     email_from_name: str | None
     timezone: str
+    membership_grace_days: int
     updated_at: datetime

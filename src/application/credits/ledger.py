@@ -1,0 +1,119 @@
+"""Moving credits inside a caller's transaction: what memberships and bookings call.
+
+Each function locks the customer's ledger (through ``uow.credits.load``), records
+what it does, and saves it; the caller commits. So a booking and the spend that
+pays for it are one transaction, and a spend can never outrun another.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from application.services import Services
+from application.unit_of_work import UnitOfWork
+from domain.credits.ledger import CreditLedger, CreditType, Entry, refund_key
+from domain.errors import NotFound
+from domain.memberships.periods import add_months, months_in
+from domain.memberships.subscription import Subscription
+from domain.memberships.tier import SubscriptionTier
+
+
+def spend_credits(uow: UnitOfWork, services: Services, *, customer_id: UUID, amount: int,
+                  booking_id: UUID | None, description: str | None = None) -> Entry:
+    """Take ``amount`` credits, soonest-expiring first; InsufficientCredits if short."""
+    ledger = uow.credits.load(customer_id)
+    entry = ledger.spend(services.ids.new_id, amount, services.clock.now(),
+                         booking_id=booking_id, description=description)
+    uow.credits.save(ledger)
+    return entry
+
+
+def refund_spend(uow: UnitOfWork, services: Services, *, spend_id: UUID,
+                 description: str | None = None) -> Entry | None:
+    """Give back exactly what a spend took (same grants, same expiries). None when it was
+    refunded before: a repeated cancellation returns nothing twice."""
+    spend = uow.credits.entry(spend_id)
+    if spend is None or spend.type is not CreditType.SPENT_OFFERING:
+        raise NotFound("No such credit spend.", code="credits.spend_not_found")
+    customer_id = _owner(uow, spend_id)
+    ledger = uow.credits.load(customer_id)
+    if uow.credits.has_source(refund_key(spend_id)):
+        return None
+    entry = ledger.refund(services.ids.new_id, spend, services.clock.now(),
+                          description=description)
+    uow.credits.save(ledger)
+    return entry
+
+
+def _owner(uow: UnitOfWork, spend_id: UUID) -> UUID:
+    owner = uow.credits.owner_of(spend_id)
+    if owner is None:
+        raise NotFound("No such credit spend.", code="credits.spend_not_found")
+    return owner
+
+
+def expire_credits(uow: UnitOfWork, services: Services, customer_id: UUID) -> int:
+    """Write off the customer's credits past their expiry; returns how many."""
+    ledger = uow.credits.load(customer_id)
+    written = ledger.expire_due(services.clock.now(), services.ids.new_id)
+    uow.credits.save(ledger)
+    return -sum(entry.amount for entry in written)
+
+
+def month_key(invoice_id: str, month: int) -> str:
+    return f"invoice:{invoice_id}:m{month}"
+
+
+def grant_month(uow: UnitOfWork, services: Services, ledger: CreditLedger,
+                subscription: Subscription, tier: SubscriptionTier, *, invoice_id: str,
+                month: int, period_start: datetime, now: datetime) -> Entry | None:
+    """Grant month ``month`` (0-based) of a paid period: once per invoice and month.
+
+    Without rollover the credits expire when that month ends; with rollover they are
+    kept, and what was carried over beyond the tier's cap expires as the new ones come.
+    """
+    if tier.monthly_credits <= 0:
+        return None
+    key = month_key(invoice_id, month)
+    if uow.credits.has_source(key):
+        return None
+    month_start = add_months(period_start, month)
+    month_end = add_months(period_start, month + 1)
+    if month_end <= now:
+        return None  # that month is over: its credits could only expire at once
+    if tier.credit_rollover and tier.credit_rollover_cap is not None:
+        ledger.cap_rollover(tier.credit_rollover_cap, now, services.ids.new_id,
+                            subscription.id)
+    label = month_start.strftime("%B %Y")
+    return ledger.earn(services.ids.new_id, CreditType.EARNED_SUBSCRIPTION,
+                       tier.monthly_credits, now,
+                       expires_at=None if tier.credit_rollover else month_end,
+                       description=f"{tier.name}: credits for {label}",
+                       subscription_id=subscription.id, source_key=key)
+
+
+def grant_due_months(uow: UnitOfWork, services: Services, subscription: Subscription,
+                     tier: SubscriptionTier) -> int:
+    """Grant every month of the paid period that has begun and not been granted.
+
+    A monthly member gets month 0 when the invoice is paid; a yearly member gets
+    month 0 then, and months 1 to 11 as each begins (``credits expire`` and the worker
+    run this).
+    """
+    invoice_id, start = subscription.paid_invoice_id, subscription.paid_period_start
+    if invoice_id is None or start is None or tier.monthly_credits <= 0:
+        return 0
+    now = services.clock.now()
+    ledger = uow.credits.load(subscription.customer_id)
+    granted = 0
+    for month in range(months_in(subscription.billing_period)):
+        if add_months(start, month) > now:
+            break
+        entry = grant_month(uow, services, ledger, subscription, tier, invoice_id=invoice_id,
+                            month=month, period_start=start, now=now)
+        granted += entry.amount if entry else 0
+    ledger.expire_due(now, services.ids.new_id)
+    uow.credits.save(ledger)
+    return granted
+

@@ -1,0 +1,60 @@
+"""The CreditLedger's repository: what bookings and memberships call to move credits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from domain.credits.ledger import CreditLedger, Entry, Lot
+
+
+class CreditLedgerRepository(Protocol):
+    def load(self, customer_id: UUID) -> CreditLedger:
+        """The customer's ledger, its balance row locked until the transaction ends, so
+        ledger changes of one customer take turns. Creates the balance row on first use."""
+        ...
+
+    def save(self, ledger: CreditLedger) -> None:
+        """Append the entries (with allocations) recorded since loading; update the
+        balance row. Raises Conflict(credits.duplicate) if an entry's source key exists."""
+        ...
+
+    def has_source(self, source_key: str) -> bool: ...
+
+    def entry(self, entry_id: UUID) -> Entry | None:
+        """One entry with its allocations."""
+        ...
+
+    def owner_of(self, entry_id: UUID) -> UUID | None:
+        """The customer whose ledger holds this entry."""
+        ...
+
+    def spend_for_booking(self, booking_id: UUID) -> Entry | None:
+        """The spend that paid for a booking, with its allocations."""
+        ...
+
+    def balance(self, customer_id: UUID) -> tuple[int, int, int]:
+        """current_balance, lifetime_earned, lifetime_spent (zeros when none), unlocked."""
+        ...
+
+    def lots(self, customer_id: UUID) -> Sequence[Lot]:
+        """Every grant with what is left of it, unlocked (for display)."""
+        ...
+
+    def history(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Entry]:
+        """Newest first, without allocations."""
+        ...
+
+    def entries(self, customer_id: UUID) -> Sequence[Entry]:
+        """Every entry in the order written, with allocations (for the audit)."""
+        ...
+
+    def customers(self, limit: int, after: UUID | None) -> Sequence[UUID]:
+        """Customers with a balance row, by id."""
+        ...
+
+    def with_expired_credits(self, now: datetime, limit: int) -> Sequence[UUID]:
+        """Customers holding credits whose expiry has passed."""
+        ...

@@ -1,0 +1,1 @@
+"""The CreditLedger aggregate: earning, spending, expiring and adjusting credits."""
