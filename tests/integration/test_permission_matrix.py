@@ -93,10 +93,27 @@ ACTIONS: dict[str, tuple[set[Role], Action]] = {
         f"/api/v1/studio/series/{w.others_series}", headers=w.actor, json={"title": "Hijacked"})),
     "read another creator's draft as a reader": ({OWNER}, lambda w: w.client.get(
         f"/api/v1/content/{w.others_draft}/access", headers=w.actor)),
+    "create a tier": ({OWNER}, lambda w: w.client.post(
+        "/api/v1/admin/tiers", headers=w.actor, json={"name": "Mine", "price_monthly": "5.00"})),
+    "edit a tier": ({OWNER}, lambda w: w.client.patch(
+        f"/api/v1/admin/tiers/{uuid4()}", headers=w.actor, json={"price_monthly": "0.50"})),
+    "list every tier": ({OWNER}, lambda w: w.client.get("/api/v1/admin/tiers",
+                                                        headers=w.actor)),
+    "list subscriptions": ({OWNER}, lambda w: w.client.get("/api/v1/admin/subscriptions",
+                                                           headers=w.actor)),
+    "end someone's subscription": ({OWNER}, lambda w: w.client.post(
+        f"/api/v1/admin/subscriptions/{uuid4()}/cancel", headers=w.actor)),
+    "adjust someone's credits": ({OWNER}, lambda w: w.client.post(
+        "/api/v1/admin/credits/adjust", headers=w.actor,
+        json={"email": w.target_email, "amount": 50, "reason": "I said so"})),
+    "move the sandbox clock": ({OWNER}, lambda w: w.client.post(
+        "/api/v1/admin/sandbox/advance", headers=w.actor, json={"days": 1})),
 }
 
 
-PAST_THE_CHECK = {"refund a purchase": "purchase.not_found", "revoke access": "grant.not_found"}
+PAST_THE_CHECK = {"refund a purchase": "purchase.not_found", "revoke access": "grant.not_found",
+                  "edit a tier": "tier.not_found",
+                  "end someone's subscription": "subscription.not_found"}
 
 
 def role_of(world: World) -> Role:
@@ -134,7 +151,11 @@ def assert_nothing_changed(w: World) -> None:
         made = conn.execute(sa.text("SELECT count(*) FROM users WHERE email = 'made@example.com'"
                                     )).scalar_one()
         grants = conn.execute(sa.text("SELECT count(*) FROM content_access")).scalar_one()
-        name = conn.execute(sa.text("SELECT platform_name FROM platform_settings")).scalar_one()
+        name, offset = conn.execute(sa.text(
+            "SELECT platform_name, sandbox_clock_offset_seconds FROM platform_settings")).one()
+        tiers = conn.execute(sa.text("SELECT count(*) FROM subscription_tiers")).scalar_one()
+        credits = conn.execute(sa.text("SELECT count(*) FROM credit_transactions")).scalar_one()
+    assert (tiers, credits, offset) == (0, 0, 0)
     assert (target.role, target.disabled_at) == ("customer", None)
     assert (item.title, item.status, item.deleted_at) == ("Someone else's", "draft", None)
     assert (made, grants) == (0, 0)

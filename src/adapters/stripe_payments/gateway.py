@@ -13,7 +13,6 @@ webhooks (``delivers_events_inline = False``):
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -225,9 +224,11 @@ def _invoice(obj: Mapping[str, Any]) -> InvoiceFacts | None:
                         amount_paid=_money(obj, "amount_paid", obj.get("currency")))
 
 
-def _drift_key(*parts: object) -> str:
-    """Part of an idempotency key that changes when what we ask for changes."""
-    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:16]
+def _edition(tier: SubscriptionTier) -> str:
+    """Which edit of the tier a request mirrors, for its idempotency key: a retry of the
+    same sync repeats the request, while a later edit back to an earlier price or name
+    is a new request (a reused key would replay an answer Stripe has since archived)."""
+    return f"{int(tier.updated_at.timestamp() * 1_000_000)}"
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -448,7 +449,7 @@ class StripeGateway:
                                          **({"description": tier.description}
                                             if tier.description else {})},
                             {"idempotency_key": f"tier-{tier.id}-product-"
-                                                f"{_drift_key(*wanted.values())}"})
+                                                f"{_edition(tier)}"})
                         changed.append(f"product: {', '.join(differs)} updated")
             prices = {period: self._sync_price(tier, product_id, period, apply, drift, changed)
                       for period in BillingPeriod}
@@ -487,7 +488,8 @@ class StripeGateway:
             {"product": product_id, "unit_amount": minor, "currency": amount.currency,
              "recurring": {"interval": _INTERVALS[period]},
              "metadata": {"tier_id": str(tier.id), "billing_period": period.value}},
-            {"idempotency_key": f"tier-{tier.id}-{period.value}-{minor}{amount.currency}"}))
+            {"idempotency_key": f"tier-{tier.id}-{period.value}-{minor}{amount.currency}-"
+                                f"{_edition(tier)}"}))
         new_id = _text(created.get("id"))
         if new_id is None:
             raise _bad_response("Price")

@@ -203,9 +203,18 @@ def change_subscription(cmd: ChangeSubscription, uow: UnitOfWork, services: Serv
     change = services.payments.change_subscription(
         subscription, tier_id=tier.id, period=period, price_id=price_id, price=price,
         idempotency_key=f"change-{subscription.id}-{tier.id}-{period.value}-"
-                        f"{subscription.synced_at.timestamp() if subscription.synced_at else 0}")
+                        f"{_version(subscription)}")
     apply_change(services, subscription.id, change)
     return _reread(services, subscription.id)
+
+
+def _version(subscription: Subscription) -> str:
+    """Which state of the subscription a request acts on. Part of the provider's
+    idempotency key: a double click repeats the same request, while cancel, resume and
+    cancel again are three requests (a key reused across them would make the provider
+    replay the first answer and change nothing)."""
+    synced = subscription.synced_at or subscription.updated_at
+    return f"{int(synced.timestamp() * 1_000_000)}"
 
 
 def _reread(services: Services, subscription_id: UUID) -> Subscription:
@@ -229,8 +238,7 @@ def cancel_my_subscription(cmd: CancelMySubscription, uow: UnitOfWork, services:
         return subscription
     uow.rollback()
     change = services.payments.set_cancel_at_period_end(
-        subscription, True, idempotency_key=f"cancel-{subscription.id}-"
-                                             f"{subscription.current_period_end.timestamp()}")
+        subscription, True, idempotency_key=f"cancel-{subscription.id}-{_version(subscription)}")
     apply_change(services, subscription.id, change)
     return _reread(services, subscription.id)
 
@@ -248,8 +256,7 @@ def resume_my_subscription(cmd: ResumeMySubscription, uow: UnitOfWork, services:
         raise Conflict("Your membership is not cancelled.", code="subscription.not_canceled")
     uow.rollback()
     change = services.payments.set_cancel_at_period_end(
-        subscription, False, idempotency_key=f"resume-{subscription.id}-"
-                                              f"{services.clock.now().timestamp()}")
+        subscription, False, idempotency_key=f"resume-{subscription.id}-{_version(subscription)}")
     apply_change(services, subscription.id, change)
     return _reread(services, subscription.id)
 

@@ -243,8 +243,8 @@ class AdminMembershipsController(Controller):
     @get("/subscriptions", sync_to_thread=True, responses=OWNER)
     def subscriptions(
         self, actor: Actor, patronage: App,
-        status: FromQuery[Annotated[str, Parameter(
-            pattern="^(incomplete|trialing|active|past_due|canceled)$")]] | None = None,
+        status: FromQuery[Annotated[str | None, Parameter(
+            pattern="^(incomplete|trialing|active|past_due|canceled)$")]] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
         offset: FromQuery[Annotated[int, Parameter(ge=0, le=MAX_OFFSET)]] = 0,
     ) -> list[AdminSubscriptionOut]:

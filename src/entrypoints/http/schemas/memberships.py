@@ -13,7 +13,7 @@ from entrypoints.http.schemas.common import Currency, EmailText, PriceText, Stri
 
 OfferingType = Literal["one_time_event", "multi_day_program", "recurring_fixed",
                        "recurring_bookable", "cohort_course", "retreat"]
-Category = Annotated[str, Meta(min_length=1, max_length=100)]
+Category = Annotated[str, Meta(max_length=100)]
 Credits = Annotated[int, Meta(ge=0, le=100_000)]
 PeriodText = Literal["monthly", "yearly"]
 
