@@ -106,6 +106,8 @@ def grant_due_months(uow: UnitOfWork, services: Services, subscription: Subscrip
         return 0
     now = services.clock.now()
     ledger = uow.credits.load(subscription.customer_id)
+    # What ended before this grant is written off first, so the ledger reads in order.
+    ledger.expire_due(now, services.ids.new_id)
     granted = 0
     for month in range(months_in(subscription.billing_period)):
         if add_months(start, month) > now:
@@ -113,7 +115,6 @@ def grant_due_months(uow: UnitOfWork, services: Services, subscription: Subscrip
         entry = grant_month(uow, services, ledger, subscription, tier, invoice_id=invoice_id,
                             month=month, period_start=start, now=now)
         granted += entry.amount if entry else 0
-    ledger.expire_due(now, services.ids.new_id)
     uow.credits.save(ledger)
     return granted
 

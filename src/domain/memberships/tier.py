@@ -140,6 +140,8 @@ def _count(value: Any, field: str, limit: int, *, nullable: bool = False) -> int
 def _price(value: Any, field: str, currency: str) -> Money | None:
     if value is None:
         return None
+    if isinstance(value, Money):
+        return value  # unchanged since it was validated
     try:
         money = Money(value if isinstance(value, Decimal) else str(value), currency)
     except ValidationError as exc:
