@@ -63,7 +63,8 @@ def drop_database(name: str) -> None:
 
 
 def seed(url: str, rows: int, grants: int = 50) -> dict[str, list[str]]:
-    """Users, sessions, `rows` published items (1 in 5 a video), `grants` grants per user."""
+    """Users, sessions, `rows` published items (1 in 5 a video, 1 in 7 members-only),
+    `grants` grants per user, and a tier with half the users as members."""
     engine = sa.create_engine(url)
     tokens = [secrets.token_urlsafe(32) for _ in range(USERS)]
     with engine.begin() as conn:
@@ -87,7 +88,8 @@ def seed(url: str, rows: int, grants: int = 50) -> dict[str, list[str]]:
                    'Item ' || i, 'item-' || i,
                    CASE WHEN mod(i, 5) = 0 THEN 'video' ELSE 'written' END,
                    'category-' || mod(i, 20), jsonb_build_array('tag-' || mod(i, 50)),
-                   'purchased_only', CASE WHEN mod(i, 3) = 0 THEN NULL ELSE 9.00 END,
+                   CASE WHEN mod(i, 7) = 0 THEN 'members_only' ELSE 'purchased_only' END,
+                   CASE WHEN mod(i, 3) = 0 OR mod(i, 7) = 0 THEN NULL ELSE 9.00 END,
                    'published', now() - make_interval(secs => i), mod(i, 997),
                    CASE WHEN mod(i, 5) = 0 THEN 'content/bench/' || i || '.mp4' END,
                    CASE WHEN mod(i, 5) = 0 THEN 1800 END,
@@ -100,7 +102,24 @@ def seed(url: str, rows: int, grants: int = 50) -> dict[str, list[str]]:
                 SELECT id FROM content WHERE content_type = 'video' AND price IS NOT NULL
                 ORDER BY md5(u.id::text || id::text) LIMIT {grants}) c
             WHERE u.role = 'customer'""")
+        conn.exec_driver_sql(
+            "INSERT INTO subscription_tiers (id, name, price_monthly) "
+            "VALUES (gen_random_uuid(), 'Bench members', 10.00)")
+        conn.exec_driver_sql("""
+            INSERT INTO subscriptions (id, customer_id, tier_id, stripe_subscription_id,
+                                       billing_period, current_period_start,
+                                       current_period_end, status)
+            SELECT gen_random_uuid(), u.id, (SELECT id FROM subscription_tiers), 'sub_' || u.n,
+                   'monthly', now(), now() + interval '30 days', 'active'
+            FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users
+                  WHERE role = 'customer') u WHERE u.n <= 32""")
         conn.exec_driver_sql("ANALYZE")
+        members = conn.exec_driver_sql("""
+            SELECT c.id, s.token_hash FROM subscriptions m
+            JOIN auth_sessions s ON s.user_id = m.customer_id
+            CROSS JOIN LATERAL (
+                SELECT id FROM content WHERE visibility = 'members_only'
+                ORDER BY md5(m.id::text || id::text) LIMIT 50) c""").all()
         pairs = conn.exec_driver_sql("""
             SELECT ca.content_id, s.token_hash FROM content_access ca
             JOIN auth_sessions s ON s.user_id = ca.user_id""").all()
@@ -114,6 +133,7 @@ def seed(url: str, rows: int, grants: int = 50) -> dict[str, list[str]]:
     engine.dispose()
     by_hash = {hashlib.sha256(t.encode()).hexdigest(): t for t in tokens}
     return {"pairs": [f"{by_hash[h]} {cid}" for cid, h in pairs],
+            "members": [f"{by_hash[h]} {cid}" for cid, h in members],
             "buyable": [f"{by_hash[h]} {cid}" for cid, h in buyable]}
 
 
@@ -242,6 +262,8 @@ def main() -> None:
         print(f"seeded {opts.rows} items in {time.monotonic() - started:.1f}s")
         pairs_file = workdir / "pairs.txt"
         pairs_file.write_text("\n".join(data["pairs"]) + "\n")
+        members_file = workdir / "members.txt"
+        members_file.write_text("\n".join(data["members"]) + "\n")
 
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'bench'}",
                "PATRONAGE_DATABASE_URL": url, "PATRONAGE_DATA_DIR": str(workdir / "var"),
@@ -267,7 +289,8 @@ def main() -> None:
 
         def script(path: str, method: str = "GET", source: Path | None = None,
                    body: str = "") -> str:
-            file = workdir / f"{method}-{abs(hash(path))}-{body}.lua"
+            pairs_from = (source or pairs_file).stem
+            file = workdir / f"{method}-{abs(hash(path))}-{body}-{pairs_from}.lua"
             file.write_text(LUA % {"pairs": source or pairs_file, "path": path,
                                    "method": method, "body": body})
             return str(file)
@@ -276,6 +299,8 @@ def main() -> None:
         runs = {
             "plain (baseline)": (f"http://127.0.0.1:{plain_port}/plain", None),
             "access check": (base, script("/api/v1/content/{id}/access")),
+            "access (member)": (base, script("/api/v1/content/{id}/access", "GET",
+                                              members_file)),
             "playback URL": (base, script("/api/v1/content/{id}/playback", "POST")),
             "catalog page": (f"{base}/api/v1/content?limit=20&category=category-7", None),
             "progress upsert": (base, script("/api/v1/content/{id}/progress", "PUT")),
