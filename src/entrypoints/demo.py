@@ -1,4 +1,5 @@
-"""Demo data for ``make run``: two accounts, a small catalog and a series, created once."""
+"""Demo data for ``make run``: two accounts, a small catalog, a series and a membership
+tier, created once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from application.catalog.authoring import CreateContent, PublishContent
 from application.catalog.media import ConfirmMediaUpload, StartMediaUpload
 from application.catalog.series import AddToSeries, CreateSeries, PublishSeries
 from application.identity.administration import ActAs
+from application.memberships.tiers import CreateTier
 from application.identity.registration import CreateUser
 from application.platform.settings import UpdateSettings
 from application.principal import Principal
@@ -82,3 +84,16 @@ def _seed_catalog(patronage: Patronage) -> None:
     for item in (notes, flow):
         patronage.handle(AddToSeries(actor=owner, series_id=series.id, content_id=item.id))
     patronage.handle(PublishSeries(actor=owner, series_id=series.id))
+    circle = patronage.handle(CreateContent(
+        actor=owner, title="Members' circle: this month's practice",
+        content_type=ContentType.WRITTEN, visibility=Visibility.MEMBERS_ONLY,
+        category="studio", tags=("members",),
+        body_html="<p>For members: a week of short evening practices.</p>"))
+    patronage.handle(PublishContent(actor=owner, content_id=circle.id))
+    patronage.handle(CreateTier(actor=owner, fields={
+        "name": "Studio membership", "price_monthly": "15.00", "price_yearly": "150.00",
+        "description": "Members-only practices and four class credits a month.",
+        "trial_days": 7, "monthly_credits": 4,
+        "offering_access_rules": [{"offering_type": "recurring_fixed", "access": "free"},
+                                  {"offering_type": "one_time_event", "access": "credits"}],
+    }))
