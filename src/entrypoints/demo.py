@@ -11,8 +11,8 @@ from application.catalog.authoring import CreateContent, PublishContent
 from application.catalog.media import ConfirmMediaUpload, StartMediaUpload
 from application.catalog.series import AddToSeries, CreateSeries, PublishSeries
 from application.identity.administration import ActAs
-from application.memberships.tiers import CreateTier
 from application.identity.registration import CreateUser
+from application.memberships.tiers import CreateTier
 from application.platform.settings import UpdateSettings
 from application.principal import Principal
 from domain.catalog.rules import ContentType, Visibility
