@@ -30,7 +30,10 @@ class SandboxClock:
             if time.monotonic() - self._read_at < REFRESH_SECONDS:
                 return self._offset
         try:
-            with self._engine.connect() as connection:
+            # Its own statement, outside any transaction: on SQLite a plain connection
+            # would ask for the write lock a caller's unit of work may be holding.
+            with self._engine.connect().execution_options(
+                    patronage_read_only=True, isolation_level="AUTOCOMMIT") as connection:
                 seconds = connection.execute(
                     sa.select(platform_settings.c.sandbox_clock_offset_seconds)).scalar()
         except sa.exc.SQLAlchemyError:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+import attrs
+
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.credits.ledger import CreditLedger, CreditType, Entry, refund_key
@@ -93,8 +95,14 @@ def grant_month(uow: UnitOfWork, services: Services, ledger: CreditLedger,
                        subscription_id=subscription.id, source_key=key)
 
 
+@attrs.frozen
+class Moved:
+    granted: int = 0
+    expired: int = 0
+
+
 def grant_due_months(uow: UnitOfWork, services: Services, subscription: Subscription,
-                     tier: SubscriptionTier) -> int:
+                     tier: SubscriptionTier) -> Moved:
     """Grant every month of the paid period that has begun and not been granted.
 
     A monthly member gets month 0 when the invoice is paid; a yearly member gets
@@ -103,11 +111,11 @@ def grant_due_months(uow: UnitOfWork, services: Services, subscription: Subscrip
     """
     invoice_id, start = subscription.paid_invoice_id, subscription.paid_period_start
     if invoice_id is None or start is None or tier.monthly_credits <= 0:
-        return 0
+        return Moved()
     now = services.clock.now()
     ledger = uow.credits.load(subscription.customer_id)
     # What ended before this grant is written off first, so the ledger reads in order.
-    ledger.expire_due(now, services.ids.new_id)
+    expired = -sum(e.amount for e in ledger.expire_due(now, services.ids.new_id))
     granted = 0
     for month in range(months_in(subscription.billing_period)):
         if add_months(start, month) > now:
@@ -116,5 +124,5 @@ def grant_due_months(uow: UnitOfWork, services: Services, subscription: Subscrip
                             month=month, period_start=start, now=now)
         granted += entry.amount if entry else 0
     uow.credits.save(ledger)
-    return granted
+    return Moved(granted=granted, expired=expired)
 

@@ -44,10 +44,11 @@ def run_credit_schedule(services: Services) -> CreditScheduleReport:
                 tier = uow.tiers.get(member.tier_id)
                 if subscription is None or tier is None or not subscription.is_live:
                     continue
-                amount = grant_due_months(uow, services, subscription, tier)
+                moved = grant_due_months(uow, services, subscription, tier)
                 uow.commit()
-            if amount:
-                granted += amount
+            if moved.granted or moved.expired:
+                granted += moved.granted
+                expired += moved.expired
                 touched.add(member.customer_id)
     while True:
         with services.uow_factory(read_only=True) as uow:

@@ -34,6 +34,7 @@ class RenewalReport:
     renewed: int = 0
     failed: int = 0
     ended: int = 0
+    credits_expired: int = 0  # by renewals and by the schedule alike
     credits: CreditScheduleReport | None = None
 
 
@@ -60,6 +61,8 @@ def advance_sandbox(cmd: AdvanceSandbox, uow: UnitOfWork, services: Services) ->
 def bill_due(services: Services) -> RenewalReport:
     """Renew (or end) every subscription whose period ended by now."""
     now = services.clock.now()
+    with services.uow_factory(read_only=True) as uow:
+        expired_before = uow.credits.expired_total()
     renewed = failed = ended = 0
     attempts: dict[object, int] = {}
     while True:
@@ -87,5 +90,8 @@ def bill_due(services: Services) -> RenewalReport:
                 failed += 1
             else:
                 renewed += 1
+    schedule = run_credit_schedule(services)
+    with services.uow_factory(read_only=True) as uow:
+        expired = uow.credits.expired_total() - expired_before
     return RenewalReport(now=now, renewed=renewed, failed=failed, ended=ended,
-                         credits=run_credit_schedule(services))
+                         credits_expired=expired, credits=schedule)

@@ -55,6 +55,10 @@ class CreditLedgerRepository(Protocol):
         """Customers with a balance row, by id."""
         ...
 
+    def expired_total(self) -> int:
+        """Credits ever written off as expired, over every customer."""
+        ...
+
     def with_expired_credits(self, now: datetime, limit: int) -> Sequence[UUID]:
         """Customers holding credits whose expiry has passed."""
         ...

@@ -237,7 +237,7 @@ def advance(days: Annotated[int, typer.Option(min=1, max=3660, help="Days to mov
     """Move the sandbox's clock forward and bill what fell due: renewals (charging the
     saved test card), failed renewals, cancellations at period end, credits."""
     report = run(AdvanceSandbox(actor=SYSTEM, days=days))
-    expired = report.credits.expired if report.credits else 0
+    expired = report.credits_expired
     console.print(f"now {report.now.isoformat(timespec='minutes')}: renewed {report.renewed}, "
                   f"failed {report.failed}, ended {report.ended}; {expired} credits expired",
                   highlight=False)

@@ -276,7 +276,5 @@ class AdminMembershipsController(Controller):
         """Sandbox only: move the platform's clock forward `days` days and bill what fell
         due (renewals, failed renewals, cancellations at period end, credits)."""
         report = patronage.handle(AdvanceSandbox(actor=actor, days=data.days))
-        credits = report.credits
         return AdvanceOut(now=report.now, renewed=report.renewed, failed=report.failed,
-                          ended=report.ended,
-                          credits_expired=credits.expired if credits else 0)
+                          ended=report.ended, credits_expired=report.credits_expired)

@@ -161,6 +161,11 @@ class SqlCreditLedgerRepository:
             query = query.where(credit_balances.c.customer_id > after)
         return list(self._execute(query.limit(limit)).scalars())
 
+    def expired_total(self) -> int:
+        total = self._execute(sa.select(sa.func.coalesce(-sa.func.sum(_tx.c.amount), 0))
+                              .where(_tx.c.type == CreditType.EXPIRED.value)).scalar_one()
+        return int(total)
+
     def with_expired_credits(self, now: datetime, limit: int) -> Sequence[UUID]:
         used = (sa.select(sa.func.coalesce(sa.func.sum(_alloc.c.amount), 0))
                 .where(_alloc.c.grant_id == _tx.c.id).correlate(_tx).scalar_subquery())
