@@ -20,13 +20,23 @@ from application.identity import (
 from application.memberships import billing_events, renewals, subscribing, tiers
 from application.memberships import views as membership_views
 from application.messagebus import CommandHandler, EventHandler, EventRouting
-from application.notifications import commerce_emails, identity_emails, membership_emails
+from application.notifications import (
+    booking_emails,
+    commerce_emails,
+    identity_emails,
+    membership_emails,
+)
+from application.offerings import authoring as offering_authoring
+from application.offerings import booking as offering_booking
+from application.offerings import browsing as offering_browsing
+from application.offerings import views as offering_views
 from application.platform import settings
 from application.system import health
 from domain.commerce import events as commerce_events
 from domain.events import DomainEvent
 from domain.identity import events as identity_events
 from domain.memberships import events as membership_events
+from domain.offerings import events as offering_events
 
 COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     registration.RegisterCustomer: registration.register_customer,
@@ -103,6 +113,22 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     adjusting.AdjustCredits: adjusting.adjust_credits,
     schedule.RunCreditSchedule: schedule.run_credit_schedule_command,
     audit.AuditCredits: audit.audit_credits,
+    offering_authoring.CreateOffering: offering_authoring.create_offering,
+    offering_authoring.UpdateOffering: offering_authoring.update_offering,
+    offering_authoring.ChangeOfferingStatus: offering_authoring.change_offering_status,
+    offering_authoring.GetStudioOffering: offering_authoring.get_studio_offering,
+    offering_authoring.ListStudioOfferings: offering_authoring.list_studio_offerings,
+    offering_browsing.BrowseOfferings: offering_browsing.browse_offerings,
+    offering_browsing.GetOffering: offering_browsing.get_offering,
+    offering_browsing.ListSessions: offering_browsing.list_sessions,
+    offering_booking.BookOffering: offering_booking.book_offering,
+    offering_booking.CancelBooking: offering_booking.cancel_booking,
+    offering_booking.ReleaseExpiredHolds: offering_booking.release_expired_holds,
+    offering_views.MyBookings: offering_views.my_bookings,
+    offering_views.MyBooking: offering_views.my_booking,
+    offering_views.BookingCalendar: offering_views.booking_calendar,
+    offering_views.OfferingBookings: offering_views.offering_bookings,
+    offering_views.MarkBooking: offering_views.mark_booking,
 }
 
 # Handler names are stored in outbox rows: renaming one strands its pending messages.
@@ -137,6 +163,12 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
     },
     membership_events.MembershipEnded: {
         "email.membership_ended": membership_emails.send_ended,
+    },
+    offering_events.BookingConfirmed: {
+        "email.booking_confirmation": booking_emails.send_confirmation,
+    },
+    offering_events.BookingCanceled: {
+        "email.booking_canceled": booking_emails.send_cancellation,
     },
 }
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import attrs
 
+from application.ports.calendar import CalendarWriter
 from application.ports.html import HtmlSanitizer
 from application.ports.mail import Mailer
 from application.ports.media import MediaStorage
@@ -63,3 +64,5 @@ class Services:
     # The same object as ``clock`` when the sandbox gateway runs (its time can be
     # moved); None with a real payment provider.
     travel: TravellingClock | None = None
+    # Booking calendar files; the core is wired with one (tests may leave it out).
+    calendar: CalendarWriter | None = None

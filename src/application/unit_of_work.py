@@ -19,6 +19,7 @@ from application.ports.credits import CreditLedgerRepository
 from application.ports.identity import SessionRepository, ThrottleRepository, UserRepository
 from application.ports.mail import EmailLogRepository
 from application.ports.memberships import SubscriptionRepository, TierRepository
+from application.ports.offerings import BookingRepository, OfferingRepository, SeatRepository
 from application.ports.outbox import OutboxRepository
 from application.ports.settings import SettingsRepository
 from domain.events import DomainEvent
@@ -56,6 +57,12 @@ class UnitOfWork(Protocol):
     def subscriptions(self) -> SubscriptionRepository: ...
     @property
     def credits(self) -> CreditLedgerRepository: ...
+    @property
+    def offerings(self) -> OfferingRepository: ...
+    @property
+    def seats(self) -> SeatRepository: ...
+    @property
+    def bookings(self) -> BookingRepository: ...
     @property
     def outbox(self) -> OutboxRepository: ...
     @property

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from adapters.calendar.ics import IcsCalendarWriter
 from adapters.html.nh3_sanitizer import Nh3Sanitizer
 from adapters.local_storage.storage import LocalMediaStorage
 from adapters.mail.file_mailer import FileMailer
@@ -197,6 +198,7 @@ def bootstrap(
         config=core_config(settings),
         dispatch=dispatch_later,
         travel=travel,
+        calendar=IcsCalendarWriter(),
     )
     processor = OutboxProcessor(make_uow, routing, services, retry)
     dispatcher: InlineDispatcher | BackgroundDispatcher = (

@@ -27,6 +27,7 @@ BACKENDS = ("postgresql", "sqlite")
 REVISIONS = (
     "0001_phase1", "0002_phase2", "0003_phase3", "0004_phase4", "0005_catalog_reads",
     "0006_commerce", "0007_hardening", "0008_memberships",
+    "0009_offerings",
 )
 HEAD = REVISIONS[-1]
 
@@ -49,6 +50,7 @@ PHASE_TABLES: dict[str, frozenset[str]] = {
     "0006_commerce": frozenset({"purchase_refunds", "idempotency_keys"}),
     "0007_hardening": frozenset(),  # a column: content.excerpt
     "0008_memberships": frozenset({"credit_allocations"}),
+    "0009_offerings": frozenset({"offering_sessions"}),
 }
 PHASE4_SETTINGS_COLUMNS = frozenset({"custom_domain", "custom_css", "hide_platform_branding"})
 BOOKKEEPING = frozenset({"alembic_version"})

@@ -77,7 +77,9 @@ CAPACITY_TYPES = ("one_on_one", "small_group", "large_group", "unlimited")
 DELIVERY_METHODS = ("online", "in_person", "hybrid", "self_guided")
 OFFERING_STATUSES = ("draft", "published", "archived", "canceled")
 BOOKING_PAYMENT_METHODS = ("purchase", "subscription", "credits")
-BOOKING_STATUSES = ("confirmed", "canceled", "completed", "no_show")
+# "pending": a seat held while its payment is confirmed (revision 0009).
+BOOKING_STATUSES = ("pending", "confirmed", "canceled", "completed", "no_show")
+LIVE_BOOKING = "status IN ('pending', 'confirmed')"
 RESOURCE_TYPES = ("content", "file", "link", "text")
 AVAILABLE_WHEN = ("before", "during", "after", "always")
 EMAIL_STATUSES = ("pending", "sent", "delivered", "bounced", "failed")
@@ -579,6 +581,12 @@ offerings = sa.Table(
     _created(),
     _updated(),
     _deleted(),
+    # Revision 0009: the zone the schedule's local times are in (null: the platform's),
+    # and when the first session starts and the last ends (null: it goes on), kept from
+    # the schedule on every write so the public listing filters and sorts in SQL.
+    sa.Column("timezone", sa.String(50)),
+    sa.Column("starts_at", UTCDateTime),
+    sa.Column("ends_at", UTCDateTime),
     sa.CheckConstraint(_in("offering_type", OFFERING_TYPES), name="offering_type"),
     sa.CheckConstraint(_in("capacity_type", CAPACITY_TYPES), name="capacity_type"),
     sa.CheckConstraint(_in("delivery_method", DELIVERY_METHODS), name="delivery_method"),
@@ -595,6 +603,8 @@ offerings = sa.Table(
     sa.Index("idx_offerings_creator_id", "creator_id"),
     sa.Index("idx_offerings_type", "offering_type"),
     sa.Index("idx_offerings_status", "status"),
+    sa.Index("idx_offerings_live_by_start", "starts_at", postgresql_where=sa.text(LIVE_PUBLISHED),
+             sqlite_where=sa.text(LIVE_PUBLISHED)),
 )
 
 offering_bookings = sa.Table(
@@ -613,6 +623,12 @@ offering_bookings = sa.Table(
     sa.Column("cancellation_reason", sa.Text),
     _created(),
     _updated(),
+    # Revision 0009: the session booked (its seat pool's key and its times) and, while
+    # pending, until when its seat is held for the payment.
+    sa.Column("session_key", sa.String(100)),
+    sa.Column("starts_at", UTCDateTime),
+    sa.Column("ends_at", UTCDateTime),
+    sa.Column("hold_expires_at", UTCDateTime),
     sa.CheckConstraint(_in("payment_method", BOOKING_PAYMENT_METHODS), name="payment_method"),
     sa.CheckConstraint(_in("status", BOOKING_STATUSES), name="status"),
     sa.CheckConstraint("amount_paid >= 0 AND credits_used >= 0", name="not_negative"),
@@ -621,6 +637,30 @@ offering_bookings = sa.Table(
     sa.Index("idx_offering_bookings_status", "status"),
     sa.Index("idx_offering_bookings_stripe_payment_intent_id", "stripe_payment_intent_id",
              unique=True),
+    # One live booking per customer and session.
+    sa.Index("uq_offering_bookings_live_seat", "customer_id", "offering_id", "session_key",
+             unique=True, postgresql_where=sa.text(LIVE_BOOKING),
+             sqlite_where=sa.text(LIVE_BOOKING)),
+    sa.Index("idx_offering_bookings_session", "offering_id", "starts_at"),
+)
+
+# One row per session that has had a booking: its seats taken, under a CHECK, so no
+# code path can ever confirm more bookings than the session holds (revision 0009).
+offering_sessions = sa.Table(
+    "offering_sessions",
+    metadata,
+    _id(),
+    _fk("offering_id", "offerings.id", ondelete="CASCADE"),
+    sa.Column("session_key", sa.String(100), nullable=False),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    sa.Column("capacity", sa.Integer),  # null: unlimited
+    sa.Column("taken", sa.Integer, nullable=False, server_default="0"),
+    _created(),
+    _updated(),
+    sa.CheckConstraint("taken >= 0 AND (capacity IS NULL OR taken <= capacity)", name="seats"),
+    sa.UniqueConstraint("offering_id", "session_key"),
+    sa.Index("idx_offering_sessions_starts_at", "starts_at"),
 )
 
 credit_transactions = sa.Table(

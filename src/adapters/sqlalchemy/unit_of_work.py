@@ -18,6 +18,11 @@ from adapters.sqlalchemy.repositories.commerce import SqlCommerceLedger, SqlGran
 from adapters.sqlalchemy.repositories.content import SqlContentRepository
 from adapters.sqlalchemy.repositories.credits import SqlCreditLedgerRepository
 from adapters.sqlalchemy.repositories.email_logs import SqlEmailLogRepository
+from adapters.sqlalchemy.repositories.offerings import (
+    SqlBookingRepository,
+    SqlOfferingRepository,
+    SqlSeatRepository,
+)
 from adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
 from adapters.sqlalchemy.repositories.progress import SqlProgressRepository
 from adapters.sqlalchemy.repositories.purchases import SqlPurchaseRepository
@@ -33,7 +38,8 @@ from application.ports.system import Clock, IdGenerator
 from application.unit_of_work import collect_events
 from domain.events import DomainEvent
 
-_TRACKED = ("users", "settings", "content", "series", "purchases", "tiers", "subscriptions")
+_TRACKED = ("users", "settings", "content", "series", "purchases", "tiers", "subscriptions",
+            "offerings", "bookings")
 
 
 class SqlAlchemyUnitOfWork:
@@ -144,6 +150,18 @@ class SqlAlchemyUnitOfWork:
     @cached_property
     def credits(self) -> SqlCreditLedgerRepository:
         return SqlCreditLedgerRepository(self._executor, self._ids)
+
+    @cached_property
+    def offerings(self) -> SqlOfferingRepository:
+        return SqlOfferingRepository(self._executor)
+
+    @cached_property
+    def seats(self) -> SqlSeatRepository:
+        return SqlSeatRepository(self._executor, self._ids)
+
+    @cached_property
+    def bookings(self) -> SqlBookingRepository:
+        return SqlBookingRepository(self._executor)
 
     @cached_property
     def outbox(self) -> SqlOutboxRepository:

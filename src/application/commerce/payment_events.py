@@ -12,6 +12,7 @@ import logging
 
 import attrs
 
+from application.offerings.booking import apply_booking_payment, refund_lost_seat
 from application.ports.payments import PaymentEvent
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -50,6 +51,13 @@ def handle_payment_event(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Ser
         return "duplicate"
     purchase = _purchase_for(uow, event) if event.type in (SUCCEEDED, FAILED, REFUNDED) else None
     outcome = "ignored"
+    if purchase is None and event.type in (SUCCEEDED, FAILED):
+        # Not a purchase: perhaps a booking's payment.
+        outcome = apply_booking_payment(uow, services, event)
+        uow.commit()
+        if outcome == "seat_lost" and event.intent_id:
+            refund_lost_seat(services, event.intent_id)
+        return outcome
     if purchase is not None and event.type == SUCCEEDED and event.amount != purchase.amount:
         # Paid, but not what we asked for (a tampered client confirmation, a changed
         # intent): it completes nothing, and the owner must look at it.

@@ -16,6 +16,7 @@ from adapters.sqlalchemy import migrate
 from application.credits.schedule import RunCreditSchedule
 from application.identity.administration import DisableUser, EnableUser, ListUsers, SetRole
 from application.identity.registration import CreateUser
+from application.offerings.booking import ReleaseExpiredHolds
 from application.platform.settings import GetSettings, UpdateSettings
 from application.principal import Principal
 from domain.errors import ValidationError
@@ -265,8 +266,9 @@ def worker(
     once: Annotated[bool, typer.Option(help="Process what is due, then exit.")] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 5.0,
 ) -> None:
-    """Run pending and failed event handlers from the outbox (emails, notifications), and
-    the credit schedule (expiries, yearly members' monthly credits) every minute."""
+    """Run pending and failed event handlers from the outbox (emails, notifications),
+    release seats held for payments that never came, and run the credit schedule
+    (expiries, yearly members' monthly credits) every minute."""
     patronage = _patronage()
     schedule_due = 0.0
     try:
@@ -274,6 +276,9 @@ def worker(
             done = patronage.process_outbox()
             if done:
                 console.print(f"processed {done} message(s)")
+            released = patronage.handle(ReleaseExpiredHolds(actor=Principal.system()))
+            if released:
+                console.print(f"released {released} unpaid seat(s)")
             if time.monotonic() >= schedule_due:
                 report = patronage.handle(RunCreditSchedule(actor=Principal.system()))
                 if report.granted or report.expired:

@@ -45,6 +45,12 @@ from entrypoints.http.memberships import (
     SubscriptionsController,
     TiersController,
 )
+from entrypoints.http.offerings import (
+    BookingsController,
+    MyBookingsController,
+    OfferingsController,
+    StudioOfferingsController,
+)
 from entrypoints.http.openapi import mark_closed_bodies
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.request_context import request_context
@@ -120,7 +126,8 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
                            PurchasesController, MyCommerceController, WebhooksController,
                            AdminCommerceController, TiersController, AdminTiersController,
                            SubscriptionsController, MyMembershipController,
-                           AdminMembershipsController]
+                           AdminMembershipsController, StudioOfferingsController,
+                           OfferingsController, BookingsController, MyBookingsController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
     handlers.append(pages.with_csrf(

@@ -17,6 +17,8 @@ from domain.catalog.series import ContentSeries
 from domain.commerce.purchase import Purchase
 from domain.identity.session import AuthSession
 from domain.identity.user import User
+from domain.offerings.booking import Booking
+from domain.offerings.offering import Offering
 from domain.platform.settings import PlatformSettings
 
 
@@ -41,6 +43,9 @@ class Store:
         self.refunds: dict[str, RefundRow] = {}
         self.idempotency_keys: dict[tuple[UUID, str, str], UUID] = {}
         self.memberships: list[Membership] = []
+        self.offerings: dict[UUID, Offering] = {}
+        self.bookings: dict[UUID, Booking] = {}
+        self.seats: dict[tuple[UUID, str], int] = {}
 
 
 @attrs.frozen

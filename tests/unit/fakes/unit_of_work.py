@@ -27,6 +27,11 @@ from tests.unit.fakes.identity import (
     FakeUserRepository,
 )
 from tests.unit.fakes.mail import FakeEmailLogRepository
+from tests.unit.fakes.offerings import (
+    FakeBookingRepository,
+    FakeOfferingRepository,
+    FakeSeatRepository,
+)
 from tests.unit.fakes.outbox import FakeOutboxRepository
 from tests.unit.fakes.settings import FakeSettingsRepository
 from tests.unit.fakes.store import Store
@@ -74,6 +79,9 @@ class FakeUnitOfWork:
         self._staged.refunds = dict(self._store.refunds)
         self._staged.idempotency_keys = dict(self._store.idempotency_keys)
         self._staged.memberships = list(self._store.memberships)
+        self._staged.offerings = self._store.offerings
+        self._staged.bookings = self._store.bookings
+        self._staged.seats = dict(self._store.seats)
         self.users = FakeUserRepository(self._store, self._staged)
         self.sessions = FakeSessionRepository(self._staged, self.users)
         self.throttle = FakeThrottleRepository(self._staged)
@@ -89,6 +97,9 @@ class FakeUnitOfWork:
                                          self.purchases)
         self.outbox = FakeOutboxRepository(self._staged, self._ids)
         self.email_logs = FakeEmailLogRepository(self._staged)
+        self.offerings = FakeOfferingRepository(self._staged)
+        self.seats = FakeSeatRepository(self._staged)
+        self.bookings = FakeBookingRepository(self._staged)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -100,6 +111,8 @@ class FakeUnitOfWork:
         events += collect_events(iter(self.content.seen.values()))
         events += collect_events(iter(self.series.seen.values()))
         events += collect_events(iter(self.purchases.seen.values()))
+        events += collect_events(iter(self.offerings.seen.values()))
+        events += collect_events(iter(self.bookings.seen.values()))
         now_ids = []
         for event in events:
             for handler in self._routing.handler_names_for(event):
@@ -120,6 +133,9 @@ class FakeUnitOfWork:
         self._store.refunds = self._staged.refunds
         self._store.idempotency_keys = self._staged.idempotency_keys
         self._store.memberships = self._staged.memberships
+        self._store.offerings.update(copy.deepcopy(self.offerings.seen))
+        self._store.bookings.update(copy.deepcopy(self.bookings.seen))
+        self._store.seats = self._staged.seats
         self._committed.extend(now_ids)
         self.commits += 1
         kept = (self.users.seen, self.content.seen, self.series.seen, self.purchases.seen)

@@ -1,0 +1,292 @@
+"""Offerings, the seats of their sessions, and bookings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from adapters.sqlalchemy.executor import Executor, conflict_from
+from adapters.sqlalchemy.repositories.tracking import Tracker
+from adapters.sqlalchemy.tables import offering_bookings, offering_sessions, offerings
+from application.ports.offerings import OfferingFilter
+from application.ports.system import IdGenerator
+from domain.errors import Conflict
+from domain.offerings.booking import Booking, BookingStatus, PaidWith
+from domain.offerings.offering import (
+    CapacityType,
+    DeliveryMethod,
+    Offering,
+    OfferingStatus,
+)
+from domain.offerings.policy import parse_payment_options, parse_portal_config
+from domain.offerings.schedules import OfferingType, parse_schedule
+from domain.values import Money, Slug
+
+_SLUG_TAKEN = Conflict("That slug is already used.", code="offering.slug_taken", field="slug")
+_HELD = Conflict("You already hold a place in this session.", code="booking.exists")
+LIVE = ("pending", "confirmed")
+
+
+def offering_row(o: Offering) -> dict[str, Any]:
+    return {
+        "id": o.id, "creator_id": o.creator_id, "title": o.title, "slug": o.slug.value,
+        "description": o.description, "offering_type": o.offering_type.value,
+        "capacity_type": o.capacity_type.value, "max_participants": o.max_participants,
+        "delivery_method": o.delivery_method.value, "location_details": o.location_details,
+        "video_conference_provider": o.video_conference_provider,
+        "schedule": {**o.schedule.to_json(), **({"join_url": o.join_url} if o.join_url
+                                                else {})},
+        "price": o.price.amount if o.price else None, "currency": o.currency,
+        "credit_cost": o.credit_cost, "payment_options": o.payment_options.to_json(),
+        "status": o.status.value, "published_at": o.published_at,
+        "registration_deadline": o.registration_deadline,
+        "portal_config": o.portal_config.to_json(), "booking_count": o.booking_count,
+        "timezone": o.timezone, "starts_at": o.starts_at, "ends_at": o.ends_at,
+        "created_at": o.created_at, "updated_at": o.updated_at,
+        "deleted_at": o.deleted_at,
+    }
+
+
+def offering_from(r: sa.RowMapping) -> Offering:
+    kind = OfferingType(r["offering_type"])
+    schedule = dict(r["schedule"])
+    # The join link is stored beside the schedule: the table has no column of its own
+    # for it, and it is never part of what the public sees.
+    join_url = schedule.pop("join_url", None)
+    return Offering(
+        id=r["id"], creator_id=r["creator_id"], title=r["title"], slug=Slug(r["slug"]),
+        offering_type=kind, schedule=parse_schedule(kind, schedule),
+        capacity_type=CapacityType(r["capacity_type"]),
+        delivery_method=DeliveryMethod(r["delivery_method"]), currency=r["currency"],
+        created_at=r["created_at"], updated_at=r["updated_at"],
+        max_participants=r["max_participants"], description=r["description"],
+        location_details=r["location_details"],
+        video_conference_provider=r["video_conference_provider"], join_url=join_url,
+        price=Money(r["price"], r["currency"]) if r["price"] is not None else None,
+        credit_cost=r["credit_cost"],
+        payment_options=parse_payment_options(r["payment_options"] or None),
+        registration_deadline=r["registration_deadline"],
+        portal_config=parse_portal_config(r["portal_config"] or None), timezone=r["timezone"],
+        status=OfferingStatus(r["status"]), published_at=r["published_at"],
+        booking_count=r["booking_count"], deleted_at=r["deleted_at"],
+        starts_at=r["starts_at"], ends_at=r["ends_at"],
+    )
+
+
+class SqlOfferingRepository:
+    def __init__(self, execute: Executor) -> None:
+        self._execute = execute
+        self.tracker: Tracker[Offering] = Tracker(execute, offerings, offering_row)
+
+    def add(self, offering: Offering) -> None:
+        row = offering_row(offering)
+        try:
+            with self._execute.connection.begin_nested():
+                self._execute(sa.insert(offerings).values(**row))
+        except sa_exc.IntegrityError as error:
+            raise conflict_from(error, {"uq_offerings_slug": _SLUG_TAKEN,
+                                        "offerings.slug": _SLUG_TAKEN}) from error
+        self.tracker.track(offering.id, offering, row)
+
+    def _one(self, condition: sa.ColumnElement[bool], lock: bool) -> Offering | None:
+        query = sa.select(offerings).where(condition)
+        if lock:
+            query = query.with_for_update()
+        row = self._execute(query).mappings().first()
+        if row is None:
+            return None
+        known = self.tracker.get(row["id"])
+        if known is not None and not lock:
+            return known
+        fresh = offering_from(row)
+        self.tracker.forget(row["id"])
+        return self.tracker.track(row["id"], fresh, offering_row(fresh))
+
+    def get(self, offering_id: UUID, *, lock: bool = False) -> Offering | None:
+        return self._one(offerings.c.id == offering_id, lock)
+
+    def by_slug(self, slug: str) -> Offering | None:
+        return self._one(offerings.c.slug == slug, False)
+
+    def slug_taken(self, slug: str) -> bool:
+        return self._execute(sa.select(offerings.c.id).where(offerings.c.slug == slug)
+                             ).first() is not None
+
+    def _many(self, query: sa.Select[Any]) -> list[Offering]:
+        found = []
+        for row in self._execute(query).mappings():
+            known = self.tracker.get(row["id"])
+            found.append(known or self.tracker.track(row["id"], offering_from(row)))
+        return found
+
+    def published(self, page: OfferingFilter) -> Sequence[Offering]:
+        o = offerings
+        query = sa.select(o).where(o.c.status == "published", o.c.deleted_at.is_(None))
+        if page.offering_type is not None:
+            query = query.where(o.c.offering_type == page.offering_type)
+        if page.delivery_method is not None:
+            query = query.where(o.c.delivery_method == page.delivery_method)
+        if page.upcoming_after is not None:
+            query = query.where(sa.or_(o.c.ends_at.is_(None),
+                                       o.c.ends_at > page.upcoming_after))
+        return self._many(query.order_by(o.c.starts_at, o.c.id)
+                          .limit(page.limit).offset(page.offset))
+
+    def of_creator(self, creator_id: UUID | None, limit: int, offset: int
+                   ) -> Sequence[Offering]:
+        o = offerings
+        query = sa.select(o).where(o.c.deleted_at.is_(None))
+        if creator_id is not None:
+            query = query.where(o.c.creator_id == creator_id)
+        return self._many(query.order_by(o.c.created_at.desc(), o.c.id.desc())
+                          .limit(limit).offset(offset))
+
+    def count_booking(self, offering_id: UUID, delta: int) -> None:
+        o = offerings
+        self._execute(sa.update(o).where(o.c.id == offering_id)
+                      .values(booking_count=o.c.booking_count + delta))
+        # A tracked copy keeps its old count: unchanged in it, the flush never writes it.
+
+
+class SqlSeatRepository:
+    def __init__(self, execute: Executor, ids: IdGenerator) -> None:
+        self._execute = execute
+        self._ids = ids
+
+    def take(self, *, offering_id: UUID, session_key: str, starts_at: datetime,
+             ends_at: datetime, capacity: int | None) -> bool:
+        s = offering_sessions
+        self._execute(
+            self._execute.insert(s).values(
+                id=self._ids.new_id(), offering_id=offering_id, session_key=session_key,
+                starts_at=starts_at, ends_at=ends_at, capacity=capacity)
+            .on_conflict_do_nothing(index_elements=["offering_id", "session_key"]))
+        # The row lock makes concurrent takers of this session take turns (bounded by
+        # lock_timeout); the condition and the CHECK make overbooking impossible.
+        taken = self._execute(
+            sa.update(s).where(s.c.offering_id == offering_id, s.c.session_key == session_key,
+                               sa.or_(s.c.capacity.is_(None), s.c.taken < s.c.capacity))
+            .values(taken=s.c.taken + 1, capacity=capacity))
+        return bool(taken.rowcount)
+
+    def release(self, *, offering_id: UUID, session_key: str) -> None:
+        s = offering_sessions
+        self._execute(sa.update(s).where(s.c.offering_id == offering_id,
+                                         s.c.session_key == session_key, s.c.taken > 0)
+                      .values(taken=s.c.taken - 1))
+
+    def taken(self, offering_id: UUID, session_keys: Sequence[str]) -> dict[str, int]:
+        if not session_keys:
+            return {}
+        s = offering_sessions
+        rows = self._execute(sa.select(s.c.session_key, s.c.taken).where(
+            s.c.offering_id == offering_id, s.c.session_key.in_(list(session_keys)))
+        ).mappings()
+        return {row["session_key"]: row["taken"] for row in rows}
+
+
+def booking_row(b: Booking) -> dict[str, Any]:
+    return {
+        "id": b.id, "customer_id": b.customer_id, "offering_id": b.offering_id,
+        "payment_method": b.paid_with.value, "amount_paid": b.amount_paid.amount,
+        "credits_used": b.credits_used, "stripe_payment_intent_id": b.payment_intent_id,
+        "booking_details": {**b.details, "currency": b.amount_paid.currency},
+        "status": b.status.value, "canceled_at": b.canceled_at,
+        "cancellation_reason": b.cancellation_reason, "session_key": b.session_key,
+        "starts_at": b.starts_at, "ends_at": b.ends_at, "hold_expires_at": b.hold_expires_at,
+        "created_at": b.created_at, "updated_at": b.updated_at,
+    }
+
+
+def booking_from(r: sa.RowMapping) -> Booking:
+    details = dict(r["booking_details"] or {})
+    currency = details.pop("currency", "usd")
+    return Booking(
+        id=r["id"], customer_id=r["customer_id"], offering_id=r["offering_id"],
+        paid_with=PaidWith(r["payment_method"]), session_key=r["session_key"],
+        starts_at=r["starts_at"], ends_at=r["ends_at"], created_at=r["created_at"],
+        updated_at=r["updated_at"], amount_paid=Money(r["amount_paid"], currency),
+        credits_used=r["credits_used"], status=BookingStatus(r["status"]),
+        payment_intent_id=r["stripe_payment_intent_id"], hold_expires_at=r["hold_expires_at"],
+        canceled_at=r["canceled_at"], cancellation_reason=r["cancellation_reason"],
+        details={str(k): str(v) for k, v in details.items()},
+    )
+
+
+class SqlBookingRepository:
+    def __init__(self, execute: Executor) -> None:
+        self._execute = execute
+        self.tracker: Tracker[Booking] = Tracker(execute, offering_bookings, booking_row)
+
+    def add(self, booking: Booking) -> None:
+        row = booking_row(booking)
+        try:
+            with self._execute.connection.begin_nested():
+                self._execute(sa.insert(offering_bookings).values(**row))
+        except sa_exc.IntegrityError as error:
+            raise conflict_from(error, {"uq_offering_bookings_live_seat": _HELD,
+                                        "offering_bookings.customer_id": _HELD}) from error
+        self.tracker.track(booking.id, booking, row)
+
+    def _one(self, condition: sa.ColumnElement[bool], lock: bool) -> Booking | None:
+        query = sa.select(offering_bookings).where(condition)
+        if lock:
+            query = query.with_for_update()
+        row = self._execute(query).mappings().first()
+        if row is None:
+            return None
+        known = self.tracker.get(row["id"])
+        if known is not None and not lock:
+            return known
+        fresh = booking_from(row)
+        self.tracker.forget(row["id"])
+        return self.tracker.track(row["id"], fresh, booking_row(fresh))
+
+    def get(self, booking_id: UUID, *, lock: bool = False) -> Booking | None:
+        return self._one(offering_bookings.c.id == booking_id, lock)
+
+    def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Booking | None:
+        return self._one(offering_bookings.c.stripe_payment_intent_id == intent_id, lock)
+
+    def live_for(self, customer_id: UUID, offering_id: UUID, session_key: str
+                 ) -> Booking | None:
+        b = offering_bookings
+        return self._one(sa.and_(b.c.customer_id == customer_id, b.c.offering_id == offering_id,
+                                 b.c.session_key == session_key, b.c.status.in_(LIVE)), False)
+
+    def _many(self, query: sa.Select[Any]) -> list[Booking]:
+        found = []
+        for row in self._execute(query).mappings():
+            known = self.tracker.get(row["id"])
+            found.append(known or self.tracker.track(row["id"], booking_from(row)))
+        return found
+
+    def for_customer(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Booking]:
+        b = offering_bookings
+        return self._many(sa.select(b).where(b.c.customer_id == customer_id)
+                          .order_by(b.c.starts_at.desc(), b.c.id.desc())
+                          .limit(limit).offset(offset))
+
+    def for_offering(self, offering_id: UUID, limit: int, offset: int) -> Sequence[Booking]:
+        b = offering_bookings
+        return self._many(sa.select(b).where(b.c.offering_id == offering_id)
+                          .order_by(b.c.starts_at, b.c.id).limit(limit).offset(offset))
+
+    def busy(self, offering_id: UUID, start: datetime, end: datetime
+             ) -> Sequence[tuple[datetime, datetime]]:
+        b = offering_bookings
+        rows = self._execute(sa.select(b.c.starts_at, b.c.ends_at).where(
+            b.c.offering_id == offering_id, b.c.status.in_(LIVE),
+            b.c.starts_at < end, b.c.ends_at > start)).mappings()
+        return [(row["starts_at"], row["ends_at"]) for row in rows]
+
+    def expired_holds(self, now: datetime, limit: int) -> Sequence[UUID]:
+        b = offering_bookings
+        return list(self._execute(sa.select(b.c.id).where(
+            b.c.status == "pending", b.c.hold_expires_at <= now)
+            .order_by(b.c.hold_expires_at).limit(limit)).scalars())

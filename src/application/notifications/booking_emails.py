@@ -1,0 +1,57 @@
+"""Event handlers that email customers about their bookings."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from application.notifications.delivery import deliver
+from application.offerings.views import BookingView, view
+from application.services import Services
+from application.unit_of_work import UnitOfWork
+from domain.offerings.events import BookingCanceled, BookingConfirmed
+
+
+def _when(v: BookingView) -> str:
+    local = v.booking.starts_at.astimezone(ZoneInfo(v.zone))
+    return f"{local.strftime('%A %d %B %Y, %H:%M')} ({v.zone})"
+
+
+def send_confirmation(event: BookingConfirmed, uow: UnitOfWork, services: Services) -> None:
+    booking = uow.bookings.get(event.booking_id)
+    user = uow.users.get(event.customer_id)
+    if booking is None or user is None:
+        return
+    v = view(uow, booking)
+    base = services.config.public_url.rstrip("/")
+    where = (f"Join: {v.join_url}\n" if v.join_url else "") + \
+        (f"Where: {v.location}\n" if v.location else "")
+    deliver(uow, services, to=user.email.value, user_id=user.id,
+            email_type="booking_confirmation", subject=f"Booked: {v.offering.title}",
+            text=(f"Hello {user.full_name},\n\nYou are booked for {v.offering.title} on "
+                  f"{_when(v)}.\n{where}\nAdd it to your calendar: "
+                  f"{base}/api/v1/me/bookings/{booking.id}/calendar.ics\n"))
+
+
+def send_cancellation(event: BookingCanceled, uow: UnitOfWork, services: Services) -> None:
+    booking = uow.bookings.get(event.booking_id)
+    user = uow.users.get(event.customer_id)
+    if booking is None or user is None:
+        return
+    v = view(uow, booking)
+    if event.seat_lost:
+        subject = f"Refunded: {v.offering.title} was full"
+        body = (f"Your payment for {v.offering.title} on {_when(v)} arrived after the last "
+                f"place was taken, so you were not booked. The {event.refunded_amount} "
+                f"{event.currency.upper()} you paid is refunded to your card.")
+    else:
+        back = []
+        if event.refunded_amount not in ("0", "0.00"):
+            back.append(f"{event.refunded_amount} {event.currency.upper()} to your card")
+        if event.credits_returned:
+            back.append(f"{event.credits_returned} credits to your balance")
+        returned = f" We returned {' and '.join(back)}." if back else ""
+        subject = f"Cancelled: {v.offering.title}"
+        body = f"Your booking for {v.offering.title} on {_when(v)} is cancelled.{returned}"
+    deliver(uow, services, to=user.email.value, user_id=user.id,
+            email_type="booking_seat_lost" if event.seat_lost else "booking_canceled",
+            subject=subject, text=f"Hello {user.full_name},\n\n{body}\n")

@@ -1,0 +1,1 @@
+"""Offerings: authoring, the public listing, sessions and slots, and bookings."""

@@ -1,0 +1,439 @@
+"""Booking a session: paid by purchase, included in a membership, or with credits.
+
+The seat is taken first, in the same transaction as the booking and any credit
+spend: ``seats.take`` counts it under a database CHECK with the session's row
+locked (lock waits are bounded), so confirmed bookings never exceed the session's
+capacity whatever runs in parallel. A bookable (1:1) offering's row is locked too
+while a slot is checked against the other bookings and their buffers.
+
+A purchase holds its seat while the payment is confirmed (``seat_hold_minutes``);
+a hold that runs out is released, and a payment that succeeds after its seat went
+to someone else is refunded at once, never overbooked.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from application.credits.ledger import refund_spend, spend_credits
+from application.offerings.views import BookingView, view
+from application.ports.payments import PaymentDeclined, PaymentEvent
+from application.principal import Principal
+from application.services import Services
+from application.unit_of_work import UnitOfWork
+from domain.credits.ledger import CreditType
+from domain.errors import Conflict, Forbidden, NotFound, ValidationError
+from domain.identity.permissions import Permission
+from domain.memberships.subscription import Subscription
+from domain.memberships.tier import RuleAccess
+from domain.offerings.booking import Booking, BookingStatus, PaidWith
+from domain.offerings.offering import Offering
+from domain.offerings.policy import Outcome
+from domain.offerings.schedules import (
+    CohortCourse,
+    Occurrence,
+    OfferingType,
+    RecurringBookable,
+)
+from domain.values import Money
+
+log = logging.getLogger("patronage.bookings")
+IDEMPOTENCY_KEY_MAX = 200
+
+
+class OfferingFull(Conflict):
+    code = "offering.full"
+    title = "No seats left"
+
+
+@attrs.frozen(repr=False)
+class BookOffering:
+    actor: Principal
+    offering_id: UUID
+    payment_method: str  # purchase, subscription or credits
+    starts_at: datetime | None = None  # the session or slot, where the type has several
+    cohort: str | None = None  # a cohort course's start date
+    card: str | None = None
+    idempotency_key: str | None = None
+
+    def __repr__(self) -> str:
+        return (f"BookOffering(offering_id={self.offering_id}, "
+                f"payment_method={self.payment_method})")
+
+
+@attrs.frozen
+class Booked:
+    booking: Booking
+    client_secret: str | None = None
+
+
+def _session(uow: UnitOfWork, offering: Offering, zone: ZoneInfo, cmd: BookOffering,
+             now: datetime) -> Occurrence:
+    """The session this booking is for; refuses one that is past or not offered."""
+    schedule = offering.schedule
+    if isinstance(schedule, RecurringBookable):
+        if cmd.starts_at is None:
+            raise ValidationError("Choose a slot: starts_at.", code="booking.slot_required",
+                                  field="starts_at")
+        window_start = cmd.starts_at - timedelta(days=1)
+        taken = uow.bookings.busy(offering.id, window_start, cmd.starts_at + timedelta(days=2))
+        free = schedule.free_slots(zone, cmd.starts_at, cmd.starts_at + timedelta(seconds=1),
+                                   now, taken)
+        if not free:
+            offered = list(schedule.candidate_slots(zone, cmd.starts_at,
+                                                    cmd.starts_at + timedelta(seconds=1)))
+            if offered and offered[0].starts_at > now:
+                raise OfferingFull("That slot is taken or outside the booking window.",
+                                   code="booking.slot_unavailable")
+            raise ValidationError("That is not one of this offering's slots.",
+                                  code="booking.no_such_session", field="starts_at")
+        return free[0]
+    if isinstance(schedule, CohortCourse):
+        chosen = next((c for c in schedule.cohorts if c.isoformat() == cmd.cohort), None)
+        if chosen is None:
+            raise ValidationError("Choose one of the cohorts (its start date).",
+                                  code="booking.no_such_session", field="cohort")
+        begins, ends = schedule.cohort_span(chosen, zone)
+        return Occurrence(begins, ends, schedule.key(chosen))
+    if offering.offering_type in (OfferingType.MULTI_DAY_PROGRAM, OfferingType.RETREAT,
+                                  OfferingType.ONE_TIME_EVENT):
+        first, last = schedule.span(zone)
+        if first is None or last is None:
+            raise ValidationError("This offering has no dates.", code="booking.no_such_session")
+        key = {OfferingType.MULTI_DAY_PROGRAM: "program",
+               OfferingType.RETREAT: "retreat"}.get(offering.offering_type, first.isoformat())
+        return Occurrence(first, last, key)
+    if cmd.starts_at is None:
+        raise ValidationError("Choose a session: starts_at.", code="booking.session_required",
+                              field="starts_at")
+    found = schedule.occurrences(zone, cmd.starts_at, cmd.starts_at + timedelta(seconds=1))
+    if not found or found[0].starts_at != cmd.starts_at:
+        raise ValidationError("That is not one of this offering's sessions.",
+                              code="booking.no_such_session", field="starts_at")
+    return found[0]
+
+
+def _membership_price(uow: UnitOfWork, services: Services, customer_id: UUID,
+                      offering: Offering) -> tuple[int, Subscription]:
+    """Credits a member pays for this offering under their tier's rules (0: included)."""
+    membership = uow.subscriptions.live_for(customer_id)
+    if membership is None or not membership.is_member(services.clock.now()):
+        raise Forbidden("Booking with a membership needs an active membership.",
+                        code="booking.membership_required")
+    tier = uow.tiers.get(membership.tier_id)
+    rule = tier.rule_for(offering.id, offering.offering_type.value) if tier else None
+    if rule is None:
+        raise Forbidden("Your membership does not include this offering.",
+                        code="booking.not_included")
+    if rule.access is RuleAccess.FREE:
+        return 0, membership
+    cost = rule.credit_cost or offering.credit_cost
+    if cost is None:
+        raise Conflict("This offering has no credit cost.", code="booking.no_credit_cost")
+    return cost, membership
+
+
+def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Booked:
+    user_id = cmd.actor.require_user()
+    if not cmd.actor.email_verified:
+        raise Forbidden("Confirm your email address before booking.",
+                        code="booking.email_unverified")
+    if cmd.idempotency_key is not None and not 0 < len(cmd.idempotency_key) <= \
+            IDEMPOTENCY_KEY_MAX:
+        raise ValidationError("Idempotency-Key must be 1 to 200 characters.",
+                              code="request.idempotency_key")
+    try:
+        paid_with = PaidWith(cmd.payment_method)
+    except ValueError:
+        raise ValidationError("payment_method is purchase, subscription or credits.",
+                              code="booking.payment_method", field="payment_method") from None
+    now = services.clock.now()
+    if cmd.idempotency_key:
+        first = uow.ledger.key_resource(user_id, "booking", cmd.idempotency_key)
+        if first is not None:
+            earlier = uow.bookings.get(first)
+            if earlier is None or earlier.offering_id != cmd.offering_id:
+                raise Conflict("This Idempotency-Key was used for another booking.",
+                               code="request.idempotency_key_reused")
+            uow.rollback()
+            return Booked(earlier)
+    offering = uow.offerings.get(cmd.offering_id)
+    if offering is None or not offering.is_live:
+        raise NotFound("No such offering.", code="offering.not_found")
+    if offering.registration_deadline is not None and now > offering.registration_deadline:
+        raise Conflict("Registration has closed.", code="booking.registration_closed")
+    zone = offering.zone(uow.settings.get().timezone)
+    if isinstance(offering.schedule, RecurringBookable):
+        # Slots overlap through their buffers: bookings of one bookable offering take
+        # turns, so two customers can never hold overlapping slots.
+        offering = uow.offerings.get(offering.id, lock=True) or offering
+    session = _session(uow, offering, zone, cmd, now)
+    if session.starts_at <= now:
+        raise Conflict("That session has started or is over.", code="booking.session_past")
+
+    credits = 0
+    amount = Money("0", offering.currency)
+    if paid_with is PaidWith.CREDITS:
+        if offering.credit_cost is None:
+            raise Conflict("This offering is not booked with credits.",
+                           code="booking.credits_not_accepted")
+        credits = offering.credit_cost
+    elif paid_with is PaidWith.SUBSCRIPTION:
+        credits, _ = _membership_price(uow, services, user_id, offering)
+    else:
+        if offering.price is None or offering.price.is_zero:
+            raise Conflict("This offering is not sold for money.",
+                           code="booking.not_for_sale")
+        amount = offering.price
+    booking = Booking(
+        id=services.ids.new_id(), customer_id=user_id, offering_id=offering.id,
+        paid_with=paid_with, session_key=session.key, starts_at=session.starts_at,
+        ends_at=session.ends_at, created_at=now, updated_at=now, amount_paid=amount,
+        credits_used=credits,
+        status=BookingStatus.PENDING if paid_with is PaidWith.PURCHASE
+        else BookingStatus.CONFIRMED,
+        hold_expires_at=(now + timedelta(minutes=offering.payment_options.seat_hold_minutes)
+                         if paid_with is PaidWith.PURCHASE else None),
+        details={"session_title": session.title} if session.title else {})
+    held = uow.bookings.live_for(user_id, offering.id, session.key)
+    if held is not None:
+        raise Conflict("You already hold a place in this session.", code="booking.exists",
+                       details={"booking_id": str(held.id)})
+    if not uow.seats.take(offering_id=offering.id, session_key=session.key,
+                          starts_at=session.starts_at, ends_at=session.ends_at,
+                          capacity=offering.seats_per_session):
+        raise OfferingFull("This session is full.")
+    uow.bookings.add(booking)
+    uow.offerings.count_booking(offering.id, +1)
+    if credits:
+        spend_credits(uow, services, customer_id=user_id, amount=credits,
+                      booking_id=booking.id, description=f"Booking: {offering.title}")
+    if booking.status is BookingStatus.CONFIRMED:
+        booking.confirmed_now()
+    if cmd.idempotency_key:
+        first = uow.ledger.remember_key(user_id, "booking", cmd.idempotency_key, booking.id,
+                                        now)
+        if first != booking.id:
+            raise Conflict("This Idempotency-Key was used for another booking.",
+                           code="request.idempotency_key_reused")
+    uow.commit()
+    if paid_with is not PaidWith.PURCHASE:
+        return Booked(booking)
+    return _pay(booking.id, offering.title, cmd, services)
+
+
+def _pay(booking_id: UUID, title: str, cmd: BookOffering, services: Services) -> Booked:
+    gateway = services.payments
+    with services.uow_factory() as uow:
+        booking = uow.bookings.get(booking_id)
+        user = uow.users.get(cmd.actor.require_user())
+        if booking is None or user is None:
+            raise NotFound("No such booking.", code="booking.not_found")
+        customer_id = gateway.ensure_customer(user_id=user.id, email=user.email.value,
+                                              existing_id=user.stripe_customer_id)
+        if customer_id != user.stripe_customer_id:
+            user.stripe_customer_id = customer_id
+            uow.commit()
+    try:
+        # The payment is keyed by the booking's id: a retry is the same payment.
+        intent = gateway.create_payment(amount=booking.amount_paid, purchase_id=booking.id,
+                                        customer_id=customer_id,
+                                        description=f"Booking: {title}",
+                                        payment_method=cmd.card)
+    except PaymentDeclined:
+        with services.uow_factory() as uow:
+            release_booking(uow, services, booking_id, "payment declined")
+            uow.commit()
+        raise
+    event = gateway.inline_event(intent) if gateway.delivers_events_inline else None
+    with services.uow_factory() as uow:
+        if event is not None:
+            apply_booking_payment(uow, services, event)
+        else:
+            locked = uow.bookings.get(booking_id, lock=True)
+            if locked is not None and locked.payment_intent_id is None:
+                locked.payment_intent_id = intent.id
+                locked.updated_at = services.clock.now()
+        uow.commit()
+        final = uow.bookings.get(booking_id)
+    services.dispatch(uow.committed_outbox_ids)
+    if final is None:
+        raise NotFound("No such booking.", code="booking.not_found")
+    if final.status is BookingStatus.CANCELED:
+        raise PaymentDeclined(f"The payment was declined ({intent.failure or 'declined'}).",
+                              details={"booking_id": str(booking_id)})
+    return Booked(final, intent.client_secret if not intent.succeeded else None)
+
+
+def release_booking(uow: UnitOfWork, services: Services, booking_id: UUID, reason: str
+                    ) -> bool:
+    """Cancel a pending booking and give its seat back (declined, hold ran out)."""
+    booking = uow.bookings.get(booking_id, lock=True)
+    if booking is None or booking.status is not BookingStatus.PENDING:
+        return False
+    booking.cancel(services.clock.now(), reason)
+    uow.seats.release(offering_id=booking.offering_id, session_key=booking.session_key)
+    uow.offerings.count_booking(booking.offering_id, -1)
+    return True
+
+
+def apply_booking_payment(uow: UnitOfWork, services: Services, event: PaymentEvent) -> str:
+    """A payment event for a booking (the caller has recorded the event id)."""
+    booking = None
+    if event.intent_id:
+        booking = uow.bookings.get_by_intent(event.intent_id, lock=True)
+    if booking is None and event.purchase_id is not None:
+        booking = uow.bookings.get(event.purchase_id, lock=True)
+    if booking is None or booking.paid_with is not PaidWith.PURCHASE:
+        return "ignored"
+    now = services.clock.now()
+    if booking.payment_intent_id is None and event.intent_id:
+        booking.payment_intent_id = event.intent_id
+    if event.type == "payment_intent.payment_failed":
+        release_booking(uow, services, booking.id, "payment failed")
+        return "applied"
+    if event.type != "payment_intent.succeeded":
+        return "ignored"
+    if event.amount is not None and event.amount != booking.amount_paid:
+        log.error("payment %s for booking %s paid %s, expected %s: not confirmed; review it",
+                  event.intent_id, booking.id, event.amount, booking.amount_paid)
+        return "mismatch"
+    if booking.status is BookingStatus.PENDING:
+        booking.confirm(now)
+        return "applied"
+    if booking.status is BookingStatus.CANCELED and booking.cancellation_reason in (
+            "seat hold expired", "payment declined"):
+        # Paid after the hold ran out: the seat is taken again if one is free; if not,
+        # the money goes back and the customer is told why (never an overbooking).
+        offering = uow.offerings.get(booking.offering_id)
+        if offering is not None and uow.seats.take(
+                offering_id=booking.offering_id, session_key=booking.session_key,
+                starts_at=booking.starts_at, ends_at=booking.ends_at,
+                capacity=offering.seats_per_session):
+            booking.status = BookingStatus.PENDING
+            booking.canceled_at = booking.cancellation_reason = None
+            booking.confirm(now)
+            uow.offerings.count_booking(booking.offering_id, +1)
+            return "applied"
+        return "seat_lost"
+    return "ignored"
+
+
+def refund_lost_seat(services: Services, intent_id: str) -> None:
+    """Give back a payment that came after its seat went, and tell the customer."""
+    with services.uow_factory(read_only=True) as reader:
+        booking = reader.bookings.get_by_intent(intent_id)
+    if booking is None:
+        return
+    refund = services.payments.refund(intent_id=intent_id, amount=booking.amount_paid,
+                                      idempotency_key=f"booking-seat-lost-{booking.id}")
+    with services.uow_factory() as writer:
+        locked = writer.bookings.get(booking.id, lock=True)
+        if locked is not None and locked.seat_lost(refund.amount, services.clock.now()):
+            writer.commit()
+    services.dispatch(writer.committed_outbox_ids)
+
+
+@attrs.frozen
+class ReleaseExpiredHolds:
+    actor: Principal
+
+
+def release_expired_holds(cmd: ReleaseExpiredHolds, uow: UnitOfWork, services: Services
+                          ) -> int:
+    """Give back the seats of purchases not paid in time (the worker runs this)."""
+    uow.rollback()
+    released = 0
+    with services.uow_factory(read_only=True) as reader:
+        expired = list(reader.bookings.expired_holds(services.clock.now(), 200))
+    for booking_id in expired:
+        with services.uow_factory() as writer:
+            if release_booking(writer, services, booking_id, "seat hold expired"):
+                writer.commit()
+                released += 1
+    return released
+
+
+# --- cancelling -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class CancelBooking:
+    actor: Principal
+    booking_id: UUID
+    reason: str | None = None
+
+
+@attrs.frozen
+class Cancellation:
+    view: BookingView
+    outcome: Outcome
+    refunded: Money | None
+    credits_returned: int
+
+
+def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> Cancellation:
+    """The customer under the offering's policy; the offering's creator or an owner with
+    a full refund (money or credits back) always."""
+    booking = uow.bookings.get(cmd.booking_id)
+    offering = uow.offerings.get(booking.offering_id) if booking else None
+    if booking is None or offering is None:
+        raise NotFound("No such booking.", code="booking.not_found")
+    mine = booking.customer_id == cmd.actor.user_id
+    staff = cmd.actor.may_manage(offering.creator_id, own=Permission.OFFERINGS_CREATE,
+                                 any_=Permission.BOOKINGS_MANAGE_ANY)
+    if not mine and not staff:
+        raise NotFound("No such booking.", code="booking.not_found")
+    if not booking.is_live:
+        raise Conflict("This booking is not active.", code="booking.not_active")
+    now = services.clock.now()
+    if mine and not staff:
+        if booking.starts_at <= now:
+            raise Conflict("The session has started; ask the host.",
+                           code="booking.session_past")
+        outcome = offering.payment_options.cancellation.outcome(booking.starts_at, now)
+    else:
+        outcome = Outcome.FULL_REFUND
+    uow.rollback()
+    refunded = None
+    if booking.paid_with is PaidWith.PURCHASE and booking.payment_intent_id and (
+            outcome is Outcome.FULL_REFUND or (outcome is Outcome.CREDIT_RETURN
+                                               and offering.credit_cost is None)):
+        # Money first, keyed by the booking: a retry after a failure here is the same
+        # refund, and the booking is only cancelled once the money is on its way back.
+        refunded = services.payments.refund(
+            intent_id=booking.payment_intent_id, amount=booking.amount_paid,
+            idempotency_key=f"booking-cancel-{booking.id}").amount
+    with services.uow_factory() as writer:
+        locked = writer.bookings.get(booking.id, lock=True)
+        if locked is None or not locked.is_live:
+            raise Conflict("This booking is not active.", code="booking.not_active")
+        returned = 0
+        if outcome is not Outcome.NOTHING and locked.credits_used:
+            spend = writer.credits.spend_for_booking(locked.id)
+            if spend is not None and refund_spend(writer, services, spend_id=spend.id,
+                                                  description="Booking cancelled"):
+                returned = locked.credits_used
+        elif (outcome is Outcome.CREDIT_RETURN and locked.paid_with is PaidWith.PURCHASE
+              and offering.credit_cost):
+            # A paid booking cancelled for credits: its credit_cost, as earned credits.
+            ledger = writer.credits.load(locked.customer_id)
+            ledger.earn(services.ids.new_id, CreditType.EARNED_PURCHASE, offering.credit_cost,
+                        now, description=f"Cancelled booking: {offering.title}",
+                        source_key=f"booking-cancel:{locked.id}")
+            writer.credits.save(ledger)
+            returned = offering.credit_cost
+        locked.cancel(now, cmd.reason or ("cancelled by the host" if not mine
+                                          else "cancelled by the customer"),
+                      refunded=refunded, credits_returned=returned)
+        writer.seats.release(offering_id=locked.offering_id, session_key=locked.session_key)
+        writer.offerings.count_booking(locked.offering_id, -1)
+        writer.commit()
+        shown = view(writer, locked)
+    services.dispatch(writer.committed_outbox_ids)
+    return Cancellation(shown, outcome, refunded, returned)

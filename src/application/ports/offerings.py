@@ -1,0 +1,87 @@
+"""Repository ports for offerings, their sessions' seats, and bookings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import attrs
+
+from domain.offerings.booking import Booking
+from domain.offerings.offering import Offering
+
+
+@attrs.frozen
+class OfferingFilter:
+    offering_type: str | None = None
+    delivery_method: str | None = None
+    upcoming_after: datetime | None = None  # only offerings not over by then
+    limit: int = 20
+    offset: int = 0
+
+
+class OfferingRepository(Protocol):
+    def add(self, offering: Offering) -> None:
+        """Insert; raises Conflict(offering.slug_taken) if the slug is used."""
+        ...
+
+    def get(self, offering_id: UUID, *, lock: bool = False) -> Offering | None:
+        """Including soft-deleted ones (callers decide what a deleted offering means)."""
+        ...
+
+    def by_slug(self, slug: str) -> Offering | None: ...
+
+    def slug_taken(self, slug: str) -> bool: ...
+
+    def published(self, page: OfferingFilter) -> Sequence[Offering]:
+        """Live offerings, one statement per page, soonest-starting first."""
+        ...
+
+    def of_creator(self, creator_id: UUID | None, limit: int, offset: int
+                   ) -> Sequence[Offering]:
+        """Not deleted; a creator's own, or (None) everyone's."""
+        ...
+
+    def count_booking(self, offering_id: UUID, delta: int) -> None:
+        """Move booking_count in one statement (it is never read-modified-written)."""
+        ...
+
+
+class SeatRepository(Protocol):
+    def take(self, *, offering_id: UUID, session_key: str, starts_at: datetime,
+             ends_at: datetime, capacity: int | None) -> bool:
+        """Take one seat of the session if one is free (False if not). The seat count is
+        kept under a database CHECK; a concurrent taker waits on the row, boundedly."""
+        ...
+
+    def release(self, *, offering_id: UUID, session_key: str) -> None: ...
+
+    def taken(self, offering_id: UUID, session_keys: Sequence[str]) -> dict[str, int]: ...
+
+
+class BookingRepository(Protocol):
+    def add(self, booking: Booking) -> None:
+        """Insert; raises Conflict(booking.exists) if the customer holds this session."""
+        ...
+
+    def get(self, booking_id: UUID, *, lock: bool = False) -> Booking | None: ...
+
+    def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Booking | None: ...
+
+    def live_for(self, customer_id: UUID, offering_id: UUID, session_key: str
+                 ) -> Booking | None: ...
+
+    def for_customer(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Booking]: ...
+
+    def for_offering(self, offering_id: UUID, limit: int, offset: int) -> Sequence[Booking]: ...
+
+    def busy(self, offering_id: UUID, start: datetime, end: datetime
+             ) -> Sequence[tuple[datetime, datetime]]:
+        """Times of the live bookings of an offering that overlap [start, end)."""
+        ...
+
+    def expired_holds(self, now: datetime, limit: int) -> Sequence[UUID]:
+        """Pending bookings whose seat hold ran out."""
+        ...

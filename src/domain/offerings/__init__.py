@@ -1,0 +1,1 @@
+"""Offerings: events, programs, classes, bookable sessions, cohorts and retreats."""

@@ -1,0 +1,117 @@
+"""The Booking: one customer's seat in one session of an offering, and how it was paid."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+import attrs
+
+from domain.errors import Conflict
+from domain.events import Aggregate
+from domain.offerings.events import BookingCanceled, BookingConfirmed
+from domain.values import Money
+
+
+class BookingStatus(enum.StrEnum):
+    PENDING = "pending"  # a seat held while the payment is confirmed
+    CONFIRMED = "confirmed"
+    CANCELED = "canceled"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+class PaidWith(enum.StrEnum):
+    PURCHASE = "purchase"
+    SUBSCRIPTION = "subscription"
+    CREDITS = "credits"
+
+
+LIVE = frozenset({BookingStatus.PENDING, BookingStatus.CONFIRMED})
+
+
+class BookingStateError(Conflict):
+    code = "booking.invalid_state"
+
+
+@attrs.define
+class Booking(Aggregate):
+    id: UUID
+    customer_id: UUID
+    offering_id: UUID
+    paid_with: PaidWith
+    session_key: str
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    amount_paid: Money
+    credits_used: int = 0
+    status: BookingStatus = BookingStatus.CONFIRMED
+    payment_intent_id: str | None = None
+    hold_expires_at: datetime | None = None
+    canceled_at: datetime | None = None
+    cancellation_reason: str | None = None
+    details: dict[str, str] = attrs.field(factory=dict)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE
+
+    def confirm(self, now: datetime) -> bool:
+        if self.status is not BookingStatus.PENDING:
+            return False
+        self.status = BookingStatus.CONFIRMED
+        self.hold_expires_at = None
+        self.updated_at = now
+        self.record(BookingConfirmed(self.id, self.customer_id))
+        return True
+
+    def confirmed_now(self) -> None:
+        """A booking confirmed as it was made (credits, membership): announce it."""
+        self.record(BookingConfirmed(self.id, self.customer_id))
+
+    def cancel(self, now: datetime, reason: str | None, *, refunded: Money | None = None,
+               credits_returned: int = 0, seat_lost: bool = False) -> bool:
+        if self.status not in LIVE:
+            return False
+        was_pending = self.status is BookingStatus.PENDING
+        self.status = BookingStatus.CANCELED
+        self.canceled_at = now
+        self.cancellation_reason = reason
+        self.hold_expires_at = None
+        self.updated_at = now
+        if not was_pending or seat_lost:
+            self.record(BookingCanceled(
+                self.id, self.customer_id, str(refunded.amount) if refunded else "0",
+                refunded.currency if refunded else self.amount_paid.currency,
+                credits_returned, seat_lost))
+        return True
+
+    def seat_lost(self, refunded: Money, now: datetime) -> bool:
+        """A payment arrived after the seat went: it was refunded. True the first time."""
+        if self.status is not BookingStatus.CANCELED or self.details.get("seat_lost"):
+            return False
+        self.details["seat_lost"] = str(refunded.amount)
+        self.cancellation_reason = "paid after the last seat went; refunded"
+        self.updated_at = now
+        self.record(BookingCanceled(self.id, self.customer_id, str(refunded.amount),
+                                    refunded.currency, 0, True))
+        return True
+
+    def mark(self, status: BookingStatus, now: datetime) -> None:
+        if status not in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW):
+            raise BookingStateError("Mark a booking completed or no_show.",
+                                    code="booking.mark")
+        if self.status not in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED,
+                               BookingStatus.NO_SHOW):
+            raise BookingStateError("Only a confirmed booking can be marked.",
+                                    code="booking.not_confirmed")
+        self.status = status
+        self.updated_at = now
+
+    @property
+    def paid(self) -> bool:
+        return self.amount_paid.amount > Decimal(0)

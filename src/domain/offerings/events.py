@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+import attrs
+
+from domain.events import DomainEvent
+
+
+@attrs.frozen
+class BookingConfirmed(DomainEvent):
+    booking_id: UUID
+    customer_id: UUID
+
+
+@attrs.frozen
+class BookingCanceled(DomainEvent):
+    booking_id: UUID
+    customer_id: UUID
+    refunded_amount: str
+    currency: str
+    credits_returned: int
+    seat_lost: bool  # the payment came after the last seat went

@@ -1,0 +1,305 @@
+"""/api/v1/studio/offerings, /api/v1/offerings, /api/v1/bookings and /api/v1/me/bookings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from application.offerings.authoring import (
+    ChangeOfferingStatus,
+    CreateOffering,
+    GetStudioOffering,
+    ListStudioOfferings,
+    UpdateOffering,
+)
+from application.offerings.booking import BookOffering, CancelBooking
+from application.offerings.browsing import (
+    BrowseOfferings,
+    GetOffering,
+    ListSessions,
+    Session,
+)
+from application.offerings.views import (
+    BookingCalendar,
+    BookingView,
+    MarkBooking,
+    MyBooking,
+    MyBookings,
+    OfferingBookings,
+)
+from application.platform.settings import GetSettings
+from domain.offerings.offering import Offering
+from entrypoints.http.auth import SECURED
+from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.openapi import AUTHENTICATED, MAX_OFFSET, PUBLIC, problems
+from entrypoints.http.schemas.common import set_fields
+from entrypoints.http.schemas.offerings import (
+    BookingBody,
+    BookingOut,
+    CancelBody,
+    CancellationOut,
+    HostBookingOut,
+    MarkBody,
+    OfferingBody,
+    OfferingDetailsOut,
+    OfferingOut,
+    OfferingPatch,
+    SessionOut,
+    SessionsOut,
+    StudioOfferingOut,
+)
+
+CREATOR = problems(400, 401, 403, 404, 409, 422, 503)
+
+
+def offering_out(o: Offering, platform_zone: str) -> OfferingOut:
+    return OfferingOut(
+        id=o.id, slug=o.slug.value, title=o.title, description=o.description,
+        offering_type=o.offering_type.value, schedule=o.schedule.to_json(),
+        capacity_type=o.capacity_type.value, max_participants=o.max_participants,
+        delivery_method=o.delivery_method.value, location_details=o.location_details,
+        video_conference_provider=o.video_conference_provider,
+        price=str(o.price.amount) if o.price else None, currency=o.currency,
+        credit_cost=o.credit_cost, payment_options=o.payment_options.to_json(),
+        registration_deadline=o.registration_deadline,
+        timezone=o.timezone or platform_zone, starts_at=o.starts_at, ends_at=o.ends_at)
+
+
+def _zone(patronage: App) -> str:
+    zone: str = patronage.handle(GetSettings()).timezone
+    return zone
+
+
+def studio_out(o: Offering, platform_zone: str) -> StudioOfferingOut:
+    return StudioOfferingOut(
+        offering=offering_out(o, platform_zone), status=o.status.value, join_url=o.join_url,
+        portal_config=o.portal_config.to_json(), booking_count=o.booking_count,
+        published_at=o.published_at, created_at=o.created_at, updated_at=o.updated_at)
+
+
+def _fields(data: OfferingBody | OfferingPatch) -> dict[str, Any]:
+    if isinstance(data, OfferingPatch):
+        return set_fields(data)
+    return {name: getattr(data, name) for name in data.__struct_fields__
+            if name not in ("currency", "slug")}
+
+
+class StudioOfferingsController(Controller):
+    path = "/api/v1/studio/offerings"
+    tags = ["studio"]
+    security = SECURED
+
+    @get("/", sync_to_thread=True, responses=CREATOR)
+    def list_offerings(
+        self, actor: Actor, patronage: App,
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
+        offset: FromQuery[Annotated[int, Parameter(ge=0, le=MAX_OFFSET)]] = 0,
+    ) -> list[StudioOfferingOut]:
+        """Your offerings, drafts included (platform owners see everyone's), newest first."""
+        zone = _zone(patronage)
+        found = patronage.handle(ListStudioOfferings(actor=actor, limit=limit, offset=offset))
+        return [studio_out(o, zone) for o in found]
+
+    @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True, responses=CREATOR)
+    def create(self, data: JSONBody[OfferingBody], actor: Actor, patronage: App
+               ) -> StudioOfferingOut:
+        """Create a draft offering. The schedule is checked against the offering's type
+        (errors name the field, e.g. `schedule.days[2].start_time`)."""
+        offering = patronage.handle(CreateOffering(actor=actor, fields=_fields(data),
+                                                   slug=data.slug, currency=data.currency))
+        return studio_out(offering, _zone(patronage))
+
+    @get("/{offering_id:uuid}", sync_to_thread=True, responses=CREATOR)
+    def get_offering(self, offering_id: FromPath[UUID], actor: Actor, patronage: App
+                     ) -> StudioOfferingOut:
+        """One of your offerings."""
+        return studio_out(patronage.handle(GetStudioOffering(actor=actor,
+                                                             offering_id=offering_id)),
+                          _zone(patronage))
+
+    @patch("/{offering_id:uuid}", sync_to_thread=True, responses=CREATOR)
+    def update(self, offering_id: FromPath[UUID], data: JSONBody[OfferingPatch], actor: Actor,
+               patronage: App) -> StudioOfferingOut:
+        """Edit an offering; all changes apply or none."""
+        return studio_out(patronage.handle(UpdateOffering(
+            actor=actor, offering_id=offering_id, changes=_fields(data))), _zone(patronage))
+
+    @post("/{offering_id:uuid}/{action:str}", status_code=200, sync_to_thread=True,
+          responses=CREATOR)
+    def change_status(self, offering_id: FromPath[UUID],
+                      action: FromPath[Literal["publish", "unpublish", "archive"]], actor: Actor,
+                      patronage: App) -> StudioOfferingOut:
+        """Publish (needs a price or a credit cost), unpublish or archive."""
+        return studio_out(patronage.handle(ChangeOfferingStatus(
+            actor=actor, offering_id=offering_id, to=action)), _zone(patronage))
+
+    @delete("/{offering_id:uuid}", status_code=200, sync_to_thread=True, responses=CREATOR)
+    def remove(self, offering_id: FromPath[UUID], actor: Actor, patronage: App
+               ) -> dict[str, bool]:
+        """Delete (softly: bookings and their history stay)."""
+        patronage.handle(ChangeOfferingStatus(actor=actor, offering_id=offering_id,
+                                              to="delete"))
+        return {"deleted": True}
+
+    @get("/{offering_id:uuid}/bookings", sync_to_thread=True, responses=CREATOR)
+    def bookings(
+        self, offering_id: FromPath[UUID], actor: Actor, patronage: App,
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=500)]] = 100,
+        offset: FromQuery[Annotated[int, Parameter(ge=0, le=MAX_OFFSET)]] = 0,
+    ) -> list[HostBookingOut]:
+        """The offering's bookings, by session time."""
+        found = patronage.handle(OfferingBookings(actor=actor, offering_id=offering_id,
+                                                  limit=limit, offset=offset))
+        return [HostBookingOut(id=b.id, customer_id=b.customer_id, status=b.status.value,
+                               payment_method=b.paid_with.value, starts_at=b.starts_at,
+                               ends_at=b.ends_at, amount_paid=str(b.amount_paid.amount),
+                               credits_used=b.credits_used) for b in found]
+
+
+def session_out(s: Session, zone: str, viewer: str | None) -> SessionOut:
+    o = s.occurrence
+    return SessionOut(
+        starts_at=o.starts_at, ends_at=o.ends_at,
+        local_start=o.starts_at.astimezone(ZoneInfo(zone)).isoformat(),
+        viewer_start=o.starts_at.astimezone(ZoneInfo(viewer)).isoformat() if viewer else None,
+        session_key=o.key, title=o.title, seats_left=s.seats_left)
+
+
+class OfferingsController(Controller):
+    path = "/api/v1/offerings"
+    tags = ["offerings"]
+
+    @get("/", sync_to_thread=True, responses=PUBLIC)
+    def browse(
+        self, patronage: App,
+        offering_type: FromQuery[Literal["one_time_event", "multi_day_program",
+                                         "recurring_fixed", "recurring_bookable",
+                                         "cohort_course", "retreat"] | None] = None,
+        delivery_method: FromQuery[Literal["online", "in_person", "hybrid",
+                                           "self_guided"] | None] = None,
+        upcoming: FromQuery[bool] = False,
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
+        offset: FromQuery[Annotated[int, Parameter(ge=0, le=MAX_OFFSET)]] = 0,
+    ) -> list[OfferingOut]:
+        """Published offerings, soonest first (open-ended ones last); `upcoming` leaves
+        out those that are over."""
+        zone = _zone(patronage)
+        found = patronage.handle(BrowseOfferings(
+            offering_type=offering_type, delivery_method=delivery_method, upcoming=upcoming,
+            limit=limit, offset=offset))
+        return [offering_out(o, zone) for o in found]
+
+    @get("/{slug:str}", sync_to_thread=True, responses=problems(400, 404, 422, 503))
+    def details(self, slug: FromPath[Annotated[str, Parameter(max_length=200)]],
+                patronage: App) -> OfferingDetailsOut:
+        """One published offering with its next sessions and the seats left in each."""
+        found = patronage.handle(GetOffering(slug=slug))
+        return OfferingDetailsOut(
+            offering=offering_out(found.offering, found.zone),
+            next_sessions=[session_out(s, found.zone, None) for s in found.next_sessions])
+
+    @get("/{slug:str}/sessions", sync_to_thread=True, responses=problems(400, 404, 422, 503))
+    def sessions(
+        self, slug: FromPath[Annotated[str, Parameter(max_length=200)]], patronage: App,
+        start: Annotated[datetime | None, QueryParameter(name="from")] = None,
+        end: Annotated[datetime | None, QueryParameter(name="to")] = None,
+        tz: FromQuery[Annotated[str | None, Parameter(max_length=64)]] = None,
+    ) -> SessionsOut:
+        """Upcoming sessions in [from, to) (default: the next 30 days) with seats left;
+        for a bookable offering, its free slots. `tz` adds each start in the viewer's
+        zone beside the offering's."""
+        found = patronage.handle(ListSessions(slug=slug, start=start, end=end, tz=tz))
+        return SessionsOut(zone=found.zone, viewer_zone=found.viewer_zone,
+                           sessions=[session_out(s, found.zone, found.viewer_zone)
+                                     for s in found.sessions])
+
+
+def booking_out(v: BookingView, client_secret: str | None = None) -> BookingOut:
+    b = v.booking
+    return BookingOut(
+        id=b.id, offering_id=b.offering_id, offering_slug=v.offering.slug.value,
+        offering_title=v.offering.title, status=b.status.value,
+        payment_method=b.paid_with.value, amount_paid=str(b.amount_paid.amount),
+        currency=b.amount_paid.currency, credits_used=b.credits_used, starts_at=b.starts_at,
+        ends_at=b.ends_at, timezone=v.zone, join_url=v.join_url, location=v.location,
+        created_at=b.created_at, canceled_at=b.canceled_at,
+        cancellation_reason=b.cancellation_reason, client_secret=client_secret)
+
+
+class BookingsController(Controller):
+    path = "/api/v1/bookings"
+    tags = ["bookings"]
+    security = SECURED
+
+    @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True,
+          responses=problems(400, 401, 402, 403, 404, 409, 422, 503))
+    def book(self, data: JSONBody[BookingBody], actor: Actor, patronage: App,
+             request: Request[Any, Any, Any]) -> BookingOut:
+        """Book a session: `purchase` (a payment; with Stripe the seat is held while the
+        client confirms it), `subscription` (your tier includes it, free or for credits)
+        or `credits`. A full session is a 409 `offering.full`. Send an `Idempotency-Key`."""
+        booked = patronage.handle(BookOffering(
+            actor=actor, offering_id=data.offering_id, payment_method=data.payment_method,
+            starts_at=data.starts_at, cohort=data.cohort, card=data.card,
+            idempotency_key=request.headers.get("idempotency-key")))
+        view = patronage.handle(MyBooking(actor=actor, booking_id=booked.booking.id))
+        return booking_out(view, booked.client_secret)
+
+    @post("/{booking_id:uuid}/cancel", status_code=200, sync_to_thread=True,
+          responses=problems(400, 401, 403, 404, 409, 422, 503))
+    def cancel(self, booking_id: FromPath[UUID], data: JSONBody[CancelBody], actor: Actor,
+               patronage: App) -> CancellationOut:
+        """Cancel: a customer under the offering's policy (what comes back depends on how
+        long before the start), the host or an owner always with a full refund."""
+        result = patronage.handle(CancelBooking(actor=actor, booking_id=booking_id,
+                                                reason=data.reason))
+        return CancellationOut(booking=booking_out(result.view), outcome=result.outcome.value,
+                               refunded=str(result.refunded.amount) if result.refunded
+                               else None, credits_returned=result.credits_returned)
+
+    @post("/{booking_id:uuid}/mark", status_code=200, sync_to_thread=True, responses=CREATOR)
+    def mark(self, booking_id: FromPath[UUID], data: JSONBody[MarkBody], actor: Actor,
+             patronage: App) -> HostBookingOut:
+        """The host marks a booking completed or no_show."""
+        b = patronage.handle(MarkBooking(actor=actor, booking_id=booking_id,
+                                         status=data.status))
+        return HostBookingOut(id=b.id, customer_id=b.customer_id, status=b.status.value,
+                              payment_method=b.paid_with.value, starts_at=b.starts_at,
+                              ends_at=b.ends_at, amount_paid=str(b.amount_paid.amount),
+                              credits_used=b.credits_used)
+
+
+class MyBookingsController(Controller):
+    path = "/api/v1/me/bookings"
+    tags = ["me"]
+    security = SECURED
+
+    @get("/", sync_to_thread=True, responses=AUTHENTICATED)
+    def list_bookings(
+        self, actor: Actor, patronage: App,
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
+        offset: FromQuery[Annotated[int, Parameter(ge=0, le=MAX_OFFSET)]] = 0,
+    ) -> list[BookingOut]:
+        """Your bookings, latest session first; the join link only while confirmed."""
+        return [booking_out(v) for v in patronage.handle(MyBookings(actor=actor, limit=limit,
+                                                                    offset=offset))]
+
+    @get("/{booking_id:uuid}", sync_to_thread=True, responses=AUTHENTICATED)
+    def one(self, booking_id: FromPath[UUID], actor: Actor, patronage: App) -> BookingOut:
+        """One of your bookings."""
+        return booking_out(patronage.handle(MyBooking(actor=actor, booking_id=booking_id)))
+
+    @get("/{booking_id:uuid}/calendar.ics", sync_to_thread=True, responses=AUTHENTICATED,
+         media_type="text/calendar")
+    def calendar(self, booking_id: FromPath[UUID], actor: Actor, patronage: App
+                 ) -> Response[bytes]:
+        """The booking as an iCalendar file, in the offering's time zone."""
+        data = patronage.handle(BookingCalendar(actor=actor, booking_id=booking_id))
+        return Response(data, media_type="text/calendar", headers={
+            "Content-Disposition": f'attachment; filename="booking-{booking_id}.ics"'})

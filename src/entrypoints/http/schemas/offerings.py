@@ -1,0 +1,189 @@
+"""Bodies of the offering, session and booking routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from entrypoints.http.schemas.common import Currency, PriceText, Strict, UrlText
+
+OfferingTypeText = Literal["one_time_event", "multi_day_program", "recurring_fixed",
+                           "recurring_bookable", "cohort_course", "retreat"]
+CapacityText = Literal["one_on_one", "small_group", "large_group", "unlimited"]
+DeliveryText = Literal["online", "in_person", "hybrid", "self_guided"]
+Title = Annotated[str, Meta(max_length=500)]
+Description = Annotated[str, Meta(max_length=50_000)]
+Seats = Annotated[int, Meta(ge=1, le=100_000)]
+CreditCost = Annotated[int, Meta(ge=1, le=100_000)]
+ZoneText = Annotated[str, Meta(max_length=64, description="An IANA time zone")]
+SCHEDULE_DOC = (
+    "Depends on offering_type. one_time_event: {date, start_time, duration_minutes}; "
+    "multi_day_program: {days: [{date, start_time, duration_minutes, title?}]}; "
+    "recurring_fixed: {pattern: weekly|biweekly|monthly, day, time, duration_minutes, "
+    "start_date, end_date? | count?}; recurring_bookable: {availability: {monday: [{start, "
+    "end}], ...}, session_minutes, buffer_minutes, minimum_notice_hours, "
+    "booking_window_days, exceptions: [{date, windows}]}; cohort_course: {cohorts: "
+    "[{start_date}], sessions: [{offset_days, start_time, duration_minutes, title?}]}; "
+    "retreat: {start_date, end_date, location, check_in?, check_out?}. Times are local to "
+    "the offering's timezone.")
+
+
+class OfferingBody(Strict):
+    title: Title
+    offering_type: OfferingTypeText
+    schedule: Annotated[dict[str, Any], Meta(description=SCHEDULE_DOC)]
+    capacity_type: CapacityText
+    delivery_method: DeliveryText
+    max_participants: Seats | None = None
+    description: Description | None = None
+    location_details: Annotated[str, Meta(max_length=5000)] | None = None
+    video_conference_provider: Annotated[str, Meta(max_length=50)] | None = None
+    join_url: Annotated[UrlText, Meta(description="Shown to confirmed participants only")] | \
+        None = None
+    price: PriceText | None = None
+    currency: Currency = "usd"
+    credit_cost: CreditCost | None = None
+    payment_options: Annotated[dict[str, Any], Meta(description=(
+        "{cancellation: {hours_before, early, late}, seat_hold_minutes}; early and late are "
+        "full_refund, credit_return or nothing"))] | None = None
+    registration_deadline: Annotated[datetime, Meta(tz=True)] | None = None
+    portal_config: Annotated[dict[str, Any], Meta(description=(
+        "{access_before_days, access_after_days}"))] | None = None
+    timezone: ZoneText | None = None
+    slug: Annotated[str, Meta(max_length=200)] | None = None
+
+
+class OfferingPatch(Strict):
+    title: Title | UnsetType = UNSET
+    offering_type: OfferingTypeText | UnsetType = UNSET
+    schedule: Annotated[dict[str, Any], Meta(description=SCHEDULE_DOC)] | UnsetType = UNSET
+    capacity_type: CapacityText | UnsetType = UNSET
+    delivery_method: DeliveryText | UnsetType = UNSET
+    max_participants: Seats | UnsetType | None = UNSET
+    description: Description | UnsetType | None = UNSET
+    location_details: Annotated[str, Meta(max_length=5000)] | UnsetType | None = UNSET
+    video_conference_provider: Annotated[str, Meta(max_length=50)] | UnsetType | None = UNSET
+    join_url: UrlText | UnsetType | None = UNSET
+    price: PriceText | UnsetType | None = UNSET
+    credit_cost: CreditCost | UnsetType | None = UNSET
+    payment_options: dict[str, Any] | UnsetType | None = UNSET
+    registration_deadline: Annotated[datetime, Meta(tz=True)] | UnsetType | None = UNSET
+    portal_config: dict[str, Any] | UnsetType | None = UNSET
+    timezone: ZoneText | UnsetType | None = UNSET
+
+
+class OfferingOut(msgspec.Struct):
+    id: UUID
+    slug: str
+    title: str
+    description: str | None
+    offering_type: str
+    schedule: dict[str, Any]
+    capacity_type: str
+    max_participants: int | None
+    delivery_method: str
+    location_details: str | None
+    video_conference_provider: str | None
+    price: str | None
+    currency: str
+    credit_cost: int | None
+    payment_options: dict[str, Any]
+    registration_deadline: datetime | None
+    timezone: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+class StudioOfferingOut(msgspec.Struct):
+    offering: OfferingOut
+    status: str
+    join_url: str | None
+    portal_config: dict[str, Any]
+    booking_count: int
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SessionOut(msgspec.Struct):
+    starts_at: datetime
+    ends_at: datetime
+    local_start: str  # in the offering's zone
+    viewer_start: str | None  # in the zone the client asked for
+    session_key: str
+    title: str | None
+    seats_left: int | None
+
+
+class OfferingDetailsOut(msgspec.Struct):
+    offering: OfferingOut
+    next_sessions: list[SessionOut]
+
+
+class SessionsOut(msgspec.Struct):
+    zone: str
+    viewer_zone: str | None
+    sessions: list[SessionOut]
+
+
+class BookingBody(Strict):
+    offering_id: UUID
+    payment_method: Literal["purchase", "subscription", "credits"]
+    starts_at: Annotated[datetime, Meta(tz=True, description=(
+        "The session or slot, for types with several"))] | None = None
+    cohort: Annotated[str, Meta(max_length=10, description=(
+        "A cohort course's cohort, by its start date"))] | None = None
+    card: Annotated[str, Meta(max_length=100, description=(
+        "With payment_method=purchase. Stripe: a PaymentMethod id (else confirm with the "
+        "client secret). Sandbox: a test card number."))] | None = None
+
+
+class BookingOut(msgspec.Struct):
+    id: UUID
+    offering_id: UUID
+    offering_slug: str
+    offering_title: str
+    status: str
+    payment_method: str
+    amount_paid: str
+    currency: str
+    credits_used: int
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    join_url: str | None
+    location: str | None
+    created_at: datetime
+    canceled_at: datetime | None
+    cancellation_reason: str | None
+    client_secret: str | None = None
+
+
+class CancelBody(Strict):
+    reason: Annotated[str, Meta(max_length=1000)] | None = None
+
+
+class CancellationOut(msgspec.Struct):
+    booking: BookingOut
+    outcome: str
+    refunded: str | None
+    credits_returned: int
+
+
+class MarkBody(Strict):
+    status: Literal["completed", "no_show"]
+
+
+class HostBookingOut(msgspec.Struct):
+    id: UUID
+    customer_id: UUID
+    status: str
+    payment_method: str
+    starts_at: datetime
+    ends_at: datetime
+    amount_paid: str
+    credits_used: int
