@@ -29,6 +29,7 @@ from application.notifications import (
 from application.offerings import authoring as offering_authoring
 from application.offerings import booking as offering_booking
 from application.offerings import browsing as offering_browsing
+from application.offerings import portals as offering_portals
 from application.offerings import views as offering_views
 from application.platform import settings
 from application.system import health
@@ -124,6 +125,13 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     offering_booking.BookOffering: offering_booking.book_offering,
     offering_booking.CancelBooking: offering_booking.cancel_booking,
     offering_booking.ReleaseExpiredHolds: offering_booking.release_expired_holds,
+    offering_booking.RescheduleBooking: offering_booking.reschedule_booking,
+    offering_portals.StartResourceUpload: offering_portals.start_resource_upload,
+    offering_portals.AddResource: offering_portals.add_resource,
+    offering_portals.UpdateResource: offering_portals.update_resource,
+    offering_portals.RemoveResource: offering_portals.remove_resource,
+    offering_portals.ListResources: offering_portals.list_resources,
+    offering_portals.ViewPortal: offering_portals.view_portal,
     offering_views.MyBookings: offering_views.my_bookings,
     offering_views.MyBooking: offering_views.my_booking,
     offering_views.BookingCalendar: offering_views.booking_calendar,
@@ -169,6 +177,9 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
     },
     offering_events.BookingCanceled: {
         "email.booking_canceled": booking_emails.send_cancellation,
+    },
+    offering_events.BookingRescheduled: {
+        "email.booking_rescheduled": booking_emails.send_rescheduled,
     },
 }
 

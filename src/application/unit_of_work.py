@@ -19,7 +19,13 @@ from application.ports.credits import CreditLedgerRepository
 from application.ports.identity import SessionRepository, ThrottleRepository, UserRepository
 from application.ports.mail import EmailLogRepository
 from application.ports.memberships import SubscriptionRepository, TierRepository
-from application.ports.offerings import BookingRepository, OfferingRepository, SeatRepository
+from application.ports.offerings import (
+    BookingRepository,
+    OfferingRepository,
+    PortalRepository,
+    ResourceRepository,
+    SeatRepository,
+)
 from application.ports.outbox import OutboxRepository
 from application.ports.settings import SettingsRepository
 from domain.events import DomainEvent
@@ -63,6 +69,10 @@ class UnitOfWork(Protocol):
     def seats(self) -> SeatRepository: ...
     @property
     def bookings(self) -> BookingRepository: ...
+    @property
+    def portals(self) -> PortalRepository: ...
+    @property
+    def resources(self) -> ResourceRepository: ...
     @property
     def outbox(self) -> OutboxRepository: ...
     @property

@@ -759,6 +759,10 @@ offering_resources = sa.Table(
     ),
     sa.Index("idx_offering_resources_offering_id", "offering_id", "display_order"),
     sa.Index("idx_offering_resources_display_order", "display_order"),
+    # Revision 0009: the access check looks resources up by their content item.
+    sa.Index("idx_offering_resources_content_id", "content_id",
+             postgresql_where=sa.text("content_id IS NOT NULL"),
+             sqlite_where=sa.text("content_id IS NOT NULL")),
 )
 
 notifications = sa.Table(

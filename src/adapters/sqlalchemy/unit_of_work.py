@@ -21,6 +21,8 @@ from adapters.sqlalchemy.repositories.email_logs import SqlEmailLogRepository
 from adapters.sqlalchemy.repositories.offerings import (
     SqlBookingRepository,
     SqlOfferingRepository,
+    SqlPortalRepository,
+    SqlResourceRepository,
     SqlSeatRepository,
 )
 from adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
@@ -162,6 +164,14 @@ class SqlAlchemyUnitOfWork:
     @cached_property
     def bookings(self) -> SqlBookingRepository:
         return SqlBookingRepository(self._executor)
+
+    @cached_property
+    def portals(self) -> SqlPortalRepository:
+        return SqlPortalRepository(self._executor)
+
+    @cached_property
+    def resources(self) -> SqlResourceRepository:
+        return SqlResourceRepository(self._executor)
 
     @cached_property
     def outbox(self) -> SqlOutboxRepository:

@@ -8,7 +8,7 @@ from application.notifications.delivery import deliver
 from application.offerings.views import BookingView, view
 from application.services import Services
 from application.unit_of_work import UnitOfWork
-from domain.offerings.events import BookingCanceled, BookingConfirmed
+from domain.offerings.events import BookingCanceled, BookingConfirmed, BookingRescheduled
 
 
 def _when(v: BookingView) -> str:
@@ -55,3 +55,17 @@ def send_cancellation(event: BookingCanceled, uow: UnitOfWork, services: Service
     deliver(uow, services, to=user.email.value, user_id=user.id,
             email_type="booking_seat_lost" if event.seat_lost else "booking_canceled",
             subject=subject, text=f"Hello {user.full_name},\n\n{body}\n")
+
+
+def send_rescheduled(event: BookingRescheduled, uow: UnitOfWork, services: Services) -> None:
+    booking = uow.bookings.get(event.booking_id)
+    user = uow.users.get(event.customer_id)
+    if booking is None or user is None:
+        return
+    v = view(uow, booking)
+    base = services.config.public_url.rstrip("/")
+    deliver(uow, services, to=user.email.value, user_id=user.id,
+            email_type="booking_rescheduled", subject=f"Moved: {v.offering.title}",
+            text=(f"Hello {user.full_name},\n\nYour booking for {v.offering.title} now "
+                  f"takes place on {_when(v)}.\nThe updated calendar entry: "
+                  f"{base}/api/v1/me/bookings/{booking.id}/calendar.ics\n"))

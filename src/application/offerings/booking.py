@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from application.credits.ledger import refund_spend, spend_credits
+from application.offerings.portals import sync_portal
 from application.offerings.views import BookingView, view
 from application.ports.payments import PaymentDeclined, PaymentEvent
 from application.principal import Principal
@@ -73,15 +74,19 @@ class Booked:
 
 
 def _session(uow: UnitOfWork, offering: Offering, zone: ZoneInfo, cmd: BookOffering,
-             now: datetime) -> Occurrence:
-    """The session this booking is for; refuses one that is past or not offered."""
+             now: datetime, ignore: tuple[datetime, datetime] | None = None) -> Occurrence:
+    """The session this booking is for; refuses one that is past or not offered.
+    ``ignore``: a booking's own times, when it moves (it does not block itself)."""
     schedule = offering.schedule
     if isinstance(schedule, RecurringBookable):
         if cmd.starts_at is None:
             raise ValidationError("Choose a slot: starts_at.", code="booking.slot_required",
                                   field="starts_at")
         window_start = cmd.starts_at - timedelta(days=1)
-        taken = uow.bookings.busy(offering.id, window_start, cmd.starts_at + timedelta(days=2))
+        taken = list(uow.bookings.busy(offering.id, window_start,
+                                       cmd.starts_at + timedelta(days=2)))
+        if ignore is not None and ignore in taken:
+            taken.remove(ignore)
         free = schedule.free_slots(zone, cmd.starts_at, cmd.starts_at + timedelta(seconds=1),
                                    now, taken)
         if not free:
@@ -215,6 +220,7 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
                       booking_id=booking.id, description=f"Booking: {offering.title}")
     if booking.status is BookingStatus.CONFIRMED:
         booking.confirmed_now()
+        sync_portal(uow, services, booking, offering)
     if cmd.idempotency_key:
         first = uow.ledger.remember_key(user_id, "booking", cmd.idempotency_key, booking.id,
                                         now)
@@ -305,6 +311,9 @@ def apply_booking_payment(uow: UnitOfWork, services: Services, event: PaymentEve
         return "mismatch"
     if booking.status is BookingStatus.PENDING:
         booking.confirm(now)
+        offering = uow.offerings.get(booking.offering_id)
+        if offering is not None:
+            sync_portal(uow, services, booking, offering)
         return "applied"
     if booking.status is BookingStatus.CANCELED and booking.cancellation_reason in (
             "seat hold expired", "payment declined"):
@@ -319,6 +328,7 @@ def apply_booking_payment(uow: UnitOfWork, services: Services, event: PaymentEve
             booking.canceled_at = booking.cancellation_reason = None
             booking.confirm(now)
             uow.offerings.count_booking(booking.offering_id, +1)
+            sync_portal(uow, services, booking, offering)
             return "applied"
         return "seat_lost"
     return "ignored"
@@ -433,7 +443,66 @@ def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> C
                       refunded=refunded, credits_returned=returned)
         writer.seats.release(offering_id=locked.offering_id, session_key=locked.session_key)
         writer.offerings.count_booking(locked.offering_id, -1)
+        sync_portal(writer, services, locked, offering)
         writer.commit()
         shown = view(writer, locked)
     services.dispatch(writer.committed_outbox_ids)
     return Cancellation(shown, outcome, refunded, returned)
+
+
+# --- rescheduling -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class RescheduleBooking:
+    actor: Principal
+    booking_id: UUID
+    starts_at: datetime | None = None
+    cohort: str | None = None
+
+
+def reschedule_booking(cmd: RescheduleBooking, uow: UnitOfWork, services: Services
+                       ) -> BookingView:
+    """Move a confirmed booking to another session or slot of the same offering, with
+    the same payment: the new seat is taken before the old one is given back, in one
+    transaction, so the customer never holds both and never loses both. Customers may
+    move while their policy's early-cancellation window is open; hosts any time."""
+    booking = uow.bookings.get(cmd.booking_id, lock=True)
+    offering = uow.offerings.get(booking.offering_id) if booking else None
+    if booking is None or offering is None:
+        raise NotFound("No such booking.", code="booking.not_found")
+    mine = booking.customer_id == cmd.actor.user_id
+    staff = cmd.actor.may_manage(offering.creator_id, own=Permission.OFFERINGS_CREATE,
+                                 any_=Permission.BOOKINGS_MANAGE_ANY)
+    if not mine and not staff:
+        raise NotFound("No such booking.", code="booking.not_found")
+    if booking.status is not BookingStatus.CONFIRMED:
+        raise Conflict("Only a confirmed booking can be moved.", code="booking.not_active")
+    now = services.clock.now()
+    policy = offering.payment_options.cancellation
+    if mine and not staff and booking.starts_at - now < timedelta(hours=policy.hours_before):
+        raise Conflict(f"Bookings move up to {policy.hours_before} hours before the start.",
+                       code="booking.reschedule_closed")
+    if isinstance(offering.schedule, RecurringBookable):
+        offering = uow.offerings.get(offering.id, lock=True) or offering
+    zone = offering.zone(uow.settings.get().timezone)
+    target = _session(uow, offering, zone, BookOffering(
+        actor=cmd.actor, offering_id=offering.id, payment_method=booking.paid_with.value,
+        starts_at=cmd.starts_at, cohort=cmd.cohort), now,
+        ignore=(booking.starts_at, booking.ends_at))
+    if target.key == booking.session_key:
+        raise Conflict("That is the session already booked.", code="booking.same_session")
+    if target.starts_at <= now:
+        raise Conflict("That session has started or is over.", code="booking.session_past")
+    if uow.bookings.live_for(booking.customer_id, offering.id, target.key) is not None:
+        raise Conflict("You already hold a place in that session.", code="booking.exists")
+    if not uow.seats.take(offering_id=offering.id, session_key=target.key,
+                          starts_at=target.starts_at, ends_at=target.ends_at,
+                          capacity=offering.seats_per_session):
+        raise OfferingFull("That session is full.")
+    uow.seats.release(offering_id=offering.id, session_key=booking.session_key)
+    booking.move(target.key, target.starts_at, target.ends_at, now)
+    sync_portal(uow, services, booking, offering)
+    uow.commit()
+    return view(uow, booking)
+

@@ -11,6 +11,7 @@ import attrs
 
 from domain.offerings.booking import Booking
 from domain.offerings.offering import Offering
+from domain.offerings.portal import Resource
 
 
 @attrs.frozen
@@ -85,3 +86,36 @@ class BookingRepository(Protocol):
     def expired_holds(self, now: datetime, limit: int) -> Sequence[UUID]:
         """Pending bookings whose seat hold ran out."""
         ...
+
+
+@attrs.frozen
+class PortalAccess:
+    booking_id: UUID
+    user_id: UUID
+    offering_id: UUID
+    opens_at: datetime  # stored as granted_at: from when the booking opens the portal
+    expires_at: datetime
+
+
+class PortalRepository(Protocol):
+    def grant(self, access: PortalAccess, *, id: UUID) -> None:
+        """Create or move the booking's access (one per booking)."""
+        ...
+
+    def revoke(self, booking_id: UUID) -> None: ...
+
+    def of(self, user_id: UUID, offering_id: UUID) -> Sequence[PortalAccess]: ...
+
+
+class ResourceRepository(Protocol):
+    def add(self, resource: Resource) -> None: ...
+
+    def get(self, resource_id: UUID) -> Resource | None: ...
+
+    def of_offering(self, offering_id: UUID) -> Sequence[Resource]:
+        """In display order."""
+        ...
+
+    def save(self, resource: Resource) -> None: ...
+
+    def remove(self, resource_id: UUID) -> None: ...

@@ -29,6 +29,7 @@ class Reason(enum.StrEnum):
     PREVIEW = "grant:preview"
     SERIES_PURCHASED = "series_purchased"
     MEMBERSHIP = "membership"
+    PORTAL = "portal"  # a resource in the portal of an offering the viewer booked
     # refusals
     NOT_FOUND = "not_found"
     SIGN_IN_REQUIRED = "sign_in_required"
@@ -72,6 +73,7 @@ class ViewerFacts:
     series_purchased: bool = False
     membership_covers: bool = False
     membership_tier: str | None = None  # the covering tier's name, for the trace
+    portal: bool = False  # unlocked in the portal of a booked offering
     missing_prerequisites: int = 0
 
 
@@ -146,6 +148,11 @@ def decide(item: ItemFacts, viewer: Viewer | None, facts: ViewerFacts,
         chosen = next((active[t] for t in _GRANT_ORDER if t in active), None)
         if chosen is not None:
             allowed_by = (_GRANT_REASONS[chosen.access_type], chosen)
+        elif facts.portal:
+            # The host put it in the portal of an offering the viewer booked: like a
+            # grant, it opens private and archived items too.
+            trace.append("unlocked in the portal of a booked offering")
+            allowed_by = (Reason.PORTAL, None)
         elif private:
             trace.append("private: only its creator, platform owners and grant holders")
             return result(False, Reason.NOT_FOUND)

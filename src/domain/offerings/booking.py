@@ -11,7 +11,7 @@ import attrs
 
 from domain.errors import Conflict
 from domain.events import Aggregate
-from domain.offerings.events import BookingCanceled, BookingConfirmed
+from domain.offerings.events import BookingCanceled, BookingConfirmed, BookingRescheduled
 from domain.values import Money
 
 
@@ -89,6 +89,16 @@ class Booking(Aggregate):
                 refunded.currency if refunded else self.amount_paid.currency,
                 credits_returned, seat_lost))
         return True
+
+    def move(self, session_key: str, starts_at: datetime, ends_at: datetime, now: datetime
+             ) -> None:
+        if self.status is not BookingStatus.CONFIRMED:
+            raise BookingStateError("Only a confirmed booking can be moved.",
+                                    code="booking.not_active")
+        previous = self.starts_at
+        self.session_key, self.starts_at, self.ends_at = session_key, starts_at, ends_at
+        self.updated_at = now
+        self.record(BookingRescheduled(self.id, self.customer_id, previous))
 
     def seat_lost(self, refunded: Money, now: datetime) -> bool:
         """A payment arrived after the seat went: it was refunded. True the first time."""

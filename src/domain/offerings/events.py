@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 import attrs
@@ -21,3 +22,10 @@ class BookingCanceled(DomainEvent):
     currency: str
     credits_returned: int
     seat_lost: bool  # the payment came after the last seat went
+
+
+@attrs.frozen
+class BookingRescheduled(DomainEvent):
+    booking_id: UUID
+    customer_id: UUID
+    previous_start: datetime

@@ -49,7 +49,9 @@ from entrypoints.http.offerings import (
     BookingsController,
     MyBookingsController,
     OfferingsController,
+    PortalsController,
     StudioOfferingsController,
+    StudioResourcesController,
 )
 from entrypoints.http.openapi import mark_closed_bodies
 from entrypoints.http.problems import EXCEPTION_HANDLERS
@@ -127,7 +129,8 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
                            AdminCommerceController, TiersController, AdminTiersController,
                            SubscriptionsController, MyMembershipController,
                            AdminMembershipsController, StudioOfferingsController,
-                           OfferingsController, BookingsController, MyBookingsController]
+                           OfferingsController, BookingsController, MyBookingsController,
+                           StudioResourcesController, PortalsController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
     handlers.append(pages.with_csrf(

@@ -18,12 +18,21 @@ from application.offerings.authoring import (
     ListStudioOfferings,
     UpdateOffering,
 )
-from application.offerings.booking import BookOffering, CancelBooking
+from application.offerings.booking import BookOffering, CancelBooking, RescheduleBooking
 from application.offerings.browsing import (
     BrowseOfferings,
     GetOffering,
     ListSessions,
     Session,
+)
+from application.offerings.portals import (
+    AddResource,
+    ListResources,
+    Portal,
+    RemoveResource,
+    StartResourceUpload,
+    UpdateResource,
+    ViewPortal,
 )
 from application.offerings.views import (
     BookingCalendar,
@@ -35,6 +44,7 @@ from application.offerings.views import (
 )
 from application.platform.settings import GetSettings
 from domain.offerings.offering import Offering
+from domain.offerings.portal import Resource
 from entrypoints.http.auth import SECURED
 from entrypoints.http.dependencies import Actor, App
 from entrypoints.http.openapi import AUTHENTICATED, MAX_OFFSET, PUBLIC, problems
@@ -50,9 +60,17 @@ from entrypoints.http.schemas.offerings import (
     OfferingDetailsOut,
     OfferingOut,
     OfferingPatch,
+    PortalItemOut,
+    PortalOut,
+    RescheduleBody,
+    ResourceBody,
+    ResourceOut,
+    ResourcePatch,
     SessionOut,
     SessionsOut,
     StudioOfferingOut,
+    UploadBody,
+    UploadOut,
 )
 
 CREATOR = problems(400, 401, 403, 404, 409, 422, 503)
@@ -162,6 +180,93 @@ class StudioOfferingsController(Controller):
                                credits_used=b.credits_used) for b in found]
 
 
+def resource_out(r: Resource) -> ResourceOut:
+    return ResourceOut(id=r.id, resource_type=r.resource_type.value, title=r.title,
+                       description=r.description, content_id=r.content_id, file_key=r.file_key,
+                       link_url=r.link_url, text_content=r.text_content,
+                       available_when=r.available_when.value, unlock_at=r.unlock_at,
+                       display_order=r.display_order)
+
+
+class StudioResourcesController(Controller):
+    path = "/api/v1/studio/offerings/{offering_id:uuid}/resources"
+    tags = ["studio"]
+    security = SECURED
+
+    @get("/", sync_to_thread=True, responses=CREATOR)
+    def list_resources(self, offering_id: FromPath[UUID], actor: Actor, patronage: App
+                       ) -> list[ResourceOut]:
+        """The portal's resources, in display order."""
+        return [resource_out(r) for r in patronage.handle(ListResources(
+            actor=actor, offering_id=offering_id))]
+
+    @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True, responses=CREATOR)
+    def add(self, offering_id: FromPath[UUID], data: JSONBody[ResourceBody], actor: Actor,
+            patronage: App) -> ResourceOut:
+        """Add a resource: a content item (still checked by the entitlement engine, where
+        the portal is one more reason), an uploaded file (signed URLs), a link or text.
+        `available_when` and `unlock_at` decide when participants see it."""
+        fields = {name: getattr(data, name) for name in data.__struct_fields__}
+        return resource_out(patronage.handle(AddResource(actor=actor, offering_id=offering_id,
+                                                         fields=fields)))
+
+    @post("/uploads", status_code=HTTP_201_CREATED, sync_to_thread=True, responses=CREATOR)
+    def upload(self, offering_id: FromPath[UUID], data: JSONBody[UploadBody], actor: Actor,
+               patronage: App) -> UploadOut:
+        """A signed URL for one PUT of a file resource; then add it with its `key`."""
+        slot = patronage.handle(StartResourceUpload(
+            actor=actor, offering_id=offering_id, content_type=data.content_type,
+            size=data.size))
+        return UploadOut(key=slot.key, url=slot.url, headers=dict(slot.headers),
+                         expires_at=slot.expires_at)
+
+    @patch("/{resource_id:uuid}", sync_to_thread=True, responses=CREATOR)
+    def update(self, offering_id: FromPath[UUID], resource_id: FromPath[UUID],
+               data: JSONBody[ResourcePatch], actor: Actor, patronage: App) -> ResourceOut:
+        """Edit a resource."""
+        return resource_out(patronage.handle(UpdateResource(
+            actor=actor, offering_id=offering_id, resource_id=resource_id,
+            changes=set_fields(data))))
+
+    @delete("/{resource_id:uuid}", status_code=200, sync_to_thread=True, responses=CREATOR)
+    def remove(self, offering_id: FromPath[UUID], resource_id: FromPath[UUID], actor: Actor,
+               patronage: App) -> dict[str, bool]:
+        """Remove a resource."""
+        patronage.handle(RemoveResource(actor=actor, offering_id=offering_id,
+                                        resource_id=resource_id))
+        return {"removed": True}
+
+
+def portal_out(p: Portal) -> PortalOut:
+    items = []
+    for item in p.items:
+        r = item.resource
+        shown = item.unlocked
+        items.append(PortalItemOut(
+            id=r.id, resource_type=r.resource_type.value, title=r.title,
+            unlocked=item.unlocked, unlocks_at=item.unlocks_at,
+            description=r.description if shown else None,
+            link_url=r.link_url if shown else None,
+            text_content=r.text_content if shown else None, file_url=item.file_url,
+            content_slug=item.content_slug, content_reason=item.content_reason))
+    return PortalOut(offering_id=p.offering.id, offering_slug=p.offering.slug.value,
+                     title=p.offering.title, opens_at=p.opens_at, closes_at=p.closes_at,
+                     items=items)
+
+
+class PortalsController(Controller):
+    path = "/api/v1/portals"
+    tags = ["bookings"]
+    security = SECURED
+
+    @get("/{slug:str}", sync_to_thread=True, responses=AUTHENTICATED)
+    def portal(self, slug: FromPath[Annotated[str, Parameter(max_length=200)]], actor: Actor,
+               patronage: App) -> PortalOut:
+        """Your portal for an offering you booked: what is unlocked now, and for the rest
+        only titles with their unlock times. Not found unless your portal is open."""
+        return portal_out(patronage.handle(ViewPortal(actor=actor, slug=slug)))
+
+
 def session_out(s: Session, zone: str, viewer: str | None) -> SessionOut:
     o = s.occurrence
     return SessionOut(
@@ -262,6 +367,17 @@ class BookingsController(Controller):
         return CancellationOut(booking=booking_out(result.view), outcome=result.outcome.value,
                                refunded=str(result.refunded.amount) if result.refunded
                                else None, credits_returned=result.credits_returned)
+
+    @post("/{booking_id:uuid}/reschedule", status_code=200, sync_to_thread=True,
+          responses=problems(400, 401, 403, 404, 409, 422, 503))
+    def reschedule(self, booking_id: FromPath[UUID], data: JSONBody[RescheduleBody],
+                   actor: Actor, patronage: App) -> BookingOut:
+        """Move a confirmed booking to another session, slot or cohort of the same offering
+        (same payment). Customers: while early cancellation is open; hosts: any time. The
+        new seat is taken before the old is given back: a full session is a 409 and the
+        booking stays where it was."""
+        return booking_out(patronage.handle(RescheduleBooking(
+            actor=actor, booking_id=booking_id, starts_at=data.starts_at, cohort=data.cohort)))
 
     @post("/{booking_id:uuid}/mark", status_code=200, sync_to_thread=True, responses=CREATOR)
     def mark(self, booking_id: FromPath[UUID], data: JSONBody[MarkBody], actor: Actor,

@@ -19,6 +19,9 @@ from adapters.sqlalchemy.tables import (
     auth_sessions,
     content,
     content_access,
+    offering_bookings,
+    offering_portal_access,
+    offering_resources,
     purchases,
     subscription_tiers,
     subscriptions,
@@ -151,6 +154,26 @@ class SqlAccessFacts:
                                   length(tiers.c.category_access) == 0)))
             .order_by(tiers.c.name).limit(1).scalar_subquery()
         )
+        # A portal opens a content resource to the participant while the portal is open
+        # and the resource is unlocked (available_when and unlock_at, see
+        # domain/offerings/portal.py).
+        resource, portal, booked = (offering_resources, offering_portal_access,
+                                    offering_bookings)
+        in_portal = sa.exists(
+            sa.select(1).select_from(
+                resource.join(portal, portal.c.offering_id == resource.c.offering_id)
+                .join(booked, booked.c.id == portal.c.booking_id))
+            .where(resource.c.content_id == content.c.id,
+                   resource.c.resource_type == "content",
+                   portal.c.user_id == v.c.user_id,
+                   portal.c.granted_at <= now_param, portal.c.expires_at > now_param,
+                   booked.c.status.in_(("confirmed", "completed")),
+                   sa.or_(resource.c.unlock_at.is_(None), resource.c.unlock_at <= now_param),
+                   sa.or_(resource.c.available_when.in_(("before", "always")),
+                          sa.and_(resource.c.available_when == "during",
+                                  booked.c.starts_at <= now_param),
+                          sa.and_(resource.c.available_when == "after",
+                                  booked.c.ends_at <= now_param))))
         series_bought = sa.exists(
             sa.select(1).where(purchases.c.customer_id == v.c.user_id,
                                purchases.c.series_id == content.c.series_id,
@@ -184,6 +207,7 @@ class SqlAccessFacts:
                 content_access.c.expires_at.label("grant_expires_at"),
                 content_access.c.last_accessed_at.label("grant_last_accessed_at"),
                 membership.label("membership"), series_bought.label("series_bought"),
+                in_portal.label("in_portal"),
                 missing.label("missing_prerequisites"),
                 video_playback.c.position_seconds, video_playback.c.completed,
             )
@@ -210,6 +234,7 @@ class SqlAccessFacts:
             grants=grants, series_purchased=bool(r["series_bought"]) and signed_in,
             membership_covers=r["membership"] is not None and signed_in,
             membership_tier=r["membership"] if signed_in else None,
+            portal=bool(r["in_portal"]) and signed_in,
             missing_prerequisites=int(r["missing_prerequisites"] or 0),
         )
         return AccessRow(

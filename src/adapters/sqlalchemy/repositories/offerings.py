@@ -12,8 +12,14 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, conflict_from
 from adapters.sqlalchemy.repositories.tracking import Tracker
-from adapters.sqlalchemy.tables import offering_bookings, offering_sessions, offerings
-from application.ports.offerings import OfferingFilter
+from adapters.sqlalchemy.tables import (
+    offering_bookings,
+    offering_portal_access,
+    offering_resources,
+    offering_sessions,
+    offerings,
+)
+from application.ports.offerings import OfferingFilter, PortalAccess
 from application.ports.system import IdGenerator
 from domain.errors import Conflict
 from domain.offerings.booking import Booking, BookingStatus, PaidWith
@@ -24,6 +30,7 @@ from domain.offerings.offering import (
     OfferingStatus,
 )
 from domain.offerings.policy import parse_payment_options, parse_portal_config
+from domain.offerings.portal import AvailableWhen, Resource, ResourceType
 from domain.offerings.schedules import OfferingType, parse_schedule
 from domain.values import Money, Slug
 
@@ -290,3 +297,80 @@ class SqlBookingRepository:
         return list(self._execute(sa.select(b.c.id).where(
             b.c.status == "pending", b.c.hold_expires_at <= now)
             .order_by(b.c.hold_expires_at).limit(limit)).scalars())
+
+
+class SqlPortalRepository:
+    def __init__(self, execute: Executor) -> None:
+        self._execute = execute
+
+    def grant(self, access: PortalAccess, *, id: UUID) -> None:
+        p = offering_portal_access
+        statement = self._execute.insert(p).values(
+            id=id, booking_id=access.booking_id, user_id=access.user_id,
+            offering_id=access.offering_id, granted_at=access.opens_at,
+            expires_at=access.expires_at)
+        self._execute(statement.on_conflict_do_update(
+            index_elements=["booking_id"],
+            set_={"granted_at": access.opens_at, "expires_at": access.expires_at}))
+
+    def revoke(self, booking_id: UUID) -> None:
+        p = offering_portal_access
+        self._execute(sa.delete(p).where(p.c.booking_id == booking_id))
+
+    def of(self, user_id: UUID, offering_id: UUID) -> Sequence[PortalAccess]:
+        p = offering_portal_access
+        rows = self._execute(sa.select(p).where(p.c.user_id == user_id,
+                                                p.c.offering_id == offering_id)
+                             .order_by(p.c.granted_at)).mappings()
+        return [PortalAccess(booking_id=r["booking_id"], user_id=r["user_id"],
+                             offering_id=r["offering_id"], opens_at=r["granted_at"],
+                             expires_at=r["expires_at"]) for r in rows]
+
+
+def resource_row(r: Resource) -> dict[str, Any]:
+    return {
+        "id": r.id, "offering_id": r.offering_id, "resource_type": r.resource_type.value,
+        "content_id": r.content_id, "file_url": r.file_key, "link_url": r.link_url,
+        "text_content": r.text_content, "title": r.title, "description": r.description,
+        "available_when": r.available_when.value, "unlock_at": r.unlock_at,
+        "display_order": r.display_order, "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    }
+
+
+def resource_from(r: sa.RowMapping) -> Resource:
+    return Resource(
+        id=r["id"], offering_id=r["offering_id"], resource_type=ResourceType(r["resource_type"]),
+        title=r["title"], created_at=r["created_at"], updated_at=r["updated_at"],
+        content_id=r["content_id"], file_key=r["file_url"], link_url=r["link_url"],
+        text_content=r["text_content"], description=r["description"],
+        available_when=AvailableWhen(r["available_when"]), unlock_at=r["unlock_at"],
+        display_order=r["display_order"])
+
+
+class SqlResourceRepository:
+    def __init__(self, execute: Executor) -> None:
+        self._execute = execute
+
+    def add(self, resource: Resource) -> None:
+        self._execute(sa.insert(offering_resources).values(**resource_row(resource)))
+
+    def get(self, resource_id: UUID) -> Resource | None:
+        row = self._execute(sa.select(offering_resources).where(
+            offering_resources.c.id == resource_id)).mappings().first()
+        return resource_from(row) if row else None
+
+    def of_offering(self, offering_id: UUID) -> Sequence[Resource]:
+        r = offering_resources
+        return [resource_from(row) for row in self._execute(
+            sa.select(r).where(r.c.offering_id == offering_id)
+            .order_by(r.c.display_order, r.c.created_at, r.c.id)).mappings()]
+
+    def save(self, resource: Resource) -> None:
+        row = resource_row(resource)
+        self._execute(sa.update(offering_resources)
+                      .where(offering_resources.c.id == resource.id).values(**row))
+
+    def remove(self, resource_id: UUID) -> None:
+        self._execute(sa.delete(offering_resources)
+                      .where(offering_resources.c.id == resource_id))

@@ -163,6 +163,11 @@ class BookingOut(msgspec.Struct):
     client_secret: str | None = None
 
 
+class RescheduleBody(Strict):
+    starts_at: Annotated[datetime, Meta(tz=True)] | None = None
+    cohort: Annotated[str, Meta(max_length=10)] | None = None
+
+
 class CancelBody(Strict):
     reason: Annotated[str, Meta(max_length=1000)] | None = None
 
@@ -187,3 +192,76 @@ class HostBookingOut(msgspec.Struct):
     ends_at: datetime
     amount_paid: str
     credits_used: int
+
+
+class ResourceBody(Strict):
+    resource_type: Literal["content", "file", "link", "text"]
+    title: Annotated[str, Meta(max_length=500)]
+    description: Annotated[str, Meta(max_length=5000)] | None = None
+    content_id: UUID | None = None
+    file_key: Annotated[str, Meta(max_length=300, description=(
+        "The key from POST …/resources/uploads, once the file is uploaded"))] | None = None
+    link_url: UrlText | None = None
+    text_content: Annotated[str, Meta(max_length=100_000)] | None = None
+    available_when: Literal["before", "during", "after", "always"] = "during"
+    unlock_at: Annotated[datetime, Meta(tz=True)] | None = None
+    display_order: Annotated[int, Meta(ge=0, le=10_000)] = 0
+
+
+class ResourcePatch(Strict):
+    title: Annotated[str, Meta(max_length=500)] | UnsetType = UNSET
+    description: Annotated[str, Meta(max_length=5000)] | UnsetType | None = UNSET
+    link_url: UrlText | UnsetType = UNSET
+    text_content: Annotated[str, Meta(max_length=100_000)] | UnsetType = UNSET
+    available_when: Literal["before", "during", "after", "always"] | UnsetType = UNSET
+    unlock_at: Annotated[datetime, Meta(tz=True)] | UnsetType | None = UNSET
+    display_order: Annotated[int, Meta(ge=0, le=10_000)] | UnsetType = UNSET
+
+
+class ResourceOut(msgspec.Struct):
+    id: UUID
+    resource_type: str
+    title: str
+    description: str | None
+    content_id: UUID | None
+    file_key: str | None
+    link_url: str | None
+    text_content: str | None
+    available_when: str
+    unlock_at: datetime | None
+    display_order: int
+
+
+class UploadBody(Strict):
+    content_type: Annotated[str, Meta(max_length=100)]
+    size: Annotated[int, Meta(ge=1, le=5 * 1024**3)]
+
+
+class UploadOut(msgspec.Struct):
+    key: str
+    url: str
+    headers: dict[str, str]
+    expires_at: datetime
+
+
+class PortalItemOut(msgspec.Struct):
+    id: UUID
+    resource_type: str
+    title: str
+    unlocked: bool
+    unlocks_at: datetime
+    description: str | None = None
+    link_url: str | None = None
+    text_content: str | None = None
+    file_url: str | None = None
+    content_slug: str | None = None
+    content_reason: str | None = None
+
+
+class PortalOut(msgspec.Struct):
+    offering_id: UUID
+    offering_slug: str
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    items: list[PortalItemOut]

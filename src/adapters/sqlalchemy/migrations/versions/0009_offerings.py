@@ -68,9 +68,14 @@ def upgrade() -> None:
                             name=op.f("uq_offering_sessions_offering_id_session_key")),
     )
     op.create_index("idx_offering_sessions_starts_at", "offering_sessions", ["starts_at"])
+    # The access check asks whether an item is an unlocked resource of a booked portal.
+    op.create_index("idx_offering_resources_content_id", "offering_resources", ["content_id"],
+                    postgresql_where=sa.text("content_id IS NOT NULL"),
+                    sqlite_where=sa.text("content_id IS NOT NULL"))
 
 
 def downgrade() -> None:
+    op.drop_index("idx_offering_resources_content_id", table_name="offering_resources")
     op.drop_index("idx_offering_sessions_starts_at", table_name="offering_sessions")
     op.drop_table("offering_sessions")
     op.drop_index("idx_offering_bookings_session", table_name="offering_bookings")
