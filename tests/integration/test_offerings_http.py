@@ -1,0 +1,502 @@
+"""Offerings and bookings over HTTP against PostgreSQL, with the sandbox gateway.
+
+A creator publishes a 1:1 bookable offering and a three-seat class; customers book
+with a card, with their membership and with credits; cancellations inside and
+outside the policy's window return what the policy says; rescheduling; portals whose
+resources unlock as the sandbox's clock moves; calendar files; and who may see what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from litestar.testing import TestClient
+
+from adapters.sqlalchemy.tables import offering_portal_access, offering_sessions, offerings
+from application.catalog.authoring import CreateContent, PublishContent
+from application.identity.administration import ActAs
+from application.identity.registration import CreateUser
+from application.principal import Principal
+from domain.catalog.rules import ContentType, Visibility
+from domain.identity.roles import Role
+from entrypoints.bootstrap import Patronage
+from tests.integration.accounts import PASSWORD, Headers
+from tests.integration.conftest import Inbox
+
+Client = TestClient  # type: ignore[type-arg]
+GOOD_CARD = "4242424242424242"
+RANGE = "from=2026-12-01T00:00:00Z&to=2027-02-01T00:00:00Z"
+
+
+class Studio:
+    def __init__(self, patronage: Patronage, client: Client, inbox: Inbox) -> None:
+        self.patronage, self.client, self.inbox = patronage, client, inbox
+        system = Principal.system()
+        for email, role in (("owner@example.com", Role.PLATFORM_OWNER),
+                            ("host@example.com", Role.PLATFORM_CREATOR),
+                            ("other@example.com", Role.PLATFORM_CREATOR),
+                            ("ann@example.com", Role.CUSTOMER),
+                            ("bob@example.com", Role.CUSTOMER),
+                            ("cat@example.com", Role.CUSTOMER)):
+            patronage.handle(CreateUser(actor=system, email=email, password=PASSWORD,
+                                        full_name=email.split("@")[0].title(), role=role,
+                                        verified=True))
+
+    def auth(self, who: str) -> Headers:
+        response = self.client.post("/api/v1/auth/login",
+                                    json={"email": f"{who}@example.com", "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['token']}"}
+
+    def offering(self, who: str = "host", publish: bool = True, **fields: Any
+                 ) -> dict[str, Any]:
+        response = self.client.post("/api/v1/studio/offerings", json=fields,
+                                    headers=self.auth(who))
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()["offering"]
+        if publish:
+            published = self.client.post(f"/api/v1/studio/offerings/{body['id']}/publish",
+                                         headers=self.auth(who))
+            assert published.status_code == 200, published.text
+        return body
+
+    def sessions(self, slug: str, extra: str = "") -> list[dict[str, Any]]:
+        response = self.client.get(f"/api/v1/offerings/{slug}/sessions?{RANGE}{extra}")
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["sessions"]
+        return found
+
+    def book(self, who: str, offering: dict[str, Any], method: str, *,
+             starts_at: str | None = None, card: str | None = None,
+             key: str | None = None) -> httpx.Response:
+        body: dict[str, Any] = {"offering_id": offering["id"], "payment_method": method}
+        if starts_at is not None:
+            body["starts_at"] = starts_at
+        if card is not None:
+            body["card"] = card
+        headers = self.auth(who)
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return self.client.post("/api/v1/bookings", json=body, headers=headers)
+
+    def credits(self, who: str, amount: int) -> None:
+        response = self.client.post("/api/v1/admin/credits/adjust", headers=self.auth("owner"),
+                                    json={"email": f"{who}@example.com", "amount": amount,
+                                          "reason": "Class pass"})
+        assert response.status_code == 200, response.text
+
+    def balance(self, who: str) -> int:
+        found: int = self.client.get("/api/v1/me/credits",
+                                     headers=self.auth(who)).json()["balance"]
+        return found
+
+    def advance(self, days: int) -> None:
+        response = self.client.post("/api/v1/admin/sandbox/advance", json={"days": days},
+                                    headers=self.auth("owner"))
+        assert response.status_code == 200, response.text
+
+    def subjects(self, who: str) -> list[str]:
+        self.patronage.wait_for_events()
+        return [str(m["Subject"]) for m in self.inbox.messages(f"{who}@example.com")]
+
+
+@pytest.fixture
+def studio(patronage: Patronage, client: Client, inbox: Inbox) -> Iterator[Studio]:
+    yield Studio(patronage, client, inbox)
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    return body
+
+
+CLASS = {
+    "title": "Tuesday strength class", "offering_type": "recurring_fixed",
+    "schedule": {"pattern": "weekly", "day": "tuesday", "time": "18:00",
+                 "duration_minutes": 60, "start_date": "2026-12-08", "count": 8},
+    "capacity_type": "small_group", "max_participants": 3, "delivery_method": "online",
+    "join_url": "https://meet.example.com/strength", "price": "15.00", "credit_cost": 2,
+    "timezone": "Europe/Paris",
+    "payment_options": {"cancellation": {"hours_before": 24, "early": "full_refund",
+                                         "late": "nothing"}},
+}
+ONE_ON_ONE = {
+    "title": "Private coaching", "offering_type": "recurring_bookable",
+    "schedule": {"availability": {"monday": [{"start": "09:00", "end": "12:00"}],
+                                  "wednesday": [{"start": "14:00", "end": "16:00"}]},
+                 "session_minutes": 60, "buffer_minutes": 15, "minimum_notice_hours": 12,
+                 "booking_window_days": 60},
+    "capacity_type": "one_on_one", "delivery_method": "online", "price": "80.00",
+    "credit_cost": 8, "timezone": "America/New_York",
+    "join_url": "https://meet.example.com/private",
+}
+
+
+# -- authoring ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("change", "field", "code"), [
+    ({"schedule": {**CLASS["schedule"], "day": "tuesdai"}}, "schedule.day", "schedule.weekday"),
+    ({"schedule": {**CLASS["schedule"], "time": "25:00"}}, "schedule.time", "schedule.time"),
+    ({"schedule": {**CLASS["schedule"], "end_date": "2027-01-01"}}, "schedule.count",
+     "schedule.invalid"),
+    ({"schedule": {**CLASS["schedule"], "colour": "red"}}, "schedule.colour",
+     "schedule.unknown_field"),
+    ({"max_participants": None}, "max_participants", "offering.capacity"),
+    ({"delivery_method": "in_person"}, "location_details", "validation.required"),
+    ({"timezone": "Mars/Olympus"}, "timezone", None),
+    ({"payment_options": {"installments": {"count": 3}}}, "payment_options.installments",
+     "offering.option_unavailable"),
+    ({"payment_options": {"cancellation": {"hours_before": -1}}},
+     "payment_options.cancellation.hours_before", "offering.policy"),
+])
+def test_bad_offerings_are_refused_naming_the_field(studio: Studio, change: dict[str, Any],
+                                                     field: str, code: str | None) -> None:
+    response = studio.client.post("/api/v1/studio/offerings", json={**CLASS, **change},
+                                  headers=studio.auth("host"))
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["errors"][0]["field"] == field
+    if code is not None:
+        assert body["code"] == code
+    with studio.patronage.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(offerings)).scalar_one() == 0
+
+
+def test_creators_manage_their_own_offerings_and_customers_none(studio: Studio) -> None:
+    draft = studio.offering(publish=False, **CLASS)
+    assert studio.client.get("/api/v1/offerings").json() == []
+    problem(studio.client.get(f"/api/v1/offerings/{draft['slug']}"), 404, "offering.not_found")
+    other, host = studio.auth("other"), studio.auth("host")
+    for verb, path in (("get", ""), ("patch", ""), ("post", "/publish"), ("delete", "")):
+        kwargs: dict[str, Any] = {"json": {"title": "Mine now"}} if verb == "patch" else {}
+        response = getattr(studio.client, verb)(f"/api/v1/studio/offerings/{draft['id']}{path}",
+                                                headers=other, **kwargs)
+        problem(response, 404, "offering.not_found")
+    problem(studio.client.post("/api/v1/studio/offerings", json=CLASS,
+                               headers=studio.auth("ann")), 403, "auth.creators_only")
+    renamed = studio.client.patch(f"/api/v1/studio/offerings/{draft['id']}", headers=host,
+                                  json={"title": "Strength, Tuesdays"})
+    assert renamed.json()["offering"]["title"] == "Strength, Tuesdays"
+    assert renamed.json()["offering"]["slug"] == draft["slug"]  # slugs are stable
+    owner_view = studio.client.get("/api/v1/studio/offerings", headers=studio.auth("owner"))
+    assert [o["offering"]["id"] for o in owner_view.json()] == [draft["id"]]
+    assert studio.client.get("/api/v1/studio/offerings", headers=other).json() == []
+    studio.client.post(f"/api/v1/studio/offerings/{draft['id']}/publish", headers=host)
+    listed = studio.client.get("/api/v1/offerings?offering_type=recurring_fixed").json()
+    assert [o["slug"] for o in listed] == [draft["slug"]]
+    assert "join_url" not in listed[0]
+    assert studio.client.get("/api/v1/offerings?delivery_method=in_person").json() == []
+    deleted = studio.client.delete(f"/api/v1/studio/offerings/{draft['id']}", headers=host)
+    assert deleted.status_code == 200
+    problem(studio.client.get(f"/api/v1/offerings/{draft['slug']}"), 404, "offering.not_found")
+
+
+def test_sessions_show_local_times_seats_left_and_the_viewers_zone(studio: Studio) -> None:
+    klass = studio.offering(**CLASS)
+    sessions = studio.sessions(klass["slug"], "&tz=America/New_York")
+    assert len(sessions) == 8
+    first = sessions[0]
+    # 18:00 in Paris in December is 17:00 UTC and noon in New York.
+    assert first["starts_at"] == "2026-12-08T17:00:00Z"
+    assert first["local_start"] == "2026-12-08T18:00:00+01:00"
+    assert first["viewer_start"] == "2026-12-08T12:00:00-05:00"
+    assert {s["seats_left"] for s in sessions} == {3}
+    assert studio.client.get(f"/api/v1/offerings/{klass['slug']}/sessions?tz=Nowhere/City"
+                             ).status_code == 422
+    bad = studio.client.get(f"/api/v1/offerings/{klass['slug']}/sessions?"
+                            "from=2027-01-01T00:00:00Z&to=2026-12-01T00:00:00Z")
+    problem(bad, 422, "sessions.range")
+
+
+# -- booking ---------------------------------------------------------------------------------
+
+
+def test_a_three_seat_class_books_by_card_membership_and_credits_then_is_full(
+        studio: Studio) -> None:
+    klass = studio.offering(**CLASS)
+    tier = studio.client.post("/api/v1/admin/tiers", headers=studio.auth("owner"), json={
+        "name": "Studio", "price_monthly": "30.00",
+        "offering_access_rules": [{"offering_type": "recurring_fixed", "access": "free"}]})
+    assert tier.status_code == 201, tier.text
+    joined = studio.client.post("/api/v1/subscriptions", headers=studio.auth("bob"),
+                                json={"tier_id": tier.json()["id"]})
+    assert joined.status_code == 201, joined.text
+    studio.credits("cat", 5)
+    session = studio.sessions(klass["slug"])[0]["starts_at"]
+
+    by_card = studio.book("ann", klass, "purchase", starts_at=session, card=GOOD_CARD)
+    assert by_card.status_code == 201, by_card.text
+    assert (by_card.json()["status"], by_card.json()["amount_paid"]) == ("confirmed", "15.00")
+    assert by_card.json()["join_url"] == "https://meet.example.com/strength"
+    by_membership = studio.book("bob", klass, "subscription", starts_at=session)
+    assert by_membership.status_code == 201, by_membership.text
+    assert (by_membership.json()["amount_paid"], by_membership.json()["credits_used"]) == (
+        "0.00", 0)
+    by_credits = studio.book("cat", klass, "credits", starts_at=session)
+    assert by_credits.json()["credits_used"] == 2 and studio.balance("cat") == 3
+
+    studio.patronage.handle(CreateUser(actor=Principal.system(), email="eve@example.com",
+                                       password=PASSWORD, full_name="Eve",
+                                       role=Role.CUSTOMER, verified=True))
+    studio.credits("eve", 4)
+    problem(studio.book("eve", klass, "credits", starts_at=session), 409, "offering.full")
+    assert studio.balance("eve") == 4
+    assert studio.sessions(klass["slug"])[0]["seats_left"] == 0
+    problem(studio.book("ann", klass, "credits", starts_at=session), 409, "booking.exists")
+    with studio.patronage.engine.connect() as conn:
+        seats = conn.execute(sa.select(offering_sessions.c.taken)).scalar_one()
+        count = conn.execute(sa.select(offerings.c.booking_count)).scalar_one()
+    assert (seats, count) == (3, 3)
+    assert "Booked: Tuesday strength class" in studio.subjects("ann")
+
+
+def test_what_cannot_be_booked_gets_a_clear_code(studio: Studio) -> None:
+    klass = studio.offering(**CLASS)
+    not_credit = studio.offering(**{**CLASS, "title": "Cash only", "credit_cost": None})
+    session = studio.sessions(klass["slug"])[0]["starts_at"]
+    problem(studio.book("ann", klass, "credits", starts_at=session), 409, "credits.insufficient")
+    problem(studio.book("ann", not_credit, "credits",
+                        starts_at=studio.sessions(not_credit["slug"])[0]["starts_at"]), 409,
+            "booking.credits_not_accepted")
+    problem(studio.book("ann", klass, "subscription", starts_at=session), 403,
+            "booking.membership_required")
+    problem(studio.book("ann", klass, "purchase", starts_at="2026-12-09T17:00:00Z"), 422,
+            "booking.no_such_session")
+    problem(studio.book("ann", klass, "purchase"), 422, "booking.session_required")
+    problem(studio.book("ann", klass, "purchase", starts_at=session, card="4000000000000002"),
+            402, "payment.declined")
+    assert studio.sessions(klass["slug"])[0]["seats_left"] == 3  # the hold was released
+    closed = studio.offering(**{**CLASS, "title": "Closed",
+                                "registration_deadline": "2026-12-01T00:00:00Z"})
+    problem(studio.book("ann", closed, "purchase",
+                        starts_at=studio.sessions(closed["slug"])[0]["starts_at"]), 409,
+            "booking.registration_closed")
+    draft = studio.offering(publish=False, **{**CLASS, "title": "Draft"})
+    problem(studio.book("ann", draft, "purchase", starts_at=session), 404, "offering.not_found")
+    studio.advance(3)  # past the first session
+    problem(studio.book("ann", klass, "purchase", starts_at=session), 409,
+            "booking.session_past")
+
+
+def test_an_idempotency_key_makes_one_booking(studio: Studio) -> None:
+    klass = studio.offering(**CLASS)
+    studio.credits("ann", 10)
+    session = studio.sessions(klass["slug"])[0]["starts_at"]
+    first = studio.book("ann", klass, "credits", starts_at=session, key="tue-1")
+    again = studio.book("ann", klass, "credits", starts_at=session, key="tue-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert studio.balance("ann") == 8
+
+
+def test_one_on_one_slots_respect_buffers_notice_and_each_other(studio: Studio) -> None:
+    coaching = studio.offering(**ONE_ON_ONE)
+    slots = studio.sessions(coaching["slug"])
+    # Mondays 09:00 and 10:15 (60 minutes + 15 of buffer), then Wednesdays 14:00.
+    local = [s["local_start"][11:16] for s in slots[:3]]
+    assert local[:2] == ["09:00", "10:15"] or local[0] == "14:00"
+    chosen = slots[0]
+    booked = studio.book("ann", coaching, "purchase", starts_at=chosen["starts_at"],
+                         card=GOOD_CARD)
+    assert booked.status_code == 201, booked.text
+    after = studio.sessions(coaching["slug"])
+    assert chosen["starts_at"] not in [s["starts_at"] for s in after]
+    problem(studio.book("bob", coaching, "purchase", starts_at=chosen["starts_at"],
+                        card=GOOD_CARD), 409, "booking.slot_unavailable")
+    # Inside the 12 hours of notice no slot is offered.
+    now = datetime.fromisoformat(studio.client.post(
+        "/api/v1/admin/sandbox/advance", json={"days": 1},
+        headers=studio.auth("owner")).json()["now"])
+    assert all(datetime.fromisoformat(s["starts_at"]) >= now + timedelta(hours=12)
+               for s in studio.sessions(coaching["slug"]))
+
+
+def test_cancelling_returns_what_the_policy_says(studio: Studio) -> None:
+    klass = studio.offering(**CLASS)
+    studio.credits("cat", 10)
+    sessions = studio.sessions(klass["slug"])
+    early = studio.book("ann", klass, "purchase", starts_at=sessions[1]["starts_at"],
+                        card=GOOD_CARD).json()
+    late = studio.book("cat", klass, "credits", starts_at=sessions[0]["starts_at"]).json()
+    out = studio.client.post(f"/api/v1/bookings/{early['id']}/cancel", json={},
+                             headers=studio.auth("ann"))
+    assert out.status_code == 200, out.text
+    assert (out.json()["outcome"], out.json()["refunded"]) == ("full_refund", "15.00")
+    assert out.json()["booking"]["join_url"] is None
+    problem(studio.client.post(f"/api/v1/bookings/{early['id']}/cancel", json={},
+                               headers=studio.auth("ann")), 409, "booking.not_active")
+    # Inside the 24 hours before the first session: the policy returns nothing.
+    starts = datetime.fromisoformat(sessions[0]["starts_at"])
+    now = datetime.fromisoformat(studio.client.post(
+        "/api/v1/admin/sandbox/advance", json={"days": 1},
+        headers=studio.auth("owner")).json()["now"])
+    days_left = (starts - now).days
+    if days_left >= 1:
+        studio.advance(days_left)
+    balance = studio.balance("cat")
+    out = studio.client.post(f"/api/v1/bookings/{late['id']}/cancel", json={},
+                             headers=studio.auth("cat"))
+    assert (out.json()["outcome"], out.json()["credits_returned"]) == ("nothing", 0)
+    assert studio.balance("cat") == balance
+    assert any(s.startswith("Cancelled: Tuesday") for s in studio.subjects("ann"))
+
+
+def test_the_host_cancels_with_a_full_return_and_others_cannot(studio: Studio) -> None:
+    klass = studio.offering(**CLASS)
+    studio.credits("cat", 4)
+    booking = studio.book("cat", klass, "credits",
+                          starts_at=studio.sessions(klass["slug"])[0]["starts_at"]).json()
+    for who in ("bob", "other"):
+        problem(studio.client.post(f"/api/v1/bookings/{booking['id']}/cancel", json={},
+                                   headers=studio.auth(who)), 404, "booking.not_found")
+    out = studio.client.post(f"/api/v1/bookings/{booking['id']}/cancel",
+                             json={"reason": "Studio closed"}, headers=studio.auth("host"))
+    assert (out.json()["outcome"], out.json()["credits_returned"]) == ("full_refund", 2)
+    assert studio.balance("cat") == 4
+
+
+def test_rescheduling_moves_the_seat_and_keeps_the_payment(studio: Studio) -> None:
+    klass = studio.offering(**{**CLASS, "max_participants": 1})
+    studio.credits("ann", 2)
+    studio.credits("bob", 2)
+    sessions = studio.sessions(klass["slug"])
+    mine = studio.book("ann", klass, "credits", starts_at=sessions[1]["starts_at"]).json()
+    studio.book("bob", klass, "credits", starts_at=sessions[2]["starts_at"])
+    problem(studio.client.post(f"/api/v1/bookings/{mine['id']}/reschedule",
+                               json={"starts_at": sessions[2]["starts_at"]},
+                               headers=studio.auth("ann")), 409, "offering.full")
+    assert studio.sessions(klass["slug"])[1]["seats_left"] == 0  # still hers
+    moved = studio.client.post(f"/api/v1/bookings/{mine['id']}/reschedule",
+                               json={"starts_at": sessions[3]["starts_at"]},
+                               headers=studio.auth("ann"))
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["id"], moved.json()["starts_at"], moved.json()["credits_used"]) == (
+        mine["id"], sessions[3]["starts_at"], 2)
+    seats = {s["starts_at"]: s["seats_left"] for s in studio.sessions(klass["slug"])}
+    assert (seats[sessions[1]["starts_at"]], seats[sessions[3]["starts_at"]]) == (1, 0)
+    assert "Moved: Tuesday strength class" in studio.subjects("ann")
+
+
+# -- my bookings, calendar files, portals ------------------------------------------------
+
+
+def test_my_bookings_and_calendar_files_are_mine_alone(studio: Studio) -> None:
+    klass = studio.offering(**CLASS)
+    studio.credits("ann", 2)
+    booking = studio.book("ann", klass, "credits",
+                          starts_at=studio.sessions(klass["slug"])[0]["starts_at"]).json()
+    mine = studio.client.get("/api/v1/me/bookings", headers=studio.auth("ann")).json()
+    assert [b["id"] for b in mine] == [booking["id"]]
+    assert studio.client.get("/api/v1/me/bookings", headers=studio.auth("bob")).json() == []
+    problem(studio.client.get(f"/api/v1/me/bookings/{booking['id']}",
+                              headers=studio.auth("bob")), 404, "booking.not_found")
+    problem(studio.client.get(f"/api/v1/me/bookings/{booking['id']}/calendar.ics",
+                              headers=studio.auth("bob")), 404, "booking.not_found")
+    ics = studio.client.get(f"/api/v1/me/bookings/{booking['id']}/calendar.ics",
+                            headers=studio.auth("ann"))
+    assert ics.status_code == 200
+    assert ics.headers["content-type"].startswith("text/calendar")
+    text = ics.text.replace("\r\n ", "")
+    assert "DTSTART;TZID=Europe/Paris:20261208T180000" in text
+    assert "BEGIN:VTIMEZONE" in text and "TZID:Europe/Paris" in text
+    assert "meet.example.com/strength" in text
+    hosts = studio.client.get(f"/api/v1/studio/offerings/{klass['id']}/bookings",
+                              headers=studio.auth("host"))
+    assert [b["id"] for b in hosts.json()] == [booking["id"]]
+    problem(studio.client.get(f"/api/v1/studio/offerings/{klass['id']}/bookings",
+                              headers=studio.auth("other")), 404, "offering.not_found")
+
+
+def test_portal_resources_unlock_on_time_and_only_for_participants(studio: Studio) -> None:
+    host = studio.patronage.handle(ActAs(actor=Principal.system(), email="host@example.com"))
+    notes = studio.patronage.handle(CreateContent(
+        actor=host, title="Class notes", content_type=ContentType.WRITTEN,
+        visibility=Visibility.PRIVATE, body_html="<p>Notes. THE-END</p>"))
+    studio.patronage.handle(PublishContent(actor=host, content_id=notes.id))
+    klass = studio.offering(**{**CLASS, "portal_config": {"access_before_days": 7,
+                                                          "access_after_days": 2}})
+    base = f"/api/v1/studio/offerings/{klass['id']}/resources"
+    hdr = studio.auth("host")
+    for body in ({"resource_type": "text", "title": "Welcome", "text_content": "Hello!",
+                  "available_when": "before"},
+                 {"resource_type": "link", "title": "Playlist",
+                  "link_url": "https://music.example.com/list", "available_when": "during"},
+                 {"resource_type": "content", "title": "Notes", "content_id": str(notes.id),
+                  "available_when": "after"}):
+        assert studio.client.post(base, json=body, headers=hdr).status_code == 201
+    problem(studio.client.post(base, json={"resource_type": "link", "title": "x"},
+                               headers=hdr), 422, "resource.reference")
+    studio.credits("ann", 2)
+    first = studio.sessions(klass["slug"])[0]
+    studio.book("ann", klass, "credits", starts_at=first["starts_at"])
+    problem(studio.client.get(f"/api/v1/portals/{klass['slug']}", headers=studio.auth("bob")),
+            404, "portal.not_found")
+
+    def portal() -> dict[str, dict[str, Any]]:
+        response = studio.client.get(f"/api/v1/portals/{klass['slug']}",
+                                     headers=studio.auth("ann"))
+        assert response.status_code == 200, response.text
+        return {i["title"]: i for i in response.json()["items"]}
+
+    items = portal()
+    assert items["Welcome"]["unlocked"] and items["Welcome"]["text_content"] == "Hello!"
+    assert not items["Playlist"]["unlocked"] and items["Playlist"]["link_url"] is None
+    assert items["Playlist"]["unlocks_at"] == first["starts_at"]
+    assert not items["Notes"]["unlocked"]
+    notes_access = f"/api/v1/content/{notes.id}/access"
+    # A private item: to those it is not open to, it does not exist.
+    problem(studio.client.get(notes_access, headers=studio.auth("ann")), 404,
+            "content.not_found")
+    studio.advance(3)  # the session (Tuesday 8th) is over
+    items = portal()
+    assert items["Playlist"]["unlocked"] and items["Notes"]["unlocked"]
+    assert items["Notes"]["content_reason"] == "portal"
+    assert studio.client.get(notes_access, headers=studio.auth("ann")).json() == {
+        "allowed": True, "reason": "portal"}
+    problem(studio.client.get(notes_access, headers=studio.auth("bob")), 404,
+            "content.not_found")
+    studio.advance(3)  # two days after the session the portal closes
+    problem(studio.client.get(f"/api/v1/portals/{klass['slug']}", headers=studio.auth("ann")),
+            404, "portal.not_found")
+    problem(studio.client.get(notes_access, headers=studio.auth("ann")), 404,
+            "content.not_found")
+
+
+def test_a_cancelled_booking_closes_its_portal(studio: Studio) -> None:
+    klass = studio.offering(**{**CLASS, "portal_config": {"access_before_days": 30}})
+    studio.credits("ann", 2)
+    booking = studio.book("ann", klass, "credits",
+                          starts_at=studio.sessions(klass["slug"])[2]["starts_at"]).json()
+    assert studio.client.get(f"/api/v1/portals/{klass['slug']}",
+                             headers=studio.auth("ann")).status_code == 200
+    studio.client.post(f"/api/v1/bookings/{booking['id']}/cancel", json={},
+                       headers=studio.auth("ann"))
+    problem(studio.client.get(f"/api/v1/portals/{klass['slug']}", headers=studio.auth("ann")),
+            404, "portal.not_found")
+    with studio.patronage.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(offering_portal_access)
+                            ).scalar_one() == 0
+
+
+def test_hosts_mark_bookings_completed_or_no_show(studio: Studio) -> None:
+    klass = studio.offering(**CLASS)
+    studio.credits("ann", 2)
+    booking = studio.book("ann", klass, "credits",
+                          starts_at=studio.sessions(klass["slug"])[0]["starts_at"]).json()
+    problem(studio.client.post(f"/api/v1/bookings/{booking['id']}/mark",
+                               json={"status": "no_show"}, headers=studio.auth("ann")), 404,
+            "booking.not_found")
+    marked = studio.client.post(f"/api/v1/bookings/{booking['id']}/mark",
+                                json={"status": "no_show"}, headers=studio.auth("host"))
+    assert marked.json()["status"] == "no_show"
+    assert UUID(marked.json()["id"]) == UUID(booking["id"])
