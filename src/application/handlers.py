@@ -29,7 +29,9 @@ from application.notifications import (
 from application.offerings import authoring as offering_authoring
 from application.offerings import booking as offering_booking
 from application.offerings import browsing as offering_browsing
+from application.offerings import feeds as offering_feeds
 from application.offerings import portals as offering_portals
+from application.offerings import reminders as offering_reminders
 from application.offerings import views as offering_views
 from application.platform import settings
 from application.system import health
@@ -132,6 +134,10 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     offering_portals.RemoveResource: offering_portals.remove_resource,
     offering_portals.ListResources: offering_portals.list_resources,
     offering_portals.ViewPortal: offering_portals.view_portal,
+    offering_reminders.SendDueReminders: offering_reminders.send_due_reminders,
+    offering_feeds.CreateCalendarFeed: offering_feeds.create_calendar_feed,
+    offering_feeds.RevokeCalendarFeed: offering_feeds.revoke_calendar_feed,
+    offering_feeds.ReadCalendarFeed: offering_feeds.read_calendar_feed,
     offering_views.MyBookings: offering_views.my_bookings,
     offering_views.MyBooking: offering_views.my_booking,
     offering_views.BookingCalendar: offering_views.booking_calendar,
@@ -180,6 +186,9 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
     },
     offering_events.BookingRescheduled: {
         "email.booking_rescheduled": booking_emails.send_rescheduled,
+    },
+    offering_events.BookingReminderDue: {
+        "email.booking_reminder": booking_emails.send_reminder,
     },
 }
 

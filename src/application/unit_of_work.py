@@ -21,6 +21,7 @@ from application.ports.mail import EmailLogRepository
 from application.ports.memberships import SubscriptionRepository, TierRepository
 from application.ports.offerings import (
     BookingRepository,
+    CalendarFeedRepository,
     OfferingRepository,
     PortalRepository,
     ResourceRepository,
@@ -71,6 +72,8 @@ class UnitOfWork(Protocol):
     def bookings(self) -> BookingRepository: ...
     @property
     def portals(self) -> PortalRepository: ...
+    @property
+    def calendar_feeds(self) -> CalendarFeedRepository: ...
     @property
     def resources(self) -> ResourceRepository: ...
     @property

@@ -9,7 +9,7 @@ resources unlock as the sandbox's clock moves; calendar files; and who may see w
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from litestar.testing import TestClient
 
+from adapters.passwords.argon2_hasher import Argon2PasswordHasher
 from adapters.sqlalchemy.tables import offering_portal_access, offering_sessions, offerings
 from application.catalog.authoring import CreateContent, PublishContent
 from application.identity.administration import ActAs
@@ -25,9 +26,12 @@ from application.identity.registration import CreateUser
 from application.principal import Principal
 from domain.catalog.rules import ContentType, Visibility
 from domain.identity.roles import Role
-from entrypoints.bootstrap import Patronage
+from entrypoints.bootstrap import Patronage, bootstrap
+from entrypoints.config import Settings
+from entrypoints.http.app import create_app
 from tests.integration.accounts import PASSWORD, Headers
-from tests.integration.conftest import Inbox
+from tests.integration.conftest import FAST_ARGON2, Inbox
+from tests.unit.fakes.system import FrozenClock
 
 Client = TestClient  # type: ignore[type-arg]
 GOOD_CARD = "4242424242424242"
@@ -106,9 +110,18 @@ class Studio:
         return [str(m["Subject"]) for m in self.inbox.messages(f"{who}@example.com")]
 
 
+# Sunday morning, two days before the first Tuesday class: every test runs on this
+# date, whatever the real one, and moves on with the sandbox's clock.
+T0 = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
+
+
 @pytest.fixture
-def studio(patronage: Patronage, client: Client, inbox: Inbox) -> Iterator[Studio]:
-    yield Studio(patronage, client, inbox)
+def studio(settings: Settings, clean_db: sa.Engine, inbox: Inbox) -> Iterator[Studio]:
+    app = bootstrap(settings, engine=clean_db, hasher=Argon2PasswordHasher(**FAST_ARGON2),
+                    clock=FrozenClock(T0))
+    with TestClient(app=create_app(app)) as client:
+        yield Studio(app, client, inbox)
+    app.dispatcher.close()
 
 
 def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -500,3 +513,52 @@ def test_hosts_mark_bookings_completed_or_no_show(studio: Studio) -> None:
                                 json={"status": "no_show"}, headers=studio.auth("host"))
     assert marked.json()["status"] == "no_show"
     assert UUID(marked.json()["id"]) == UUID(booking["id"])
+
+
+def test_each_reminder_goes_out_once_however_many_workers_run(studio: Studio) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from application.offerings.reminders import SendDueReminders
+
+    klass = studio.offering(**CLASS)
+    studio.credits("ann", 2)
+    studio.book("ann", klass, "credits",
+                starts_at=studio.sessions(klass["slug"])[0]["starts_at"])
+    system = Principal.system()
+
+    def workers() -> int:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return sum(pool.map(lambda _: int(studio.patronage.handle(
+                SendDueReminders(actor=system))), range(4)))
+
+    assert workers() == 0  # the session is two days away
+    studio.advance(2)  # now within 24 hours (the class is at 17:00 UTC on the 8th)
+    first = workers()
+    assert workers() == 0
+    reminders = [s for s in studio.subjects("ann") if s.startswith("Reminder:")]
+    assert first == len(reminders) >= 1
+    assert len(set(reminders)) == len(reminders)
+
+
+def test_a_private_calendar_feed_lists_my_bookings_until_revoked(studio: Studio) -> None:
+    klass = studio.offering(**CLASS)
+    studio.credits("ann", 4)
+    sessions = studio.sessions(klass["slug"])
+    for session in sessions[:2]:
+        studio.book("ann", klass, "credits", starts_at=session["starts_at"])
+    first = studio.client.post("/api/v1/me/calendar-feed", headers=studio.auth("ann"))
+    assert first.status_code == 201
+    path = first.json()["url"].split(".com", 1)[1]
+    feed = studio.client.get(path)
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+    assert feed.text.count("BEGIN:VEVENT") == 2
+    second = studio.client.post("/api/v1/me/calendar-feed", headers=studio.auth("ann"))
+    problem(studio.client.get(path), 404, "calendar.not_found")  # replaced
+    new_path = second.json()["url"].split(".com", 1)[1]
+    assert studio.client.get(new_path).status_code == 200
+    bob = studio.client.post("/api/v1/me/calendar-feed", headers=studio.auth("bob"))
+    bob_feed = studio.client.get(bob.json()["url"].split(".com", 1)[1])
+    assert "BEGIN:VEVENT" not in bob_feed.text
+    assert studio.client.delete("/api/v1/me/calendar-feed",
+                                headers=studio.auth("ann")).json() == {"revoked": True}
+    problem(studio.client.get(new_path), 404, "calendar.not_found")

@@ -644,6 +644,29 @@ offering_bookings = sa.Table(
     sa.Index("idx_offering_bookings_session", "offering_id", "starts_at"),
 )
 
+# One row per reminder sent (revision 0009): the primary key is what makes "each
+# reminder exactly once" hold with any number of workers.
+booking_reminders = sa.Table(
+    "booking_reminders",
+    metadata,
+    _fk("booking_id", "offering_bookings.id", ondelete="CASCADE"),
+    sa.Column("kind", sa.String(20), nullable=False),  # "24h", "1h"
+    _created(),
+    sa.PrimaryKeyConstraint("booking_id", "kind"),
+)
+
+# A customer's private calendar feed (revision 0009): the URL's token, hashed.
+calendar_feeds = sa.Table(
+    "calendar_feeds",
+    metadata,
+    _id(),
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    _created(),
+    sa.UniqueConstraint("user_id"),
+    sa.UniqueConstraint("token_hash"),
+)
+
 # One row per session that has had a booking: its seats taken, under a CHECK, so no
 # code path can ever confirm more bookings than the session holds (revision 0009).
 offering_sessions = sa.Table(

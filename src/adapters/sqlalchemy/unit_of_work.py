@@ -20,6 +20,7 @@ from adapters.sqlalchemy.repositories.credits import SqlCreditLedgerRepository
 from adapters.sqlalchemy.repositories.email_logs import SqlEmailLogRepository
 from adapters.sqlalchemy.repositories.offerings import (
     SqlBookingRepository,
+    SqlCalendarFeedRepository,
     SqlOfferingRepository,
     SqlPortalRepository,
     SqlResourceRepository,
@@ -164,6 +165,10 @@ class SqlAlchemyUnitOfWork:
     @cached_property
     def bookings(self) -> SqlBookingRepository:
         return SqlBookingRepository(self._executor)
+
+    @cached_property
+    def calendar_feeds(self) -> SqlCalendarFeedRepository:
+        return SqlCalendarFeedRepository(self._executor)
 
     @cached_property
     def portals(self) -> SqlPortalRepository:

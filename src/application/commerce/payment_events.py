@@ -55,8 +55,8 @@ def handle_payment_event(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Ser
         # Not a purchase: perhaps a booking's payment.
         outcome = apply_booking_payment(uow, services, event)
         uow.commit()
-        if outcome == "seat_lost" and event.intent_id:
-            refund_lost_seat(services, event.intent_id)
+        if outcome in ("seat_lost", "refund_due") and event.intent_id:
+            refund_lost_seat(services, event.intent_id, seat_lost=outcome == "seat_lost")
         return outcome
     if purchase is not None and event.type == SUCCEEDED and event.amount != purchase.amount:
         # Paid, but not what we asked for (a tampered client confirmation, a changed

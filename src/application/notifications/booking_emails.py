@@ -8,7 +8,13 @@ from application.notifications.delivery import deliver
 from application.offerings.views import BookingView, view
 from application.services import Services
 from application.unit_of_work import UnitOfWork
-from domain.offerings.events import BookingCanceled, BookingConfirmed, BookingRescheduled
+from domain.offerings.booking import BookingStatus
+from domain.offerings.events import (
+    BookingCanceled,
+    BookingConfirmed,
+    BookingReminderDue,
+    BookingRescheduled,
+)
 
 
 def _when(v: BookingView) -> str:
@@ -69,3 +75,18 @@ def send_rescheduled(event: BookingRescheduled, uow: UnitOfWork, services: Servi
             text=(f"Hello {user.full_name},\n\nYour booking for {v.offering.title} now "
                   f"takes place on {_when(v)}.\nThe updated calendar entry: "
                   f"{base}/api/v1/me/bookings/{booking.id}/calendar.ics\n"))
+
+
+def send_reminder(event: BookingReminderDue, uow: UnitOfWork, services: Services) -> None:
+    booking = uow.bookings.get(event.booking_id)
+    user = uow.users.get(event.customer_id)
+    if booking is None or user is None or booking.status is not BookingStatus.CONFIRMED:
+        return
+    v = view(uow, booking)
+    soon = "in an hour" if event.kind == "1h" else "tomorrow"
+    where = (f"Join: {v.join_url}\n" if v.join_url else "") + \
+        (f"Where: {v.location}\n" if v.location else "")
+    deliver(uow, services, to=user.email.value, user_id=user.id,
+            email_type=f"booking_reminder_{event.kind}",
+            subject=f"Reminder: {v.offering.title} {soon}",
+            text=f"Hello {user.full_name},\n\n{v.offering.title} starts {_when(v)}.\n{where}")

@@ -44,6 +44,9 @@ from domain.offerings.schedules import (
 from domain.values import Money
 
 log = logging.getLogger("patronage.bookings")
+# Why a pending booking was released without anyone choosing to cancel it: a payment
+# that succeeds later may still take its seat back.
+RELEASED = frozenset({"seat hold expired", "payment declined", "payment failed"})
 IDEMPOTENCY_KEY_MAX = 200
 
 
@@ -315,8 +318,11 @@ def apply_booking_payment(uow: UnitOfWork, services: Services, event: PaymentEve
         if offering is not None:
             sync_portal(uow, services, booking, offering)
         return "applied"
-    if booking.status is BookingStatus.CANCELED and booking.cancellation_reason in (
-            "seat hold expired", "payment declined"):
+    if booking.status is BookingStatus.CANCELED and booking.cancellation_reason not in \
+            RELEASED:
+        # Cancelled by the customer or the host before it was paid: the money goes back.
+        return "refund_due"
+    if booking.status is BookingStatus.CANCELED:
         # Paid after the hold ran out: the seat is taken again if one is free; if not,
         # the money goes back and the customer is told why (never an overbooking).
         offering = uow.offerings.get(booking.offering_id)
@@ -334,8 +340,9 @@ def apply_booking_payment(uow: UnitOfWork, services: Services, event: PaymentEve
     return "ignored"
 
 
-def refund_lost_seat(services: Services, intent_id: str) -> None:
-    """Give back a payment that came after its seat went, and tell the customer."""
+def refund_lost_seat(services: Services, intent_id: str, *, seat_lost: bool = True) -> None:
+    """Give back a payment that came after its seat went (or after its booking was
+    cancelled), and tell the customer."""
     with services.uow_factory(read_only=True) as reader:
         booking = reader.bookings.get_by_intent(intent_id)
     if booking is None:
@@ -344,7 +351,8 @@ def refund_lost_seat(services: Services, intent_id: str) -> None:
                                       idempotency_key=f"booking-seat-lost-{booking.id}")
     with services.uow_factory() as writer:
         locked = writer.bookings.get(booking.id, lock=True)
-        if locked is not None and locked.seat_lost(refund.amount, services.clock.now()):
+        if locked is not None and locked.late_payment_refunded(
+                refund.amount, services.clock.now(), seat_lost=seat_lost):
             writer.commit()
     services.dispatch(writer.committed_outbox_ids)
 
@@ -411,7 +419,10 @@ def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> C
         outcome = Outcome.FULL_REFUND
     uow.rollback()
     refunded = None
-    if booking.paid_with is PaidWith.PURCHASE and booking.payment_intent_id and (
+    # A pending booking was never paid: nothing to give back (a payment that succeeds
+    # after this cancellation is refunded when it arrives).
+    if booking.status is BookingStatus.CONFIRMED and booking.paid_with is PaidWith.PURCHASE \
+            and booking.payment_intent_id and (
             outcome is Outcome.FULL_REFUND or (outcome is Outcome.CREDIT_RETURN
                                                and offering.credit_cost is None)):
         # Money first, keyed by the booking: a retry after a failure here is the same

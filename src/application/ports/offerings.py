@@ -87,6 +87,30 @@ class BookingRepository(Protocol):
         """Pending bookings whose seat hold ran out."""
         ...
 
+    def due_reminders(self, kind: str, start: datetime, end: datetime, limit: int
+                      ) -> Sequence[UUID]:
+        """Confirmed bookings starting in (start, end] without this reminder yet."""
+        ...
+
+    def claim_reminder(self, booking_id: UUID, kind: str, now: datetime) -> bool:
+        """Record that this reminder goes out; False if it was claimed before (by any
+        worker), so it is sent once."""
+        ...
+
+    def calendar_of(self, customer_id: UUID, since: datetime) -> Sequence[Booking]:
+        """The customer's bookings that end after ``since``, for their calendar feed."""
+        ...
+
+
+class CalendarFeedRepository(Protocol):
+    def replace(self, user_id: UUID, token_hash: str, *, id: UUID, now: datetime) -> None:
+        """The user's one feed now answers to this token (an earlier one stops working)."""
+        ...
+
+    def revoke(self, user_id: UUID) -> bool: ...
+
+    def user_for(self, token_hash: str) -> UUID | None: ...
+
 
 @attrs.frozen
 class PortalAccess:

@@ -11,7 +11,12 @@ import attrs
 
 from domain.errors import Conflict
 from domain.events import Aggregate
-from domain.offerings.events import BookingCanceled, BookingConfirmed, BookingRescheduled
+from domain.offerings.events import (
+    BookingCanceled,
+    BookingConfirmed,
+    BookingReminderDue,
+    BookingRescheduled,
+)
 from domain.values import Money
 
 
@@ -90,6 +95,9 @@ class Booking(Aggregate):
                 credits_returned, seat_lost))
         return True
 
+    def remind(self, kind: str) -> None:
+        self.record(BookingReminderDue(self.id, self.customer_id, kind))
+
     def move(self, session_key: str, starts_at: datetime, ends_at: datetime, now: datetime
              ) -> None:
         if self.status is not BookingStatus.CONFIRMED:
@@ -100,15 +108,19 @@ class Booking(Aggregate):
         self.updated_at = now
         self.record(BookingRescheduled(self.id, self.customer_id, previous))
 
-    def seat_lost(self, refunded: Money, now: datetime) -> bool:
-        """A payment arrived after the seat went: it was refunded. True the first time."""
-        if self.status is not BookingStatus.CANCELED or self.details.get("seat_lost"):
+    def late_payment_refunded(self, refunded: Money, now: datetime, *, seat_lost: bool
+                              ) -> bool:
+        """A payment arrived after the seat went (or the booking was cancelled) and was
+        refunded. True the first time."""
+        if self.status is not BookingStatus.CANCELED or self.details.get("late_refund"):
             return False
-        self.details["seat_lost"] = str(refunded.amount)
-        self.cancellation_reason = "paid after the last seat went; refunded"
+        self.details["late_refund"] = str(refunded.amount)
+        if seat_lost:
+            self.details["seat_lost"] = str(refunded.amount)
+            self.cancellation_reason = "paid after the last seat went; refunded"
         self.updated_at = now
         self.record(BookingCanceled(self.id, self.customer_id, str(refunded.amount),
-                                    refunded.currency, 0, True))
+                                    refunded.currency, 0, seat_lost))
         return True
 
     def mark(self, status: BookingStatus, now: datetime) -> None:

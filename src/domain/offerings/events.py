@@ -29,3 +29,10 @@ class BookingRescheduled(DomainEvent):
     booking_id: UUID
     customer_id: UUID
     previous_start: datetime
+
+
+@attrs.frozen
+class BookingReminderDue(DomainEvent):
+    booking_id: UUID
+    customer_id: UUID
+    kind: str  # "24h", "1h"

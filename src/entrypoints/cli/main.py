@@ -17,6 +17,7 @@ from application.credits.schedule import RunCreditSchedule
 from application.identity.administration import DisableUser, EnableUser, ListUsers, SetRole
 from application.identity.registration import CreateUser
 from application.offerings.booking import ReleaseExpiredHolds
+from application.offerings.reminders import SendDueReminders
 from application.platform.settings import GetSettings, UpdateSettings
 from application.principal import Principal
 from domain.errors import ValidationError
@@ -267,7 +268,8 @@ def worker(
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 5.0,
 ) -> None:
     """Run pending and failed event handlers from the outbox (emails, notifications),
-    release seats held for payments that never came, and run the credit schedule
+    release seats held for payments that never came, queue booking reminders (24 h and
+    1 h before each session, each once however many workers run), and run the credit schedule
     (expiries, yearly members' monthly credits) every minute."""
     patronage = _patronage()
     schedule_due = 0.0
@@ -279,6 +281,9 @@ def worker(
             released = patronage.handle(ReleaseExpiredHolds(actor=Principal.system()))
             if released:
                 console.print(f"released {released} unpaid seat(s)")
+            reminded = patronage.handle(SendDueReminders(actor=Principal.system()))
+            if reminded:
+                console.print(f"queued {reminded} booking reminder(s)")
             if time.monotonic() >= schedule_due:
                 report = patronage.handle(RunCreditSchedule(actor=Principal.system()))
                 if report.granted or report.expired:

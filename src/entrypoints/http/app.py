@@ -47,7 +47,9 @@ from entrypoints.http.memberships import (
 )
 from entrypoints.http.offerings import (
     BookingsController,
+    CalendarFeedController,
     MyBookingsController,
+    MyCalendarFeedController,
     OfferingsController,
     PortalsController,
     StudioOfferingsController,
@@ -130,7 +132,8 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
                            SubscriptionsController, MyMembershipController,
                            AdminMembershipsController, StudioOfferingsController,
                            OfferingsController, BookingsController, MyBookingsController,
-                           StudioResourcesController, PortalsController]
+                           StudioResourcesController, PortalsController,
+                           MyCalendarFeedController, CalendarFeedController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
     handlers.append(pages.with_csrf(

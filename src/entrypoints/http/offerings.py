@@ -25,6 +25,11 @@ from application.offerings.browsing import (
     ListSessions,
     Session,
 )
+from application.offerings.feeds import (
+    CreateCalendarFeed,
+    ReadCalendarFeed,
+    RevokeCalendarFeed,
+)
 from application.offerings.portals import (
     AddResource,
     ListResources,
@@ -52,6 +57,7 @@ from entrypoints.http.schemas.common import set_fields
 from entrypoints.http.schemas.offerings import (
     BookingBody,
     BookingOut,
+    CalendarFeedOut,
     CancelBody,
     CancellationOut,
     HostBookingOut,
@@ -389,6 +395,37 @@ class BookingsController(Controller):
                               payment_method=b.paid_with.value, starts_at=b.starts_at,
                               ends_at=b.ends_at, amount_paid=str(b.amount_paid.amount),
                               credits_used=b.credits_used)
+
+
+class MyCalendarFeedController(Controller):
+    path = "/api/v1/me/calendar-feed"
+    tags = ["me"]
+    security = SECURED
+
+    @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True, responses=AUTHENTICATED)
+    def create(self, actor: Actor, patronage: App) -> CalendarFeedOut:
+        """A private URL for your calendar app listing your bookings. It is shown this
+        once (only its hash is kept); asking again makes a new one and ends the old."""
+        return CalendarFeedOut(url=patronage.handle(CreateCalendarFeed(actor=actor)).url)
+
+    @delete("/", status_code=200, sync_to_thread=True, responses=AUTHENTICATED)
+    def revoke(self, actor: Actor, patronage: App) -> dict[str, bool]:
+        """Stop your calendar feed URL from working."""
+        return {"revoked": bool(patronage.handle(RevokeCalendarFeed(actor=actor)))}
+
+
+class CalendarFeedController(Controller):
+    path = "/api/v1/calendar-feeds"
+    tags = ["bookings"]
+
+    @get("/{token:str}/bookings.ics", sync_to_thread=True,
+         responses=problems(400, 404, 503), media_type="text/calendar")
+    def feed(self, token: FromPath[Annotated[str, Parameter(max_length=100)]],
+             patronage: App) -> Response[bytes]:
+        """A customer's bookings as an iCalendar feed, by the secret in its URL."""
+        data = patronage.handle(ReadCalendarFeed(token=token))
+        return Response(data, media_type="text/calendar",
+                        headers={"Cache-Control": "private, no-store"})
 
 
 class MyBookingsController(Controller):

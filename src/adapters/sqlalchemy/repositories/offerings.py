@@ -13,6 +13,8 @@ from sqlalchemy import exc as sa_exc
 from adapters.sqlalchemy.executor import Executor, conflict_from
 from adapters.sqlalchemy.repositories.tracking import Tracker
 from adapters.sqlalchemy.tables import (
+    booking_reminders,
+    calendar_feeds,
     offering_bookings,
     offering_portal_access,
     offering_resources,
@@ -297,6 +299,53 @@ class SqlBookingRepository:
         return list(self._execute(sa.select(b.c.id).where(
             b.c.status == "pending", b.c.hold_expires_at <= now)
             .order_by(b.c.hold_expires_at).limit(limit)).scalars())
+
+    def due_reminders(self, kind: str, start: datetime, end: datetime, limit: int
+                      ) -> Sequence[UUID]:
+        b, r = offering_bookings, booking_reminders
+        sent = sa.exists(sa.select(1).where(r.c.booking_id == b.c.id, r.c.kind == kind))
+        return list(self._execute(sa.select(b.c.id).where(
+            b.c.status == "confirmed", b.c.starts_at > start, b.c.starts_at <= end, ~sent)
+            .order_by(b.c.starts_at).limit(limit)).scalars())
+
+    def claim_reminder(self, booking_id: UUID, kind: str, now: datetime) -> bool:
+        # RETURNING, not rowcount: an INSERT's rowcount is -1 through psycopg here.
+        claimed = self._execute(
+            self._execute.insert(booking_reminders)
+            .values(booking_id=booking_id, kind=kind, created_at=now)
+            .on_conflict_do_nothing(index_elements=["booking_id", "kind"])
+            .returning(booking_reminders.c.booking_id)).first()
+        return claimed is not None
+
+    def calendar_of(self, customer_id: UUID, since: datetime) -> Sequence[Booking]:
+        b = offering_bookings
+        return self._many(sa.select(b).where(b.c.customer_id == customer_id,
+                                             b.c.ends_at > since,
+                                             b.c.status.in_(("confirmed", "canceled",
+                                                             "completed")))
+                          .order_by(b.c.starts_at).limit(500))
+
+
+class SqlCalendarFeedRepository:
+    def __init__(self, execute: Executor) -> None:
+        self._execute = execute
+
+    def replace(self, user_id: UUID, token_hash: str, *, id: UUID, now: datetime) -> None:
+        self._execute(self._execute.insert(calendar_feeds)
+                      .values(id=id, user_id=user_id, token_hash=token_hash, created_at=now)
+                      .on_conflict_do_update(index_elements=["user_id"],
+                                             set_={"token_hash": token_hash,
+                                                   "created_at": now}))
+
+    def revoke(self, user_id: UUID) -> bool:
+        gone = self._execute(sa.delete(calendar_feeds).where(
+            calendar_feeds.c.user_id == user_id))
+        return bool(gone.rowcount)
+
+    def user_for(self, token_hash: str) -> UUID | None:
+        found: UUID | None = self._execute(sa.select(calendar_feeds.c.user_id).where(
+            calendar_feeds.c.token_hash == token_hash)).scalar()
+        return found
 
 
 class SqlPortalRepository:

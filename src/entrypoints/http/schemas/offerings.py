@@ -265,3 +265,7 @@ class PortalOut(msgspec.Struct):
     opens_at: datetime
     closes_at: datetime
     items: list[PortalItemOut]
+
+
+class CalendarFeedOut(msgspec.Struct):
+    url: str

@@ -68,6 +68,29 @@ def upgrade() -> None:
                             name=op.f("uq_offering_sessions_offering_id_session_key")),
     )
     op.create_index("idx_offering_sessions_starts_at", "offering_sessions", ["starts_at"])
+    op.create_table(
+        "booking_reminders",
+        sa.Column("booking_id", UUIDKey, nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False,
+                  server_default=sa.text("CURRENT_TIMESTAMP")),
+        sa.ForeignKeyConstraint(["booking_id"], ["offering_bookings.id"], ondelete="CASCADE",
+                                name=op.f("fk_booking_reminders_booking_id_offering_bookings")),
+        sa.PrimaryKeyConstraint("booking_id", "kind", name=op.f("pk_booking_reminders")),
+    )
+    op.create_table(
+        "calendar_feeds",
+        sa.Column("id", UUIDKey, nullable=False),
+        sa.Column("user_id", UUIDKey, nullable=False),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False,
+                  server_default=sa.text("CURRENT_TIMESTAMP")),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
+                                name=op.f("fk_calendar_feeds_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_feeds")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_calendar_feeds_user_id")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_calendar_feeds_token_hash")),
+    )
     # The access check asks whether an item is an unlocked resource of a booked portal.
     op.create_index("idx_offering_resources_content_id", "offering_resources", ["content_id"],
                     postgresql_where=sa.text("content_id IS NOT NULL"),
@@ -76,6 +99,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("idx_offering_resources_content_id", table_name="offering_resources")
+    op.drop_table("calendar_feeds")
+    op.drop_table("booking_reminders")
     op.drop_index("idx_offering_sessions_starts_at", table_name="offering_sessions")
     op.drop_table("offering_sessions")
     op.drop_index("idx_offering_bookings_session", table_name="offering_bookings")
