@@ -29,6 +29,7 @@ from entrypoints.cli.catalog import access_app, content_app
 from entrypoints.cli.commerce import purchases_app
 from entrypoints.cli.errors import cli_errors
 from entrypoints.cli.memberships import credits_app, sandbox_app, subscriptions_app, tiers_app
+from entrypoints.cli.offerings import bookings_app, offerings_app
 from entrypoints.cli.running import run
 from entrypoints.config import Settings
 
@@ -52,6 +53,8 @@ app.add_typer(tiers_app, name="tiers")
 app.add_typer(subscriptions_app, name="subscriptions")
 app.add_typer(credits_app, name="credits")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(offerings_app, name="offerings")
+app.add_typer(bookings_app, name="bookings")
 
 # soft_wrap: long lines stay whole when the output is piped into grep or a file.
 console = Console(soft_wrap=True)
