@@ -33,6 +33,7 @@ from application.offerings import feeds as offering_feeds
 from application.offerings import portals as offering_portals
 from application.offerings import reminders as offering_reminders
 from application.offerings import views as offering_views
+from application.offerings import waitlist as offering_waitlist
 from application.platform import settings
 from application.system import health
 from domain.commerce import events as commerce_events
@@ -138,6 +139,9 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     offering_feeds.CreateCalendarFeed: offering_feeds.create_calendar_feed,
     offering_feeds.RevokeCalendarFeed: offering_feeds.revoke_calendar_feed,
     offering_feeds.ReadCalendarFeed: offering_feeds.read_calendar_feed,
+    offering_waitlist.JoinWaitlist: offering_waitlist.join_waitlist,
+    offering_waitlist.LeaveWaitlist: offering_waitlist.leave_waitlist,
+    offering_waitlist.LapseWaitlistOffers: offering_waitlist.lapse_waitlist_offers,
     offering_views.MyBookings: offering_views.my_bookings,
     offering_views.MyBooking: offering_views.my_booking,
     offering_views.BookingCalendar: offering_views.booking_calendar,
@@ -189,6 +193,9 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
     },
     offering_events.BookingReminderDue: {
         "email.booking_reminder": booking_emails.send_reminder,
+    },
+    offering_events.WaitlistSeatOffered: {
+        "email.waitlist_seat_offered": booking_emails.send_seat_offer,
     },
 }
 

@@ -26,6 +26,7 @@ from application.ports.offerings import (
     PortalRepository,
     ResourceRepository,
     SeatRepository,
+    WaitlistRepository,
 )
 from application.ports.outbox import OutboxRepository
 from application.ports.settings import SettingsRepository
@@ -70,6 +71,8 @@ class UnitOfWork(Protocol):
     def seats(self) -> SeatRepository: ...
     @property
     def bookings(self) -> BookingRepository: ...
+    @property
+    def waitlist(self) -> WaitlistRepository: ...
     @property
     def portals(self) -> PortalRepository: ...
     @property

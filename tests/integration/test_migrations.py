@@ -50,7 +50,8 @@ PHASE_TABLES: dict[str, frozenset[str]] = {
     "0006_commerce": frozenset({"purchase_refunds", "idempotency_keys"}),
     "0007_hardening": frozenset(),  # a column: content.excerpt
     "0008_memberships": frozenset({"credit_allocations"}),
-    "0009_offerings": frozenset({"offering_sessions", "booking_reminders", "calendar_feeds"}),
+    "0009_offerings": frozenset({"offering_sessions", "booking_reminders", "calendar_feeds",
+                                 "offering_waitlist"}),
 }
 PHASE4_SETTINGS_COLUMNS = frozenset({"custom_domain", "custom_css", "hide_platform_branding"})
 BOOKKEEPING = frozenset({"alembic_version"})

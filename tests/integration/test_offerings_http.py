@@ -562,3 +562,84 @@ def test_a_private_calendar_feed_lists_my_bookings_until_revoked(studio: Studio)
     assert studio.client.delete("/api/v1/me/calendar-feed",
                                 headers=studio.auth("ann")).json() == {"revoked": True}
     problem(studio.client.get(new_path), 404, "calendar.not_found")
+
+
+def test_a_freed_seat_goes_to_the_first_on_the_waiting_list_and_then_the_next(
+        studio: Studio) -> None:
+    from application.offerings.waitlist import LapseWaitlistOffers
+
+    klass = studio.offering(**{**CLASS, "max_participants": 1, "payment_options": {
+        "waitlist": True, "waitlist_hold_minutes": 120,
+        "cancellation": {"hours_before": 0, "early": "full_refund", "late": "nothing"}}})
+    for who in ("ann", "bob", "cat"):
+        studio.credits(who, 4)
+    session = studio.sessions(klass["slug"])[1]["starts_at"]
+    seat = studio.book("ann", klass, "credits", starts_at=session).json()
+    full = problem(studio.book("bob", klass, "credits", starts_at=session), 409,
+                   "offering.full")
+    assert full["waitlist"] is True  # the client can offer to join the waiting list
+
+    def join(who: str) -> dict[str, Any]:
+        response = studio.client.post("/api/v1/bookings/waitlist", headers=studio.auth(who),
+                                      json={"offering_id": klass["id"], "starts_at": session})
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    assert [join("bob")["position"], join("cat")["position"]] == [1, 2]
+    problem(studio.client.post("/api/v1/bookings/waitlist", headers=studio.auth("bob"),
+                               json={"offering_id": klass["id"], "starts_at": session}),
+            409, "waitlist.exists")
+    studio.client.post(f"/api/v1/bookings/{seat['id']}/cancel", json={},
+                       headers=studio.auth("ann"))
+    assert any(s.startswith("A place opened") for s in studio.subjects("bob"))
+    assert studio.sessions(klass["slug"])[1]["seats_left"] == 0  # held for bob
+    problem(studio.book("cat", klass, "credits", starts_at=session), 409, "offering.full")
+    problem(studio.book("ann", klass, "credits", starts_at=session), 409, "offering.full")
+    # Bob lets the offer lapse: it passes to Cat.
+    studio.advance(1)
+    studio.patronage.handle(LapseWaitlistOffers(actor=Principal.system()))
+    problem(studio.book("bob", klass, "credits", starts_at=session), 409, "offering.full")
+    assert any(s.startswith("A place opened") for s in studio.subjects("cat"))
+    taken = studio.book("cat", klass, "credits", starts_at=session)
+    assert taken.status_code == 201, taken.text
+    with studio.patronage.engine.connect() as conn:
+        seats = conn.execute(sa.select(offering_sessions.c.taken).where(
+            offering_sessions.c.session_key == taken.json()["starts_at"].replace(
+                "Z", "+00:00"))).scalar_one()
+    assert seats == 1
+
+
+def test_a_held_seat_is_booked_by_exactly_one_of_many_racing(studio: Studio) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    klass = studio.offering(**{**CLASS, "max_participants": 1, "payment_options": {
+        "waitlist": True, "cancellation": {"hours_before": 0, "early": "full_refund",
+                                           "late": "nothing"}}})
+    people = ["ann", "bob", "cat"]
+    for who in people:
+        studio.credits(who, 2)
+    session = studio.sessions(klass["slug"])[1]["starts_at"]
+    seat = studio.book("ann", klass, "credits", starts_at=session).json()
+    for who in ("bob", "cat"):
+        studio.client.post("/api/v1/bookings/waitlist", headers=studio.auth(who),
+                           json={"offering_id": klass["id"], "starts_at": session})
+    studio.client.post(f"/api/v1/bookings/{seat['id']}/cancel", json={},
+                       headers=studio.auth("ann"))
+    headers = {who: studio.auth(who) for who in people}
+
+    def book(who: str) -> int:
+        return studio.client.post("/api/v1/bookings", headers=headers[who], json={
+            "offering_id": klass["id"], "payment_method": "credits",
+            "starts_at": session}).status_code
+
+    racers = people * 2  # everyone twice, Bob's double click included
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(zip(racers, pool.map(book, racers), strict=True))
+    assert [who for who, status in answers if status == 201] == ["bob"]
+    assert {status for _, status in answers} == {201, 409}
+    with studio.patronage.engine.connect() as conn:
+        confirmed = conn.execute(sa.text(
+            "SELECT u.email FROM offering_bookings b JOIN users u ON u.id = b.customer_id "
+            "WHERE b.status = 'confirmed'")).scalars().all()
+    assert confirmed == ["bob@example.com"]

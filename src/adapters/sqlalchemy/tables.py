@@ -655,6 +655,31 @@ booking_reminders = sa.Table(
     sa.PrimaryKeyConstraint("booking_id", "kind"),
 )
 
+# The waiting list of a full session (revision 0009): a freed seat is held for the
+# first in line ("offered") until offered_until, then for the next.
+WAITLIST_STATUSES = ("waiting", "offered", "booked", "expired", "left")
+LIVE_WAITLIST = "status IN ('waiting', 'offered')"
+offering_waitlist = sa.Table(
+    "offering_waitlist",
+    metadata,
+    _id(),
+    _fk("offering_id", "offerings.id", ondelete="CASCADE"),
+    _fk("customer_id", "users.id", ondelete="CASCADE"),
+    sa.Column("session_key", sa.String(100), nullable=False),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="waiting"),
+    sa.Column("offered_until", UTCDateTime),
+    _created(),
+    _updated(),
+    sa.CheckConstraint(_in("status", WAITLIST_STATUSES), name="status"),
+    sa.Index("uq_offering_waitlist_live", "offering_id", "session_key", "customer_id",
+             unique=True, postgresql_where=sa.text(LIVE_WAITLIST),
+             sqlite_where=sa.text(LIVE_WAITLIST)),
+    sa.Index("idx_offering_waitlist_queue", "offering_id", "session_key", "status",
+             "created_at"),
+)
+
 # A customer's private calendar feed (revision 0009): the URL's token, hashed.
 calendar_feeds = sa.Table(
     "calendar_feeds",

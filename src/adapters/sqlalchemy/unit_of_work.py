@@ -25,6 +25,7 @@ from adapters.sqlalchemy.repositories.offerings import (
     SqlPortalRepository,
     SqlResourceRepository,
     SqlSeatRepository,
+    SqlWaitlistRepository,
 )
 from adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
 from adapters.sqlalchemy.repositories.progress import SqlProgressRepository
@@ -169,6 +170,10 @@ class SqlAlchemyUnitOfWork:
     @cached_property
     def calendar_feeds(self) -> SqlCalendarFeedRepository:
         return SqlCalendarFeedRepository(self._executor)
+
+    @cached_property
+    def waitlist(self) -> SqlWaitlistRepository:
+        return SqlWaitlistRepository(self._executor)
 
     @cached_property
     def portals(self) -> SqlPortalRepository:

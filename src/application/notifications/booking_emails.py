@@ -14,6 +14,7 @@ from domain.offerings.events import (
     BookingConfirmed,
     BookingReminderDue,
     BookingRescheduled,
+    WaitlistSeatOffered,
 )
 
 
@@ -90,3 +91,20 @@ def send_reminder(event: BookingReminderDue, uow: UnitOfWork, services: Services
             email_type=f"booking_reminder_{event.kind}",
             subject=f"Reminder: {v.offering.title} {soon}",
             text=f"Hello {user.full_name},\n\n{v.offering.title} starts {_when(v)}.\n{where}")
+
+
+def send_seat_offer(event: WaitlistSeatOffered, uow: UnitOfWork, services: Services) -> None:
+    offering = uow.offerings.get(event.offering_id)
+    user = uow.users.get(event.customer_id)
+    if offering is None or user is None:
+        return
+    zone = ZoneInfo(offering.timezone or uow.settings.get().timezone)
+    when = event.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M")
+    until = event.offered_until.astimezone(zone).strftime("%A %d %B, %H:%M")
+    base = services.config.public_url.rstrip("/")
+    deliver(uow, services, to=user.email.value, user_id=user.id,
+            email_type="waitlist_seat_offered", subject=f"A place opened: {offering.title}",
+            text=(f"Hello {user.full_name},\n\nA place opened in {offering.title} on {when}, "
+                  f"and it is held for you until {until}. Book it at "
+                  f"{base}/offerings/{offering.slug.value} before then; after that it goes "
+                  "to the next person waiting.\n"))

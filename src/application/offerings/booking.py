@@ -76,7 +76,7 @@ class Booked:
     client_secret: str | None = None
 
 
-def _session(uow: UnitOfWork, offering: Offering, zone: ZoneInfo, cmd: BookOffering,
+def session_for(uow: UnitOfWork, offering: Offering, zone: ZoneInfo, cmd: BookOffering,
              now: datetime, ignore: tuple[datetime, datetime] | None = None) -> Occurrence:
     """The session this booking is for; refuses one that is past or not offered.
     ``ignore``: a booking's own times, when it moves (it does not block itself)."""
@@ -180,7 +180,7 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
         # Slots overlap through their buffers: bookings of one bookable offering take
         # turns, so two customers can never hold overlapping slots.
         offering = uow.offerings.get(offering.id, lock=True) or offering
-    session = _session(uow, offering, zone, cmd, now)
+    session = session_for(uow, offering, zone, cmd, now)
     if session.starts_at <= now:
         raise Conflict("That session has started or is over.", code="booking.session_past")
 
@@ -212,10 +212,15 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
     if held is not None:
         raise Conflict("You already hold a place in this session.", code="booking.exists",
                        details={"booking_id": str(held.id)})
-    if not uow.seats.take(offering_id=offering.id, session_key=session.key,
-                          starts_at=session.starts_at, ends_at=session.ends_at,
-                          capacity=offering.seats_per_session):
-        raise OfferingFull("This session is full.")
+    offer = uow.waitlist.offer_for(user_id, offering.id, session.key, now)
+    if offer is not None:
+        # The seat was held for this customer off the waiting list: it is theirs now.
+        uow.waitlist.set_status(offer.id, "booked", now)
+    elif not uow.seats.take(offering_id=offering.id, session_key=session.key,
+                            starts_at=session.starts_at, ends_at=session.ends_at,
+                            capacity=offering.seats_per_session):
+        raise OfferingFull("This session is full.",
+                           details={"waitlist": offering.payment_options.waitlist})
     uow.bookings.add(booking)
     uow.offerings.count_booking(offering.id, +1)
     if credits:
@@ -288,7 +293,33 @@ def release_booking(uow: UnitOfWork, services: Services, booking_id: UUID, reaso
     booking.cancel(services.clock.now(), reason)
     uow.seats.release(offering_id=booking.offering_id, session_key=booking.session_key)
     uow.offerings.count_booking(booking.offering_id, -1)
+    offer_freed_seat(uow, services, booking.offering_id, booking.session_key)
     return True
+
+
+def offer_freed_seat(uow: UnitOfWork, services: Services, offering_id: UUID,
+                     session_key: str) -> bool:
+    """Hold a seat that was just given back for the first person waiting for it (in the
+    same transaction as the release, so nobody else can take it meanwhile). The hold
+    counts as a taken seat: a seat is never offered to two people at once."""
+    offering = uow.offerings.get(offering_id)
+    if offering is None or not offering.payment_options.waitlist:
+        return False
+    now = services.clock.now()
+    while (entry := uow.waitlist.first_waiting(offering_id, session_key)) is not None:
+        if entry.starts_at <= now:
+            uow.waitlist.set_status(entry.id, "expired", now)
+            continue
+        if not uow.seats.take(offering_id=offering_id, session_key=session_key,
+                              starts_at=entry.starts_at, ends_at=entry.ends_at,
+                              capacity=offering.seats_per_session):
+            return False
+        until = min(now + timedelta(minutes=offering.payment_options.waitlist_hold_minutes),
+                    entry.starts_at)
+        uow.waitlist.set_status(entry.id, "offered", now, until)
+        offering.offer_seat(entry.id, entry.customer_id, entry.starts_at, until)
+        return True
+    return False
 
 
 def apply_booking_payment(uow: UnitOfWork, services: Services, event: PaymentEvent) -> str:
@@ -455,6 +486,7 @@ def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> C
         writer.seats.release(offering_id=locked.offering_id, session_key=locked.session_key)
         writer.offerings.count_booking(locked.offering_id, -1)
         sync_portal(writer, services, locked, offering)
+        offer_freed_seat(writer, services, locked.offering_id, locked.session_key)
         writer.commit()
         shown = view(writer, locked)
     services.dispatch(writer.committed_outbox_ids)
@@ -497,7 +529,7 @@ def reschedule_booking(cmd: RescheduleBooking, uow: UnitOfWork, services: Servic
     if isinstance(offering.schedule, RecurringBookable):
         offering = uow.offerings.get(offering.id, lock=True) or offering
     zone = offering.zone(uow.settings.get().timezone)
-    target = _session(uow, offering, zone, BookOffering(
+    target = session_for(uow, offering, zone, BookOffering(
         actor=cmd.actor, offering_id=offering.id, payment_method=booking.paid_with.value,
         starts_at=cmd.starts_at, cohort=cmd.cohort), now,
         ignore=(booking.starts_at, booking.ends_at))
@@ -512,6 +544,7 @@ def reschedule_booking(cmd: RescheduleBooking, uow: UnitOfWork, services: Servic
                           capacity=offering.seats_per_session):
         raise OfferingFull("That session is full.")
     uow.seats.release(offering_id=offering.id, session_key=booking.session_key)
+    offer_freed_seat(uow, services, offering.id, booking.session_key)
     booking.move(target.key, target.starts_at, target.ends_at, now)
     sync_portal(uow, services, booking, offering)
     uow.commit()

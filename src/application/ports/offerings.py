@@ -143,3 +143,42 @@ class ResourceRepository(Protocol):
     def save(self, resource: Resource) -> None: ...
 
     def remove(self, resource_id: UUID) -> None: ...
+
+
+@attrs.frozen
+class WaitlistEntry:
+    id: UUID
+    offering_id: UUID
+    customer_id: UUID
+    session_key: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str  # waiting, offered, booked, expired, left
+    created_at: datetime
+    offered_until: datetime | None = None
+
+
+class WaitlistRepository(Protocol):
+    def join(self, entry: WaitlistEntry) -> None:
+        """Raises Conflict(waitlist.exists) if the customer is already in this line."""
+        ...
+
+    def first_waiting(self, offering_id: UUID, session_key: str) -> WaitlistEntry | None:
+        """The longest-waiting customer, locked (concurrent offers skip it)."""
+        ...
+
+    def set_status(self, entry_id: UUID, status: str, now: datetime,
+                   offered_until: datetime | None = None) -> None: ...
+
+    def offer_for(self, customer_id: UUID, offering_id: UUID, session_key: str,
+                  now: datetime) -> WaitlistEntry | None:
+        """The customer's open offer of a seat in this session, locked."""
+        ...
+
+    def lapsed_offers(self, now: datetime, limit: int) -> Sequence[WaitlistEntry]: ...
+
+    def of_customer(self, customer_id: UUID, entry_id: UUID) -> WaitlistEntry | None: ...
+
+    def position(self, entry: WaitlistEntry) -> int:
+        """1 for the first in line."""
+        ...

@@ -36,3 +36,12 @@ class BookingReminderDue(DomainEvent):
     booking_id: UUID
     customer_id: UUID
     kind: str  # "24h", "1h"
+
+
+@attrs.frozen
+class WaitlistSeatOffered(DomainEvent):
+    entry_id: UUID
+    customer_id: UUID
+    offering_id: UUID
+    starts_at: datetime
+    offered_until: datetime

@@ -13,6 +13,7 @@ import attrs
 
 from domain.errors import Conflict, ValidationError
 from domain.events import Aggregate
+from domain.offerings.events import WaitlistSeatOffered
 from domain.offerings.policy import (
     PaymentOptions,
     PortalConfig,
@@ -239,6 +240,11 @@ class Offering(Aggregate):
 
     def _fields(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in EDITABLE}
+
+    def offer_seat(self, entry_id: UUID, customer_id: UUID, starts_at: datetime,
+                   until: datetime) -> None:
+        """A freed seat is held for the next person on the waiting list: tell them."""
+        self.record(WaitlistSeatOffered(entry_id, customer_id, self.id, starts_at, until))
 
     def publish(self, now: datetime) -> None:
         self._editable()

@@ -41,10 +41,14 @@ class PaymentOptions:
     cancellation: CancellationPolicy = attrs.field(factory=CancellationPolicy)
     # Minutes a seat stays held for a payment the customer has not completed.
     seat_hold_minutes: int = 15
+    # A waiting list for full sessions; a freed seat is held this long for the next in line.
+    waitlist: bool = False
+    waitlist_hold_minutes: int = 60
 
     def to_json(self) -> dict[str, Any]:
         return {"cancellation": self.cancellation.to_json(),
-                "seat_hold_minutes": self.seat_hold_minutes}
+                "seat_hold_minutes": self.seat_hold_minutes, "waitlist": self.waitlist,
+                "waitlist_hold_minutes": self.waitlist_hold_minutes}
 
 
 def _outcome(value: Any, field: str) -> Outcome:
@@ -63,7 +67,8 @@ def parse_payment_options(raw: Any) -> PaymentOptions:
     if not isinstance(raw, Mapping):
         raise ValidationError("payment_options is an object.", code="offering.options",
                               field="payment_options")
-    unknown = set(raw) - {"cancellation", "seat_hold_minutes"}
+    unknown = set(raw) - {"cancellation", "seat_hold_minutes", "waitlist",
+                          "waitlist_hold_minutes"}
     if unknown:
         name = sorted(unknown)[0]
         raise ValidationError(f"payment_options.{name} is not available.",
@@ -73,9 +78,19 @@ def parse_payment_options(raw: Any) -> PaymentOptions:
     if isinstance(hold, bool) or not isinstance(hold, int) or not 1 <= hold <= 24 * 60:
         raise ValidationError("seat_hold_minutes is 1 to 1440.", code="offering.options",
                               field="payment_options.seat_hold_minutes")
+    waitlist = raw.get("waitlist", False)
+    if not isinstance(waitlist, bool):
+        raise ValidationError("waitlist is true or false.", code="offering.options",
+                              field="payment_options.waitlist")
+    offer_hold = raw.get("waitlist_hold_minutes", 60)
+    if isinstance(offer_hold, bool) or not isinstance(offer_hold, int) or not (
+            5 <= offer_hold <= 7 * 24 * 60):
+        raise ValidationError("waitlist_hold_minutes is 5 to 10080.", code="offering.options",
+                              field="payment_options.waitlist_hold_minutes")
     policy = raw.get("cancellation")
     if policy is None:
-        return PaymentOptions(seat_hold_minutes=hold)
+        return PaymentOptions(seat_hold_minutes=hold, waitlist=waitlist,
+                              waitlist_hold_minutes=offer_hold)
     if not isinstance(policy, Mapping) or set(policy) - {"hours_before", "early", "late"}:
         raise ValidationError("cancellation has hours_before, early and late.",
                               code="offering.policy", field="payment_options.cancellation")
@@ -88,7 +103,7 @@ def parse_payment_options(raw: Any) -> PaymentOptions:
             hours, _outcome(policy.get("early", "full_refund"),
                             "payment_options.cancellation.early"),
             _outcome(policy.get("late", "nothing"), "payment_options.cancellation.late")),
-        seat_hold_minutes=hold)
+        seat_hold_minutes=hold, waitlist=waitlist, waitlist_hold_minutes=offer_hold)
 
 
 @attrs.frozen

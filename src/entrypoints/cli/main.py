@@ -18,6 +18,7 @@ from application.identity.administration import DisableUser, EnableUser, ListUse
 from application.identity.registration import CreateUser
 from application.offerings.booking import ReleaseExpiredHolds
 from application.offerings.reminders import SendDueReminders
+from application.offerings.waitlist import LapseWaitlistOffers
 from application.platform.settings import GetSettings, UpdateSettings
 from application.principal import Principal
 from domain.errors import ValidationError
@@ -271,7 +272,8 @@ def worker(
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 5.0,
 ) -> None:
     """Run pending and failed event handlers from the outbox (emails, notifications),
-    release seats held for payments that never came, queue booking reminders (24 h and
+    release seats held for payments that never came, pass waiting-list offers not taken in
+    time to the next in line, queue booking reminders (24 h and
     1 h before each session, each once however many workers run), and run the credit schedule
     (expiries, yearly members' monthly credits) every minute."""
     patronage = _patronage()
@@ -284,6 +286,7 @@ def worker(
             released = patronage.handle(ReleaseExpiredHolds(actor=Principal.system()))
             if released:
                 console.print(f"released {released} unpaid seat(s)")
+            patronage.handle(LapseWaitlistOffers(actor=Principal.system()))
             reminded = patronage.handle(SendDueReminders(actor=Principal.system()))
             if reminded:
                 console.print(f"queued {reminded} booking reminder(s)")

@@ -47,6 +47,7 @@ from application.offerings.views import (
     MyBookings,
     OfferingBookings,
 )
+from application.offerings.waitlist import JoinWaitlist, LeaveWaitlist
 from application.platform.settings import GetSettings
 from domain.offerings.offering import Offering
 from domain.offerings.portal import Resource
@@ -77,6 +78,8 @@ from entrypoints.http.schemas.offerings import (
     StudioOfferingOut,
     UploadBody,
     UploadOut,
+    WaitlistBody,
+    WaitlistOut,
 )
 
 CREATOR = problems(400, 401, 403, 404, 409, 422, 503)
@@ -361,6 +364,27 @@ class BookingsController(Controller):
             idempotency_key=request.headers.get("idempotency-key")))
         view = patronage.handle(MyBooking(actor=actor, booking_id=booked.booking.id))
         return booking_out(view, booked.client_secret)
+
+    @post("/waitlist", status_code=HTTP_201_CREATED, sync_to_thread=True,
+          responses=problems(400, 401, 403, 404, 409, 422, 503))
+    def join_waitlist(self, data: JSONBody[WaitlistBody], actor: Actor, patronage: App
+                      ) -> WaitlistOut:
+        """Queue for a full session (where the offering has a waiting list). A freed seat
+        is held for the first in line for `waitlist_hold_minutes` and they are emailed;
+        they book it like any booking, else it passes to the next."""
+        place = patronage.handle(JoinWaitlist(actor=actor, offering_id=data.offering_id,
+                                              starts_at=data.starts_at, cohort=data.cohort))
+        return WaitlistOut(id=place.entry.id, offering_id=place.entry.offering_id,
+                           starts_at=place.entry.starts_at, status=place.entry.status,
+                           position=place.position)
+
+    @delete("/waitlist/{entry_id:uuid}", status_code=200, sync_to_thread=True,
+            responses=AUTHENTICATED)
+    def leave_waitlist(self, entry_id: FromPath[UUID], actor: Actor, patronage: App
+                       ) -> dict[str, bool]:
+        """Leave a waiting list (a seat held for you passes to the next in line)."""
+        patronage.handle(LeaveWaitlist(actor=actor, entry_id=entry_id))
+        return {"left": True}
 
     @post("/{booking_id:uuid}/cancel", status_code=200, sync_to_thread=True,
           responses=problems(400, 401, 403, 404, 409, 422, 503))

@@ -19,9 +19,10 @@ from adapters.sqlalchemy.tables import (
     offering_portal_access,
     offering_resources,
     offering_sessions,
+    offering_waitlist,
     offerings,
 )
-from application.ports.offerings import OfferingFilter, PortalAccess
+from application.ports.offerings import OfferingFilter, PortalAccess, WaitlistEntry
 from application.ports.system import IdGenerator
 from domain.errors import Conflict
 from domain.offerings.booking import Booking, BookingStatus, PaidWith
@@ -423,3 +424,80 @@ class SqlResourceRepository:
     def remove(self, resource_id: UUID) -> None:
         self._execute(sa.delete(offering_resources)
                       .where(offering_resources.c.id == resource_id))
+
+
+_IN_LINE = Conflict("You are already on the waiting list for this session.",
+                    code="waitlist.exists")
+
+
+def _entry(r: sa.RowMapping) -> WaitlistEntry:
+    return WaitlistEntry(id=r["id"], offering_id=r["offering_id"], customer_id=r["customer_id"],
+                         session_key=r["session_key"], starts_at=r["starts_at"],
+                         ends_at=r["ends_at"], status=r["status"], created_at=r["created_at"],
+                         offered_until=r["offered_until"])
+
+
+class SqlWaitlistRepository:
+    def __init__(self, execute: Executor) -> None:
+        self._execute = execute
+
+    def join(self, entry: WaitlistEntry) -> None:
+        w = offering_waitlist
+        try:
+            with self._execute.connection.begin_nested():
+                self._execute(sa.insert(w).values(
+                    id=entry.id, offering_id=entry.offering_id, customer_id=entry.customer_id,
+                    session_key=entry.session_key, starts_at=entry.starts_at,
+                    ends_at=entry.ends_at, status=entry.status, created_at=entry.created_at,
+                    updated_at=entry.created_at))
+        except sa_exc.IntegrityError as error:
+            raise conflict_from(error, {"uq_offering_waitlist_live": _IN_LINE,
+                                        "offering_waitlist.offering_id": _IN_LINE}) from error
+
+    def first_waiting(self, offering_id: UUID, session_key: str) -> WaitlistEntry | None:
+        w = offering_waitlist
+        query = (sa.select(w).where(w.c.offering_id == offering_id,
+                                    w.c.session_key == session_key, w.c.status == "waiting")
+                 .order_by(w.c.created_at, w.c.id).limit(1))
+        if self._execute.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = self._execute(query).mappings().first()
+        return _entry(row) if row else None
+
+    def set_status(self, entry_id: UUID, status: str, now: datetime,
+                   offered_until: datetime | None = None) -> None:
+        w = offering_waitlist
+        self._execute(sa.update(w).where(w.c.id == entry_id).values(
+            status=status, offered_until=offered_until, updated_at=now))
+
+    def offer_for(self, customer_id: UUID, offering_id: UUID, session_key: str,
+                  now: datetime) -> WaitlistEntry | None:
+        w = offering_waitlist
+        row = self._execute(sa.select(w).where(
+            w.c.customer_id == customer_id, w.c.offering_id == offering_id,
+            w.c.session_key == session_key, w.c.status == "offered",
+            w.c.offered_until > now).with_for_update()).mappings().first()
+        return _entry(row) if row else None
+
+    def lapsed_offers(self, now: datetime, limit: int) -> Sequence[WaitlistEntry]:
+        w = offering_waitlist
+        return [_entry(r) for r in self._execute(sa.select(w).where(
+            w.c.status == "offered", w.c.offered_until <= now)
+            .order_by(w.c.offered_until).limit(limit)).mappings()]
+
+    def of_customer(self, customer_id: UUID, entry_id: UUID) -> WaitlistEntry | None:
+        w = offering_waitlist
+        row = self._execute(sa.select(w).where(w.c.id == entry_id,
+                                               w.c.customer_id == customer_id)
+                            .with_for_update()).mappings().first()
+        return _entry(row) if row else None
+
+    def position(self, entry: WaitlistEntry) -> int:
+        w = offering_waitlist
+        ahead = self._execute(sa.select(sa.func.count()).select_from(w).where(
+            w.c.offering_id == entry.offering_id, w.c.session_key == entry.session_key,
+            w.c.status.in_(("waiting", "offered")),
+            sa.or_(w.c.created_at < entry.created_at,
+                   sa.and_(w.c.created_at == entry.created_at, w.c.id < entry.id)))
+        ).scalar_one()
+        return int(ahead) + 1

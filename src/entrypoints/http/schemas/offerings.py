@@ -269,3 +269,17 @@ class PortalOut(msgspec.Struct):
 
 class CalendarFeedOut(msgspec.Struct):
     url: str
+
+
+class WaitlistBody(Strict):
+    offering_id: UUID
+    starts_at: Annotated[datetime, Meta(tz=True)] | None = None
+    cohort: Annotated[str, Meta(max_length=10)] | None = None
+
+
+class WaitlistOut(msgspec.Struct):
+    id: UUID
+    offering_id: UUID
+    starts_at: datetime
+    status: str
+    position: int

@@ -24,6 +24,8 @@ OLD_STATUSES = "status IN ('confirmed', 'canceled', 'completed', 'no_show')"
 NEW_STATUSES = "status IN ('pending', 'confirmed', 'canceled', 'completed', 'no_show')"
 LIVE = "status IN ('pending', 'confirmed')"
 LIVE_OFFERING = "status = 'published' AND deleted_at IS NULL"
+WAITLIST_STATUSES = "status IN ('waiting', 'offered', 'booked', 'expired', 'left')"
+LIVE_WAITLIST = "status IN ('waiting', 'offered')"
 
 
 def upgrade() -> None:
@@ -91,6 +93,32 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", name=op.f("uq_calendar_feeds_user_id")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_calendar_feeds_token_hash")),
     )
+    op.create_table(
+        "offering_waitlist",
+        sa.Column("id", UUIDKey, nullable=False),
+        sa.Column("offering_id", UUIDKey, nullable=False),
+        sa.Column("customer_id", UUIDKey, nullable=False),
+        sa.Column("session_key", sa.String(100), nullable=False),
+        sa.Column("starts_at", UTCDateTime, nullable=False),
+        sa.Column("ends_at", UTCDateTime, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False, server_default="waiting"),
+        sa.Column("offered_until", UTCDateTime, nullable=True),
+        sa.Column("created_at", UTCDateTime, nullable=False,
+                  server_default=sa.text("CURRENT_TIMESTAMP")),
+        sa.Column("updated_at", UTCDateTime, nullable=False,
+                  server_default=sa.text("CURRENT_TIMESTAMP")),
+        sa.CheckConstraint(WAITLIST_STATUSES, name=op.f("ck_offering_waitlist_status")),
+        sa.ForeignKeyConstraint(["offering_id"], ["offerings.id"], ondelete="CASCADE",
+                                name=op.f("fk_offering_waitlist_offering_id_offerings")),
+        sa.ForeignKeyConstraint(["customer_id"], ["users.id"], ondelete="CASCADE",
+                                name=op.f("fk_offering_waitlist_customer_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_offering_waitlist")),
+    )
+    op.create_index("uq_offering_waitlist_live", "offering_waitlist",
+                    ["offering_id", "session_key", "customer_id"], unique=True,
+                    postgresql_where=sa.text(LIVE_WAITLIST), sqlite_where=sa.text(LIVE_WAITLIST))
+    op.create_index("idx_offering_waitlist_queue", "offering_waitlist",
+                    ["offering_id", "session_key", "status", "created_at"])
     # The access check asks whether an item is an unlocked resource of a booked portal.
     op.create_index("idx_offering_resources_content_id", "offering_resources", ["content_id"],
                     postgresql_where=sa.text("content_id IS NOT NULL"),
@@ -99,6 +127,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("idx_offering_resources_content_id", table_name="offering_resources")
+    op.drop_index("idx_offering_waitlist_queue", table_name="offering_waitlist")
+    op.drop_index("uq_offering_waitlist_live", table_name="offering_waitlist")
+    op.drop_table("offering_waitlist")
     op.drop_table("calendar_feeds")
     op.drop_table("booking_reminders")
     op.drop_index("idx_offering_sessions_starts_at", table_name="offering_sessions")
