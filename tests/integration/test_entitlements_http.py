@@ -175,8 +175,11 @@ def revoke(w: World, grant_id: UUID) -> None:
 
 
 def subscribe(w: World, person: Person, *, categories: list[str], full: bool = False,
-              status: str = "active", period_end: timedelta = timedelta(days=20)) -> None:
+              status: str = "active", period_end: timedelta = timedelta(days=20),
+              grace_left: timedelta = timedelta(days=6)) -> None:
     now = datetime.now(UTC)
+    # A renewal that failed a day ago: access lasts until grace_until.
+    past_due = status == "past_due"
     tier_id = uuid.uuid4()
     with w.engine.begin() as conn:
         conn.execute(sa.insert(subscription_tiers).values(
@@ -186,7 +189,9 @@ def subscribe(w: World, person: Person, *, categories: list[str], full: bool = F
             id=uuid.uuid4(), customer_id=person.user_id, tier_id=tier_id,
             stripe_subscription_id=f"sub_{uuid.uuid4().hex}", billing_period="monthly",
             current_period_start=now - timedelta(days=40), current_period_end=now + period_end,
-            status=status, canceled_at=now if status == "canceled" else None))
+            status=status, canceled_at=now if status == "canceled" else None,
+            past_due_since=now - timedelta(days=1) if past_due else None,
+            grace_until=now + grace_left if past_due else None))
 
 
 def buy_series(w: World, person: Person, series_id: str, status: str = "completed") -> None:
@@ -590,6 +595,7 @@ class Membership:
     full: bool = False
     status: str = "active"
     period_end: timedelta = timedelta(days=20)
+    grace_left: timedelta = timedelta(days=6)
 
 
 MEMBERSHIP_CASES = [
@@ -601,6 +607,8 @@ MEMBERSHIP_CASES = [
     pytest.param(Membership(["yoga"], status="trialing"), "yoga", "membership", id="trialing"),
     pytest.param(Membership(["yoga"], status="past_due"), "yoga", "membership",
                  id="past-due-keeps-access"),
+    pytest.param(Membership(["yoga"], status="past_due", grace_left=-timedelta(minutes=1)),
+                 "yoga", "membership_required", id="past-due-after-grace"),
     pytest.param(Membership(["yoga"], status="canceled"), "yoga", "membership_required",
                  id="canceled"),
     pytest.param(Membership(["yoga"], full=True, period_end=-timedelta(minutes=1)), "yoga",
@@ -615,7 +623,8 @@ def test_members_only_items(world: World, membership: Membership, category: str,
     essay = create_item(w, visibility="members_only", category=category, price=None)
     film = video(w, visibility="members_only", category=category, price=None)
     subscribe(w, w.a, categories=membership.categories, full=membership.full,
-              status=membership.status, period_end=membership.period_end)
+              status=membership.status, period_end=membership.period_end,
+              grace_left=membership.grace_left)
 
     if reason == "membership":
         assert_reads_body(w, essay, w.a, "membership")
@@ -629,12 +638,15 @@ def test_members_only_items(world: World, membership: Membership, category: str,
     assert_playback_refused(w, film, w.b, "membership_required")
 
 
-def test_a_membership_does_not_open_purchased_only_items(world: World) -> None:
+def test_a_membership_opens_paid_items_only_of_what_its_tier_covers(world: World) -> None:
     w = world
-    film = video(w, category="yoga")
-    subscribe(w, w.a, categories=["yoga"], full=True)
-    assert access(w, film, w.a) == {"allowed": False, "reason": "purchase_required"}
-    assert_playback_refused(w, film, w.a, "purchase_required")
+    yoga, pilates = video(w, category="yoga"), video(w, category="pilates")
+    subscribe(w, w.a, categories=["yoga"])
+    assert access(w, yoga, w.a) == {"allowed": True, "reason": "membership"}
+    assert_playback_allowed(w, yoga, w.a)
+    assert access(w, pilates, w.a) == {"allowed": False, "reason": "purchase_required"}
+    assert_playback_refused(w, pilates, w.a, "purchase_required")
+    assert access(w, yoga, w.b) == {"allowed": False, "reason": "purchase_required"}
 
 
 # -- series --------------------------------------------------------------------------------
