@@ -33,6 +33,7 @@ class World:
     others_draft: str  # an item made by another creator
     others_series: str
     target_email: str  # a customer account to administer
+    others_offering: str  # a draft offering made by another creator
 
 
 @pytest.fixture(params=ROLES, ids=[r.value for r in ROLES])
@@ -47,9 +48,15 @@ def world(request: pytest.FixtureRequest, patronage: Patronage,
                               "body_html": "<p>Words.</p>"})
     series = client.post("/api/v1/studio/series", headers=other, json={"title": "Theirs"})
     assert draft.status_code == 201 and series.status_code == 201, (draft.text, series.text)
+    offering = client.post("/api/v1/studio/offerings", headers=other, json={
+        "title": "Their class", "offering_type": "one_time_event", "capacity_type": "unlimited",
+        "delivery_method": "online", "price": "5.00",
+        "schedule": {"date": "2030-01-01", "start_time": "10:00", "duration_minutes": 60}})
+    assert offering.status_code == 201, offering.text
     account(patronage, client, "target@example.com", CUSTOMER)
     return World(client, patronage, account(patronage, client, "actor@example.com", role),
-                 draft.json()["id"], series.json()["id"], "target@example.com")
+                 draft.json()["id"], series.json()["id"], "target@example.com",
+                 offering.json()["offering"]["id"])
 
 
 Action = Callable[[World], Any]
@@ -108,6 +115,17 @@ ACTIONS: dict[str, tuple[set[Role], Action]] = {
         json={"email": w.target_email, "amount": 50, "reason": "I said so"})),
     "move the sandbox clock": ({OWNER}, lambda w: w.client.post(
         "/api/v1/admin/sandbox/advance", headers=w.actor, json={"days": 1})),
+    "create an offering": (EVERY_CREATOR, lambda w: w.client.post(
+        "/api/v1/studio/offerings", headers=w.actor, json={
+            "title": "Mine", "offering_type": "one_time_event", "capacity_type": "unlimited",
+            "delivery_method": "online", "price": "5.00",
+            "schedule": {"date": "2030-01-01", "start_time": "10:00",
+                         "duration_minutes": 60}})),
+    "edit another creator's offering": ({OWNER}, lambda w: w.client.patch(
+        f"/api/v1/studio/offerings/{w.others_offering}", headers=w.actor,
+        json={"title": "Hijacked"})),
+    "see another creator's bookings": ({OWNER}, lambda w: w.client.get(
+        f"/api/v1/studio/offerings/{w.others_offering}/bookings", headers=w.actor)),
 }
 
 
@@ -137,7 +155,8 @@ def test_every_cell_of_the_matrix(world: World, action: str) -> None:
     if response.status_code == 403:
         assert body["code"] in ("auth.owner_only", "auth.creators_only"), body
     else:
-        assert body["code"] == "content.not_found" or body["code"] == "series.not_found", body
+        assert body["code"] in ("content.not_found", "series.not_found",
+                                "offering.not_found"), body
     assert_nothing_changed(world)
 
 
@@ -155,7 +174,13 @@ def assert_nothing_changed(w: World) -> None:
             "SELECT platform_name, sandbox_clock_offset_seconds FROM platform_settings")).one()
         tiers = conn.execute(sa.text("SELECT count(*) FROM subscription_tiers")).scalar_one()
         credits = conn.execute(sa.text("SELECT count(*) FROM credit_transactions")).scalar_one()
+        offering_title = conn.execute(sa.text(
+            "SELECT title FROM offerings WHERE id = :id"), {"id": w.others_offering}
+        ).scalar_one()
+        offerings_made = conn.execute(sa.text(
+            "SELECT count(*) FROM offerings WHERE title = 'Mine'")).scalar_one()
     assert (tiers, credits, offset) == (0, 0, 0)
+    assert (offering_title, offerings_made) == ("Their class", 0)
     assert (target.role, target.disabled_at) == ("customer", None)
     assert (item.title, item.status, item.deleted_at) == ("Someone else's", "draft", None)
     assert (made, grants) == (0, 0)
