@@ -13,6 +13,7 @@ cohort for a cohort course, one for the whole of a program or a retreat.
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -436,10 +437,20 @@ class RecurringBookable:
         earliest = max(start, now + timedelta(hours=self.minimum_notice_hours))
         latest = min(end, now + timedelta(days=self.booking_window_days))
         buffer = timedelta(minutes=self.buffer_minutes)
+        # Busy times widened by the buffer, sorted and merged: each slot is then checked
+        # against the one interval that could overlap it (a busy calendar stays cheap).
+        merged: list[tuple[datetime, datetime]] = []
+        for busy_start, busy_end in sorted(taken):
+            low, high = busy_start - buffer, busy_end + buffer
+            if merged and low <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+            else:
+                merged.append((low, high))
+        starts = [low for low, _ in merged]
         free = []
         for slot in self.candidate_slots(zone, earliest, latest):
-            if any(slot.starts_at < busy_end + buffer and busy_start - buffer < slot.ends_at
-                   for busy_start, busy_end in taken):
+            at = bisect.bisect_left(starts, slot.ends_at) - 1
+            if at >= 0 and merged[at][1] > slot.starts_at:
                 continue
             free.append(slot)
             if len(free) >= MAX_OCCURRENCES:
