@@ -113,6 +113,56 @@ def seed(url: str, rows: int, grants: int = 50) -> dict[str, list[str]]:
                    'monthly', now(), now() + interval '30 days', 'active'
             FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users
                   WHERE role = 'customer') u WHERE u.n <= 32""")
+        # A 1:1 offering bookable every day, 09:00-21:00 in 30-minute slots, with 500
+        # bookings over its next weeks; and a daily class paid with credits.
+        owner = conn.exec_driver_sql(
+            "SELECT id FROM users WHERE role = 'platform_owner'").scalar_one()
+        conn.exec_driver_sql("""
+            INSERT INTO offerings (id, creator_id, title, slug, offering_type, capacity_type,
+                                   max_participants, delivery_method, schedule, price,
+                                   credit_cost, status, published_at, timezone)
+            VALUES (gen_random_uuid(), %s, 'Coaching', 'coaching', 'recurring_bookable',
+                    'one_on_one', 1, 'online', %s, 50.00, NULL, 'published', now(), 'UTC')""",
+            (owner, json.dumps({
+                "availability": {day: [{"start": "09:00", "end": "21:00"}] for day in (
+                    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                    "sunday")},
+                "session_minutes": 30, "buffer_minutes": 0, "minimum_notice_hours": 0,
+                "booking_window_days": 60})))
+        conn.exec_driver_sql("""
+            INSERT INTO offering_bookings (id, customer_id, offering_id, payment_method,
+                                           status, session_key, starts_at, ends_at,
+                                           booking_details)
+            SELECT gen_random_uuid(), (SELECT id FROM users WHERE role = 'customer' LIMIT 1),
+                   (SELECT id FROM offerings WHERE slug = 'coaching'), 'purchase',
+                   'confirmed', to_char(t, 'YYYY-MM-DD"T"HH24:MI:SS+00:00'), t,
+                   t + interval '30 minutes', '{}'
+            FROM (SELECT date_trunc('day', now()) + interval '1 day' * (n / 24)
+                         + interval '9 hours' + interval '30 minutes' * (n %% 24) AS t
+                  FROM generate_series(0, 499) AS n) slots""")
+        conn.exec_driver_sql("""
+            INSERT INTO offerings (id, creator_id, title, slug, offering_type, capacity_type,
+                                   delivery_method, schedule, credit_cost, status,
+                                   published_at, timezone)
+            VALUES (gen_random_uuid(), %s, 'Daily class', 'daily-class', 'recurring_fixed',
+                    'unlimited', 'online', %s, 1, 'published', now(), 'UTC')""",
+            (owner, json.dumps({"pattern": "weekly", "day": "monday", "time": "07:00",
+                                "duration_minutes": 30,
+                                "start_date": time.strftime("%Y-%m-%d"), "count": 1000})))
+        # Credits for every customer, as one consistent grant each.
+        conn.exec_driver_sql("""
+            WITH grant_rows AS (
+                INSERT INTO credit_transactions (id, customer_id, type, amount, balance_after,
+                                                 entry_number, description)
+                SELECT gen_random_uuid(), id, 'adjustment', 100000, 100000, 1, 'bench'
+                FROM users WHERE role = 'customer' RETURNING customer_id)
+            INSERT INTO credit_balances (id, customer_id, current_balance, lifetime_earned)
+            SELECT gen_random_uuid(), customer_id, 100000, 100000 FROM grant_rows""")
+        classes = conn.exec_driver_sql("""
+            SELECT (SELECT id FROM offerings WHERE slug = 'daily-class'), s.token_hash,
+                   to_char(date_trunc('week', now()) + interval '7 days' * w
+                           + interval '7 hours', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+            FROM auth_sessions s CROSS JOIN generate_series(1, 400) AS w""").all()
         conn.exec_driver_sql("ANALYZE")
         members = conn.exec_driver_sql("""
             SELECT c.id, s.token_hash FROM subscriptions m
@@ -134,6 +184,7 @@ def seed(url: str, rows: int, grants: int = 50) -> dict[str, list[str]]:
     by_hash = {hashlib.sha256(t.encode()).hexdigest(): t for t in tokens}
     return {"pairs": [f"{by_hash[h]} {cid}" for cid, h in pairs],
             "members": [f"{by_hash[h]} {cid}" for cid, h in members],
+            "classes": [f"{by_hash[h]} {oid}|{when}" for oid, h, when in classes],
             "buyable": [f"{by_hash[h]} {cid}" for cid, h in buyable]}
 
 
@@ -210,6 +261,11 @@ request = function()
   local body = nil
   if "%(method)s" == "PUT" then body = '{"position_seconds": ' .. (n %% 1700) .. '}' end
   if "%(body)s" == "purchase" then body = '{"content_id": "' .. p[2] .. '"}' end
+  if "%(body)s" == "booking" then
+    local offering, when = p[2]:match("([^|]+)|(.+)")
+    body = '{"offering_id": "' .. offering .. '", "payment_method": "credits", ' ..
+           '"starts_at": "' .. when .. '"}'
+  end
   return wrk.format("%(method)s", path, headers, body)
 end
 """
@@ -264,6 +320,8 @@ def main() -> None:
         pairs_file.write_text("\n".join(data["pairs"]) + "\n")
         members_file = workdir / "members.txt"
         members_file.write_text("\n".join(data["members"]) + "\n")
+        classes_file = workdir / "classes.txt"
+        classes_file.write_text("\n".join(data["classes"]) + "\n")
 
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'bench'}",
                "PATRONAGE_DATABASE_URL": url, "PATRONAGE_DATA_DIR": str(workdir / "var"),
@@ -307,12 +365,15 @@ def main() -> None:
             "purchase start": (base, script("/api/v1/purchases", "POST", buyable_file,
                                             "purchase")),
             "webhook ingest": (f"http://127.0.0.1:{stripe_port}", str(webhook_file)),
+            "slot listing": (f"{base}/api/v1/offerings/coaching/sessions", None),
+            "booking (credits)": (base, script("/api/v1/bookings", "POST", classes_file,
+                                               "booking")),
         }
         results: dict[str, dict[str, float]] = {}
         if opts.only:
             runs = {k: v for k, v in runs.items() if k in opts.only or k.startswith("plain")}
         for label, (target, lua) in runs.items():
-            if label not in ("purchase start", "webhook ingest"):
+            if label not in ("purchase start", "webhook ingest", "booking (credits)"):
                 # Not for the one-shot writes: a warm-up would use up their first pass.
                 wrk(target, 2, opts.connections, lua)
             results[label] = wrk(target, opts.seconds, opts.connections, lua)
