@@ -222,7 +222,6 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
         raise OfferingFull("This session is full.",
                            details={"waitlist": offering.payment_options.waitlist})
     uow.bookings.add(booking)
-    uow.offerings.count_booking(offering.id, +1)
     if credits:
         spend_credits(uow, services, customer_id=user_id, amount=credits,
                       booking_id=booking.id, description=f"Booking: {offering.title}")
@@ -235,6 +234,9 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
         if first != booking.id:
             raise Conflict("This Idempotency-Key was used for another booking.",
                            code="request.idempotency_key_reused")
+    # Last before the commit: every booking of the offering updates this one row, so the
+    # row lock is held for as short a time as possible.
+    uow.offerings.count_booking(offering.id, +1)
     uow.commit()
     if paid_with is not PaidWith.PURCHASE:
         return Booked(booking)
