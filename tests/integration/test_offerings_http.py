@@ -271,6 +271,11 @@ def test_a_three_seat_class_books_by_card_membership_and_credits_then_is_full(
         count = conn.execute(sa.select(offerings.c.booking_count)).scalar_one()
     assert (seats, count) == (3, 3)
     assert "Booked: Tuesday strength class" in studio.subjects("ann")
+    confirmation = next(m for m in studio.inbox.messages("ann@example.com")
+                        if str(m["Subject"]).startswith("Booked:"))
+    (invite,) = list(confirmation.iter_attachments())
+    assert invite.get_content_type() == "text/calendar"
+    assert b"DTSTART;TZID=Europe/Paris:20261208T180000" in invite.get_payload(decode=True)
 
 
 def test_what_cannot_be_booked_gets_a_clear_code(studio: Studio) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from application.notifications.delivery import deliver
-from application.offerings.views import BookingView, view
+from application.offerings.views import BookingView, calendar_event, view
+from application.ports.mail import Attachment
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.offerings.booking import BookingStatus
@@ -32,11 +33,16 @@ def send_confirmation(event: BookingConfirmed, uow: UnitOfWork, services: Servic
     base = services.config.public_url.rstrip("/")
     where = (f"Join: {v.join_url}\n" if v.join_url else "") + \
         (f"Where: {v.location}\n" if v.location else "")
+    invite = () if services.calendar is None else (Attachment(
+        "booking.ics", "text/calendar",
+        services.calendar.calendar([calendar_event(v, services.config.public_url)],
+                                   name=v.offering.title)),)
     deliver(uow, services, to=user.email.value, user_id=user.id,
             email_type="booking_confirmation", subject=f"Booked: {v.offering.title}",
             text=(f"Hello {user.full_name},\n\nYou are booked for {v.offering.title} on "
-                  f"{_when(v)}.\n{where}\nAdd it to your calendar: "
-                  f"{base}/api/v1/me/bookings/{booking.id}/calendar.ics\n"))
+                  f"{_when(v)}.\n{where}\nThe attached file adds it to your calendar (also "
+                  f"at {base}/api/v1/me/bookings/{booking.id}/calendar.ics).\n"),
+            attachments=invite)
 
 
 def send_cancellation(event: BookingCanceled, uow: UnitOfWork, services: Services) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from application.ports.mail import EmailLogEntry, MailDeliveryError, OutgoingEmail
+from application.ports.mail import Attachment, EmailLogEntry, MailDeliveryError, OutgoingEmail
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 
@@ -18,6 +18,7 @@ def deliver(
     email_type: str,
     subject: str,
     text: str,
+    attachments: tuple[Attachment, ...] = (),
 ) -> None:
     """Send now; log 'sent' in the caller's transaction or 'failed' in one of its own.
 
@@ -27,6 +28,7 @@ def deliver(
     message = OutgoingEmail(
         to=to, subject=subject, text=text, from_address=services.config.mail_from,
         from_name=settings.email_from_name or settings.platform_name,
+        attachments=attachments,
     )
     now = services.clock.now()
     try:

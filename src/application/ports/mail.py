@@ -11,12 +11,20 @@ import attrs
 
 
 @attrs.frozen(repr=False)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar"
+    data: bytes
+
+
+@attrs.frozen(repr=False)
 class OutgoingEmail:
     to: str
     subject: str
     text: str
     from_address: str
     from_name: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
     def __repr__(self) -> str:
         # Bodies carry one-time links; keep them out of any log line.

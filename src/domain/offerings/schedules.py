@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import bisect
 import enum
+import itertools
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -89,9 +91,13 @@ def _date(value: Any, field: str) -> date:
                               field=field) from None
 
 
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 def _time(value: Any, field: str) -> time:
     try:
-        if not isinstance(value, str) or len(value) != 5:
+        # Exactly HH:MM: fromisoformat alone takes "1830Z", a time with its own zone.
+        if not isinstance(value, str) or not _HH_MM.match(value):
             raise ValueError
         return time.fromisoformat(value)
     except ValueError:
@@ -119,7 +125,7 @@ def _text(value: Any, field: str, most: int = 500) -> str | None:
     if not isinstance(value, str) or len(value) > most:
         raise ValidationError(f"Expected text of at most {most} characters.",
                               code="schedule.invalid", field=field)
-    return value
+    return value.strip() or None
 
 
 def _window(raw: Any, field: str) -> tuple[time, time]:
@@ -282,9 +288,13 @@ class RecurringFixed:
         if end is not None and end < start:
             raise ValidationError("end_date is before start_date.", code="schedule.date",
                                   field="schedule.end_date")
-        return cls(pattern, weekday, _time(raw.get("time"), "schedule.time"),
-                   _int(raw.get("duration_minutes"), "schedule.duration_minutes", 1, 24 * 60),
-                   start, end, count)
+        schedule = cls(pattern, weekday, _time(raw.get("time"), "schedule.time"),
+                       _int(raw.get("duration_minutes"), "schedule.duration_minutes", 1,
+                            24 * 60), start, end, count)
+        if next(schedule._days(), None) is None:
+            raise ValidationError("No session falls between start_date and end_date.",
+                                  code="schedule.date", field="schedule.end_date")
+        return schedule
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"pattern": self.pattern.value, "day": WEEKDAYS[self.weekday],
@@ -374,15 +384,28 @@ class RecurringBookable:
         if not availability:
             raise ValidationError("Give at least one availability window.",
                                   code="schedule.invalid", field="schedule.availability")
-        exceptions = []
+        ordered = sorted(availability)
+        for earlier, later in itertools.pairwise(ordered):
+            if earlier[0] == later[0] and later[1] < earlier[2]:
+                raise ValidationError("Two windows of one day overlap.",
+                                      code="schedule.window_overlap",
+                                      field=f"schedule.availability.{WEEKDAYS[later[0]]}")
+        exceptions: list[tuple[date, tuple[tuple[time, time], ...]]] = []
         for n, item in enumerate(_list(raw.get("exceptions", []), "schedule.exceptions",
                                        most=MAX_DAYS, least=0)):
             where = f"schedule.exceptions[{n}]"
             entry = _obj(item, where)
             _only(entry, {"date", "windows"}, f"{where}.")
-            windows = tuple(_window(w, f"{where}.windows[{k}]") for k, w in enumerate(
-                _list(entry.get("windows", []), f"{where}.windows", most=24, least=0)))
-            exceptions.append((_date(entry.get("date"), f"{where}.date"), windows))
+            windows = tuple(sorted(_window(w, f"{where}.windows[{k}]") for k, w in enumerate(
+                _list(entry.get("windows", []), f"{where}.windows", most=24, least=0))))
+            if any(b[0] < a[1] for a, b in itertools.pairwise(windows)):
+                raise ValidationError("Two windows of one day overlap.",
+                                      code="schedule.window_overlap", field=f"{where}.windows")
+            day = _date(entry.get("date"), f"{where}.date")
+            if any(day == seen for seen, _ in exceptions):
+                raise ValidationError("Two exceptions for the same date.",
+                                      code="schedule.duplicate", field=f"{where}.date")
+            exceptions.append((day, windows))
         return cls(tuple(sorted(availability)),
                    _int(raw.get("session_minutes"), "schedule.session_minutes", 5, 24 * 60),
                    _int(raw.get("buffer_minutes", 0), "schedule.buffer_minutes", 0, 24 * 60),
@@ -552,9 +575,12 @@ class Retreat:
         if not location or not location.strip():
             raise ValidationError("A retreat has a location.", code="schedule.invalid",
                                   field="schedule.location")
-        return cls(start, end, location.strip(),
-                   _time(raw.get("check_in", "15:00"), "schedule.check_in"),
-                   _time(raw.get("check_out", "11:00"), "schedule.check_out"))
+        check_in = _time(raw.get("check_in", "15:00"), "schedule.check_in")
+        check_out = _time(raw.get("check_out", "11:00"), "schedule.check_out")
+        if end == start and check_out <= check_in:
+            raise ValidationError("A one-day retreat checks out after it checks in.",
+                                  code="schedule.time", field="schedule.check_out")
+        return cls(start, end, location.strip(), check_in, check_out)
 
     def to_json(self) -> dict[str, Any]:
         return {"start_date": self.start_date.isoformat(), "end_date": self.end_date.isoformat(),
