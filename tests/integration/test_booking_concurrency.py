@@ -684,3 +684,41 @@ def test_a_payment_that_succeeds_after_a_failed_attempt_is_booked_or_refunded(
     assert held.booking(pending["id"])["status"] == "confirmed"
     assert held.seats(event)[key] == (2, 2)
     held.assert_seats_match_bookings(event)
+
+
+def test_a_reschedule_racing_a_new_booking_for_the_last_seat(studio: Studio) -> None:
+    """The mover takes the new seat before giving back the old one: whoever loses the
+    race for the new seat, the mover still holds exactly one seat and nothing is
+    overbooked."""
+    for round_ in range(5):
+        race_once(studio, round_)
+
+
+def race_once(studio: Studio, round_: int) -> None:
+    klass = studio.offering(title=f"Race {round_}", offering_type="recurring_fixed",
+                            schedule=weekly(soon(3), 4), capacity_type="small_group",
+                            max_participants=1, credit_cost=1,
+                            payment_options={"cancellation": {"hours_before": 0}})
+    mover = studio.customers(f"mover{round_}-", 1, 2)[0]
+    rival = studio.customers(f"rival{round_}-", 1, 2)[0]
+    sessions = studio.sessions(klass)
+    booked = studio.book(mover, klass, starts_at=sessions[0]["starts_at"])
+    assert booked.status_code == 201, booked.text
+    target = sessions[1]["starts_at"]
+
+    def race(n: int) -> httpx.Response:
+        if n == 0:
+            return studio.client.post(f"/api/v1/bookings/{booked.json()['id']}/reschedule",
+                                      json={"starts_at": target}, headers=mover)
+        return studio.book(rival, klass, starts_at=target)
+
+    moved, rivalled = all_at_once(2, race)
+    # Exactly one of them gets the seat; the other a clean 409.
+    assert sorted([moved.status_code, rivalled.status_code]) in ([200, 409], [201, 409]), (
+        moved.text, rivalled.text)
+    mine = [b for b in studio.bookings(klass) if b["status"] == "confirmed"
+            and b["id"] == UUID(booked.json()["id"])]
+    assert len(mine) == 1  # the mover keeps one seat, wherever it is
+    expected = target if moved.status_code == 200 else sessions[0]["starts_at"]
+    assert mine[0]["starts_at"].isoformat().replace("+00:00", "Z") == expected
+    studio.assert_seats_match_bookings(klass)
