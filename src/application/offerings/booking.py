@@ -36,6 +36,8 @@ from domain.offerings.booking import Booking, BookingStatus, PaidWith
 from domain.offerings.offering import Offering
 from domain.offerings.policy import Outcome
 from domain.offerings.schedules import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
     CohortCourse,
     Occurrence,
     OfferingType,
@@ -81,6 +83,10 @@ def session_for(uow: UnitOfWork, offering: Offering, zone: ZoneInfo, cmd: BookOf
     """The session this booking is for; refuses one that is past or not offered.
     ``ignore``: a booking's own times, when it moves (it does not block itself)."""
     schedule = offering.schedule
+    if cmd.starts_at is not None and not (
+            EARLIEST_YEAR <= cmd.starts_at.year <= LATEST_YEAR):
+        raise ValidationError("That is not one of this offering's sessions.",
+                              code="booking.no_such_session", field="starts_at")
     if isinstance(schedule, RecurringBookable):
         if cmd.starts_at is None:
             raise ValidationError("Choose a slot: starts_at.", code="booking.slot_required",

@@ -14,7 +14,12 @@ from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.errors import NotFound, ValidationError
 from domain.offerings.offering import Offering
-from domain.offerings.schedules import Occurrence, RecurringBookable
+from domain.offerings.schedules import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    Occurrence,
+    RecurringBookable,
+)
 from domain.values import TimeZoneName
 
 MAX_RANGE = timedelta(days=366)
@@ -106,12 +111,13 @@ class SessionList:
 def list_sessions(cmd: ListSessions, uow: UnitOfWork, services: Services) -> SessionList:
     offering = live_offering(uow, cmd.slug)
     now = services.clock.now()
+    for moment, field in ((cmd.start, "from"), (cmd.end, "to")):
+        if moment is not None and (moment.tzinfo is None or not (
+                EARLIEST_YEAR <= moment.year <= LATEST_YEAR)):
+            raise ValidationError(f"{field} is a time with a zone, from year {EARLIEST_YEAR} "
+                                  f"to {LATEST_YEAR}.", code="sessions.range", field=field)
     start = cmd.start or now
     end = cmd.end or start + DEFAULT_RANGE
-    for moment, field in ((start, "from"), (end, "to")):
-        if moment.tzinfo is None:
-            raise ValidationError(f"{field} needs a time zone.", code="sessions.range",
-                                  field=field)
     if end <= start or end - start > MAX_RANGE:
         raise ValidationError("to is after from, at most a year later.", code="sessions.range",
                               field="to")

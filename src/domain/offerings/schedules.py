@@ -81,14 +81,23 @@ def _only(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
                               field=f"{where}{name}")
 
 
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2200
+
+
 def _date(value: Any, field: str) -> date:
     try:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or len(value) != 10:
             raise ValueError
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationError("Expected a date like 2027-03-14.", code="schedule.date",
                               field=field) from None
+    # Far-off years are typing mistakes, and near year 1 or 9999 a zone's offset would
+    # carry an instant off the calendar.
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise ValidationError(f"Expected a date from {EARLIEST_YEAR} to {LATEST_YEAR}.",
+                              code="schedule.date", field=field)
+    return day
 
 
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -331,7 +340,7 @@ class RecurringFixed:
     def _over(self, day: date, made: int) -> bool:
         return ((self.end_date is not None and day > self.end_date)
                 or (self.count is not None and made >= self.count)
-                or day.year > 9998)
+                or day.year > LATEST_YEAR)
 
     def occurrences(self, zone: ZoneInfo, start: datetime, end: datetime) -> list[Occurrence]:
         return _between((_session(d, self.start_time, self.duration_minutes, zone)
