@@ -12,3 +12,6 @@ class FakeSettingsRepository:
 
     def get(self) -> PlatformSettings:
         return self._staged.settings
+
+    def answers(self) -> bool:
+        return True

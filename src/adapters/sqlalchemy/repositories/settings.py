@@ -45,3 +45,6 @@ class SqlSettingsRepository:
         row = self._execute(sa.select(platform_settings)).mappings().one()
         settings = from_row(row)
         return self.tracker.track(settings.id, settings)
+
+    def answers(self) -> bool:
+        return self._execute(sa.select(platform_settings.c.id).limit(1)).first() is not None
