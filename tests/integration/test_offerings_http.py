@@ -648,3 +648,102 @@ def test_a_held_seat_is_booked_by_exactly_one_of_many_racing(studio: Studio) -> 
             "SELECT u.email FROM offering_bookings b JOIN users u ON u.id = b.customer_id "
             "WHERE b.status = 'confirmed'")).scalars().all()
     assert confirmed == ["bob@example.com"]
+
+
+def test_resources_are_edited_removed_and_uploaded_by_their_host_only(studio: Studio) -> None:
+    klass = studio.offering(**{**CLASS, "portal_config": {"access_before_days": 7}})
+    base = f"/api/v1/studio/offerings/{klass['id']}/resources"
+    host, other = studio.auth("host"), studio.auth("other")
+    made = studio.client.post(base, headers=host, json={
+        "resource_type": "text", "title": "Welcome", "text_content": "Hi"}).json()
+    problem(studio.client.get(base, headers=other), 404, "offering.not_found")
+    problem(studio.client.patch(f"{base}/{made['id']}", headers=other, json={"title": "x"}),
+            404, "offering.not_found")
+    edited = studio.client.patch(f"{base}/{made['id']}", headers=host,
+                                 json={"title": "Welcome pack", "display_order": 2})
+    assert (edited.json()["title"], edited.json()["display_order"]) == ("Welcome pack", 2)
+    # A file resource: a signed upload for this offering only, then the file itself.
+    ticket = studio.client.post(f"{base}/uploads", headers=host,
+                                json={"content_type": "application/pdf", "size": 5})
+    assert ticket.status_code == 201, ticket.text
+    key = ticket.json()["key"]
+    assert key.startswith(f"offerings/{klass['id']}/") and key.endswith(".pdf")
+    problem(studio.client.post(base, headers=host, json={
+        "resource_type": "file", "title": "Workbook", "file_key": key}), 422,
+        "resource.file_missing")
+    studio.patronage.services.media.upload_file(key, _pdf(studio), content_type="application/pdf")
+    added = studio.client.post(base, headers=host, json={
+        "resource_type": "file", "title": "Workbook", "file_key": key,
+        "available_when": "always"})
+    assert added.status_code == 201, added.text
+    problem(studio.client.post(f"{base}/uploads", headers=host,
+                               json={"content_type": "text/html", "size": 5}), 422,
+            "resource.file_type")
+    assert [r["title"] for r in studio.client.get(base, headers=host).json()] == [
+        "Workbook", "Welcome pack"]
+    studio.credits("ann", 2)
+    studio.book("ann", klass, "credits",
+                starts_at=studio.sessions(klass["slug"])[0]["starts_at"])
+    items = {i["title"]: i for i in studio.client.get(
+        f"/api/v1/portals/{klass['slug']}", headers=studio.auth("ann")).json()["items"]}
+    assert items["Workbook"]["unlocked"] and items["Workbook"]["file_url"]
+    assert studio.client.delete(f"{base}/{made['id']}", headers=host).json() == {
+        "removed": True}
+    problem(studio.client.delete(f"{base}/{made['id']}", headers=host), 404,
+            "resource.not_found")
+
+
+def _pdf(studio: Studio) -> Any:
+    path = studio.patronage.settings.data_dir / "workbook.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"%PDF-")
+    return path
+
+
+def test_unpublished_and_archived_offerings_take_no_bookings(studio: Studio) -> None:
+    klass = studio.offering(**CLASS)
+    studio.credits("ann", 4)
+    session = studio.sessions(klass["slug"])[0]["starts_at"]
+    for action in ("unpublish", "archive"):
+        changed = studio.client.post(f"/api/v1/studio/offerings/{klass['id']}/{action}",
+                                     headers=studio.auth("host"))
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["status"] == {"unpublish": "draft",
+                                            "archive": "archived"}[action]
+        problem(studio.book("ann", klass, "credits", starts_at=session), 404,
+                "offering.not_found")
+    got = studio.client.get(f"/api/v1/studio/offerings/{klass['id']}",
+                            headers=studio.auth("host"))
+    assert got.json()["offering"]["id"] == klass["id"]
+    bad = studio.client.post(f"/api/v1/studio/offerings/{klass['id']}/explode",
+                             headers=studio.auth("host"))
+    assert bad.status_code == 400
+
+
+def test_leaving_a_waiting_list_passes_a_held_seat_on(studio: Studio) -> None:
+    klass = studio.offering(**{**CLASS, "max_participants": 1, "payment_options": {
+        "waitlist": True, "cancellation": {"hours_before": 0}}})
+    for who in ("ann", "bob", "cat"):
+        studio.credits(who, 2)
+    session = studio.sessions(klass["slug"])[1]["starts_at"]
+    problem(studio.client.post("/api/v1/bookings/waitlist", headers=studio.auth("bob"),
+                               json={"offering_id": klass["id"], "starts_at": session}),
+            409, "waitlist.seats_available")
+    seat = studio.book("ann", klass, "credits", starts_at=session).json()
+    bob = studio.client.post("/api/v1/bookings/waitlist", headers=studio.auth("bob"),
+                             json={"offering_id": klass["id"], "starts_at": session}).json()
+    studio.client.post("/api/v1/bookings/waitlist", headers=studio.auth("cat"),
+                       json={"offering_id": klass["id"], "starts_at": session})
+    studio.client.post(f"/api/v1/bookings/{seat['id']}/cancel", json={},
+                       headers=studio.auth("ann"))
+    problem(studio.client.delete(f"/api/v1/bookings/waitlist/{bob['id']}",
+                                 headers=studio.auth("cat")), 404, "waitlist.not_found")
+    assert studio.client.delete(f"/api/v1/bookings/waitlist/{bob['id']}",
+                                headers=studio.auth("bob")).json() == {"left": True}
+    assert any(s.startswith("A place opened") for s in studio.subjects("cat"))
+    assert studio.book("cat", klass, "credits", starts_at=session).status_code == 201
+    no_list = studio.offering(**{**CLASS, "title": "No list"})
+    problem(studio.client.post("/api/v1/bookings/waitlist", headers=studio.auth("bob"),
+                               json={"offering_id": no_list["id"],
+                                     "starts_at": studio.sessions(no_list["slug"])[0][
+                                         "starts_at"]}), 409, "waitlist.not_offered")
