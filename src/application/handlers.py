@@ -194,6 +194,9 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
     offering_events.BookingReminderDue: {
         "email.booking_reminder": booking_emails.send_reminder,
     },
+    offering_events.LatePaymentRefundDue: {
+        "payments.refund_late_booking": offering_booking.refund_late_payment,
+    },
     offering_events.WaitlistSeatOffered: {
         "email.waitlist_seat_offered": booking_emails.send_seat_offer,
     },

@@ -41,6 +41,7 @@ RANGE = "from=2026-12-01T00:00:00Z&to=2027-02-01T00:00:00Z"
 class Studio:
     def __init__(self, patronage: Patronage, client: Client, inbox: Inbox) -> None:
         self.patronage, self.client, self.inbox = patronage, client, inbox
+        self._tokens: dict[str, Headers] = {}
         system = Principal.system()
         for email, role in (("owner@example.com", Role.PLATFORM_OWNER),
                             ("host@example.com", Role.PLATFORM_CREATOR),
@@ -53,10 +54,14 @@ class Studio:
                                         verified=True))
 
     def auth(self, who: str) -> Headers:
+        # Signing in costs an argon2 verification: reuse the token until the clock moves.
+        if who in self._tokens:
+            return self._tokens[who]
         response = self.client.post("/api/v1/auth/login",
                                     json={"email": f"{who}@example.com", "password": PASSWORD})
         assert response.status_code == 200, response.text
-        return {"Authorization": f"Bearer {response.json()['token']}"}
+        self._tokens[who] = {"Authorization": f"Bearer {response.json()['token']}"}
+        return self._tokens[who]
 
     def offering(self, who: str = "host", publish: bool = True, **fields: Any
                  ) -> dict[str, Any]:
@@ -104,6 +109,7 @@ class Studio:
         response = self.client.post("/api/v1/admin/sandbox/advance", json={"days": days},
                                     headers=self.auth("owner"))
         assert response.status_code == 200, response.text
+        self._tokens.clear()  # sessions may have ended in the time that passed
 
     def subjects(self, who: str) -> list[str]:
         self.patronage.wait_for_events()
@@ -747,3 +753,52 @@ def test_leaving_a_waiting_list_passes_a_held_seat_on(studio: Studio) -> None:
                                json={"offering_id": no_list["id"],
                                      "starts_at": studio.sessions(no_list["slug"])[0][
                                          "starts_at"]}), 409, "waitlist.not_offered")
+
+
+def test_a_portal_holds_only_its_creators_content(studio: Studio) -> None:
+    other = studio.patronage.handle(ActAs(actor=Principal.system(), email="other@example.com"))
+    theirs = studio.patronage.handle(CreateContent(
+        actor=other, title="Their private notes", content_type=ContentType.WRITTEN,
+        visibility=Visibility.PRIVATE, body_html="<p>Theirs. THE-END</p>"))
+    klass = studio.offering(**CLASS)
+    problem(studio.client.post(f"/api/v1/studio/offerings/{klass['id']}/resources",
+                               headers=studio.auth("host"),
+                               json={"resource_type": "content", "title": "Borrowed",
+                                     "content_id": str(theirs.id)}), 422, "resource.content")
+
+
+def test_capacity_edits_apply_to_booked_sessions_and_never_below_their_bookings(
+        studio: Studio) -> None:
+    klass = studio.offering(**{**CLASS, "max_participants": 1})
+    for who in ("ann", "bob", "cat"):
+        studio.credits(who, 2)
+    session = studio.sessions(klass["slug"])[0]["starts_at"]
+    studio.book("ann", klass, "credits", starts_at=session)
+    problem(studio.book("bob", klass, "credits", starts_at=session), 409, "offering.full")
+    host = studio.auth("host")
+    grown = studio.client.patch(f"/api/v1/studio/offerings/{klass['id']}", headers=host,
+                                json={"max_participants": 2})
+    assert grown.status_code == 200, grown.text
+    assert studio.book("bob", klass, "credits", starts_at=session).status_code == 201
+    problem(studio.book("cat", klass, "credits", starts_at=session), 409, "offering.full")
+    problem(studio.client.patch(f"/api/v1/studio/offerings/{klass['id']}", headers=host,
+                                json={"max_participants": 1}), 409,
+            "offering.capacity_below_bookings")
+
+
+def test_a_moved_booking_is_reminded_again_for_its_new_time(studio: Studio) -> None:
+    from application.offerings.reminders import SendDueReminders
+
+    klass = studio.offering(**{**CLASS, "payment_options": {
+        "cancellation": {"hours_before": 2}}})  # moving is allowed up to 2 hours before
+    studio.credits("ann", 2)
+    sessions = studio.sessions(klass["slug"])
+    booking = studio.book("ann", klass, "credits", starts_at=sessions[0]["starts_at"]).json()
+    studio.advance(2)  # within a day of the first session: its 24-hour reminder goes out
+    assert studio.patronage.handle(SendDueReminders(actor=Principal.system())) == 1
+    moved = studio.client.post(f"/api/v1/bookings/{booking['id']}/reschedule",
+                               json={"starts_at": sessions[1]["starts_at"]},
+                               headers=studio.auth("ann"))
+    assert moved.status_code == 200, moved.text
+    studio.advance(7)
+    assert studio.patronage.handle(SendDueReminders(actor=Principal.system())) == 1

@@ -12,7 +12,7 @@ import logging
 
 import attrs
 
-from application.offerings.booking import apply_booking_payment, refund_lost_seat
+from application.offerings.booking import apply_booking_payment
 from application.ports.payments import PaymentEvent
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -53,10 +53,9 @@ def handle_payment_event(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Ser
     outcome = "ignored"
     if purchase is None and event.type in (SUCCEEDED, FAILED):
         # Not a purchase: perhaps a booking's payment.
+        # (A refund it owes is an outbox message of this same commit.)
         outcome = apply_booking_payment(uow, services, event)
         uow.commit()
-        if outcome in ("seat_lost", "refund_due") and event.intent_id:
-            refund_lost_seat(services, event.intent_id, seat_lost=outcome == "seat_lost")
         return outcome
     if purchase is not None and event.type == SUCCEEDED and event.amount != purchase.amount:
         # Paid, but not what we asked for (a tampered client confirmation, a changed

@@ -72,16 +72,18 @@ def _find(uow: UnitOfWork, services: Services, provider_id: str, state: BillingS
 def handle_billing_event(cmd: HandleBillingEvent, uow: UnitOfWork, services: Services) -> str:
     """Returns what happened: applied, unchanged, duplicate or ignored."""
     event = cmd.event
+    provider_id = event.subscription_ref
+    # Ask the provider first, before any transaction: its answer may take a while, and
+    # asking again for a redelivered event costs only the call.
+    state = (event.billing or services.payments.fetch_subscription(provider_id)
+             if provider_id is not None else None)
     if not uow.ledger.record_event(event.id, services.payments.name, event.type,
                                    services.clock.now()):
         uow.rollback()
         return "duplicate"
-    provider_id = event.subscription_ref
-    if provider_id is None:
+    if provider_id is None or state is None:
         uow.commit()
         return "ignored"
-    # Read outside the lock: the provider call may take a while.
-    state = event.billing or services.payments.fetch_subscription(provider_id)
     subscription = _find(uow, services, provider_id, state)
     if subscription is None:
         log.warning("%s for unknown subscription %s: not ours, ignored", event.type,

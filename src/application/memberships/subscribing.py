@@ -7,13 +7,14 @@ same handler as Stripe's webhooks).
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 import attrs
 
 from application.memberships.billing_events import apply_change
 from application.memberships.tiers import ensure_prices
-from application.ports.payments import PaymentDeclined
+from application.ports.payments import GatewayUnavailable, PaymentDeclined
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -24,6 +25,7 @@ from domain.memberships.tier import BillingPeriod, SubscriptionTier
 from domain.values import Money
 
 IDEMPOTENCY_KEY_MAX = 200
+log = logging.getLogger("patronage.memberships")
 
 
 @attrs.frozen
@@ -100,9 +102,12 @@ def subscribe(cmd: Subscribe, uow: UnitOfWork, services: Services) -> Subscribed
         subscription = live  # a retried first payment continues the same subscription
     else:
         if live is not None:
-            # An unpaid start of another choice: the customer changed their mind.
+            # An unpaid start of another choice: the customer changed their mind. At the
+            # provider it is cancelled too, so paying its old invoice later starts nothing.
             live.abandon(now)
             uow.commit()
+            if live.provider_id is not None:
+                _drop_at_provider(services, live)
         subscription = Subscription.start(id=services.ids.new_id(), customer_id=user_id,
                                           tier_id=tier.id, period=period, now=now)
         try:
@@ -121,6 +126,15 @@ def subscribe(cmd: Subscribe, uow: UnitOfWork, services: Services) -> Subscribed
                            code="request.idempotency_key_reused")
     uow.commit()
     return _pay(subscription.id, cmd, services)
+
+
+def _drop_at_provider(services: Services, abandoned: Subscription) -> None:
+    try:
+        services.payments.cancel_subscription(abandoned,
+                                              idempotency_key=f"abandon-{abandoned.id}")
+    except GatewayUnavailable:
+        log.warning("subscription %s was abandoned but is not yet cancelled at the "
+                    "provider (it expires there unpaid within a day)", abandoned.id)
 
 
 def _pay(subscription_id: UUID, cmd: Subscribe, services: Services) -> Subscribed:

@@ -77,7 +77,12 @@ def update_offering(cmd: UpdateOffering, uow: UnitOfWork, services: Services) ->
     """All changes apply or none. Booked sessions keep their times: a schedule change
     moves future sessions only, and booked customers are the owner's to tell."""
     offering = managed(uow, cmd.actor, cmd.offering_id, lock=True)
-    offering.edit(cmd.changes, services.clock.now())
+    now = services.clock.now()
+    offering.edit(cmd.changes, now)
+    seats = offering.seats_per_session
+    if seats is not None and uow.seats.most_taken(offering.id, now) > seats:
+        raise Conflict("A session already has more bookings than that; cancel some first.",
+                       code="offering.capacity_below_bookings", field="max_participants")
     offering.locate(uow.settings.get().timezone)
     uow.commit()
     return offering

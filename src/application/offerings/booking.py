@@ -33,6 +33,7 @@ from domain.identity.permissions import Permission
 from domain.memberships.subscription import Subscription
 from domain.memberships.tier import RuleAccess
 from domain.offerings.booking import Booking, BookingStatus, PaidWith
+from domain.offerings.events import LatePaymentRefundDue
 from domain.offerings.offering import Offering
 from domain.offerings.policy import Outcome
 from domain.offerings.schedules import (
@@ -46,9 +47,10 @@ from domain.offerings.schedules import (
 from domain.values import Money
 
 log = logging.getLogger("patronage.bookings")
-# Why a pending booking was released without anyone choosing to cancel it: a payment
-# that succeeds later may still take its seat back.
-RELEASED = frozenset({"seat hold expired", "payment declined", "payment failed"})
+# A pending booking released without anyone choosing to cancel it (declined, failed,
+# hold ran out) is marked so, apart from the free-text reason: a payment that succeeds
+# later may still take its seat back.
+RELEASED_MARK = "released"
 IDEMPOTENCY_KEY_MAX = 200
 
 
@@ -273,9 +275,10 @@ def _pay(booking_id: UUID, title: str, cmd: BookOffering, services: Services) ->
             uow.commit()
         raise
     event = gateway.inline_event(intent) if gateway.delivers_events_inline else None
+    outcome = None
     with services.uow_factory() as uow:
         if event is not None:
-            apply_booking_payment(uow, services, event)
+            outcome = apply_booking_payment(uow, services, event)
         else:
             locked = uow.bookings.get(booking_id, lock=True)
             if locked is not None and locked.payment_intent_id is None:
@@ -286,6 +289,10 @@ def _pay(booking_id: UUID, title: str, cmd: BookOffering, services: Services) ->
     services.dispatch(uow.committed_outbox_ids)
     if final is None:
         raise NotFound("No such booking.", code="booking.not_found")
+    if outcome in ("seat_lost", "refund_due"):
+        raise Conflict("The booking ended before its payment arrived; the payment is being "
+                       "refunded.", code="booking.canceled_meanwhile",
+                       details={"booking_id": str(booking_id)})
     if final.status is BookingStatus.CANCELED:
         raise PaymentDeclined(f"The payment was declined ({intent.failure or 'declined'}).",
                               details={"booking_id": str(booking_id)})
@@ -299,6 +306,7 @@ def release_booking(uow: UnitOfWork, services: Services, booking_id: UUID, reaso
     if booking is None or booking.status is not BookingStatus.PENDING:
         return False
     booking.cancel(services.clock.now(), reason)
+    booking.details[RELEASED_MARK] = "payment"
     uow.seats.release(offering_id=booking.offering_id, session_key=booking.session_key)
     uow.offerings.count_booking(booking.offering_id, -1)
     offer_freed_seat(uow, services, booking.offering_id, booking.session_key)
@@ -357,43 +365,53 @@ def apply_booking_payment(uow: UnitOfWork, services: Services, event: PaymentEve
         if offering is not None:
             sync_portal(uow, services, booking, offering)
         return "applied"
-    if booking.status is BookingStatus.CANCELED and booking.cancellation_reason not in \
-            RELEASED:
+    if booking.status is BookingStatus.CANCELED and booking.details.get(RELEASED_MARK) \
+            != "payment":
         # Cancelled by the customer or the host before it was paid: the money goes back.
+        booking.refund_late_payment(seat_lost=False)
         return "refund_due"
     if booking.status is BookingStatus.CANCELED:
-        # Paid after the hold ran out: the seat is taken again if one is free; if not,
-        # the money goes back and the customer is told why (never an overbooking).
+        # Paid after the hold ran out: the seat is taken again if one is free (and the
+        # customer has not booked the session again meanwhile); if not, the money goes
+        # back and the customer is told why (never an overbooking).
         offering = uow.offerings.get(booking.offering_id)
-        if offering is not None and uow.seats.take(
+        again = uow.bookings.live_for(booking.customer_id, booking.offering_id,
+                                      booking.session_key)
+        if offering is not None and again is None and uow.seats.take(
                 offering_id=booking.offering_id, session_key=booking.session_key,
                 starts_at=booking.starts_at, ends_at=booking.ends_at,
                 capacity=offering.seats_per_session):
             booking.status = BookingStatus.PENDING
             booking.canceled_at = booking.cancellation_reason = None
+            booking.details.pop(RELEASED_MARK, None)
             booking.confirm(now)
             uow.offerings.count_booking(booking.offering_id, +1)
             sync_portal(uow, services, booking, offering)
             return "applied"
+        booking.refund_late_payment(seat_lost=True)
         return "seat_lost"
     return "ignored"
 
 
-def refund_lost_seat(services: Services, intent_id: str, *, seat_lost: bool = True) -> None:
+def refund_late_payment(event: LatePaymentRefundDue, uow: UnitOfWork, services: Services
+                        ) -> None:
     """Give back a payment that came after its seat went (or after its booking was
-    cancelled), and tell the customer."""
-    with services.uow_factory(read_only=True) as reader:
-        booking = reader.bookings.get_by_intent(intent_id)
-    if booking is None:
+    cancelled), and tell the customer. An outbox handler: recorded with the payment's
+    event, retried until the provider has done it (the refund's key is the booking's, so
+    a retry is the same refund)."""
+    # The outbox message's claim keeps other workers away; the booking is locked only
+    # after the provider has answered.
+    booking = uow.bookings.get(event.booking_id)
+    if booking is None or booking.payment_intent_id is None \
+            or booking.details.get("late_refund"):
         return
-    refund = services.payments.refund(intent_id=intent_id, amount=booking.amount_paid,
+    refund = services.payments.refund(intent_id=booking.payment_intent_id,
+                                      amount=booking.amount_paid,
                                       idempotency_key=f"booking-seat-lost-{booking.id}")
-    with services.uow_factory() as writer:
-        locked = writer.bookings.get(booking.id, lock=True)
-        if locked is not None and locked.late_payment_refunded(
-                refund.amount, services.clock.now(), seat_lost=seat_lost):
-            writer.commit()
-    services.dispatch(writer.committed_outbox_ids)
+    locked = uow.bookings.get(event.booking_id, lock=True)
+    if locked is not None:
+        locked.late_payment_refunded(refund.amount, services.clock.now(),
+                                     seat_lost=event.seat_lost)
 
 
 @attrs.frozen
@@ -554,6 +572,7 @@ def reschedule_booking(cmd: RescheduleBooking, uow: UnitOfWork, services: Servic
     uow.seats.release(offering_id=offering.id, session_key=booking.session_key)
     offer_freed_seat(uow, services, offering.id, booking.session_key)
     booking.move(target.key, target.starts_at, target.ends_at, now)
+    uow.bookings.forget_reminders(booking.id)
     sync_portal(uow, services, booking, offering)
     uow.commit()
     return view(uow, booking)

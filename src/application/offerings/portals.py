@@ -17,6 +17,7 @@ from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.access.decision import Reason
 from domain.errors import NotFound, ValidationError
+from domain.identity.permissions import Permission, allows
 from domain.offerings.booking import Booking, BookingStatus
 from domain.offerings.offering import Offering
 from domain.offerings.portal import Resource, ResourceType, portal_window
@@ -84,10 +85,17 @@ class AddResource:
 
 def _check_reference(uow: UnitOfWork, services: Services, offering: Offering,
                      resource: Resource) -> None:
-    if resource.resource_type is ResourceType.CONTENT and resource.content_id is not None \
-            and not uow.content.existing_ids([resource.content_id]):
-        raise ValidationError("No such content item.", code="resource.content",
-                              field="content_id")
+    if resource.resource_type is ResourceType.CONTENT and resource.content_id is not None:
+        # A portal opens its content to participants (even private items): only content
+        # the offering's creator may manage can go in it, never someone else's.
+        item = uow.content.get(resource.content_id)
+        creator = uow.users.get(offering.creator_id)
+        allowed = item is not None and item.deleted_at is None and (
+            item.creator_id == offering.creator_id
+            or (creator is not None and allows(creator.role, Permission.CONTENT_MANAGE_ANY)))
+        if not allowed:
+            raise ValidationError("No such content item of this offering's creator.",
+                                  code="resource.content", field="content_id")
     key = resource.file_key if resource.resource_type is ResourceType.FILE else None
     if key is not None and (not key.startswith(f"offerings/{offering.id}/")
                             or services.media.stat(key) is None):

@@ -61,6 +61,10 @@ class SeatRepository(Protocol):
 
     def taken(self, offering_id: UUID, session_keys: Sequence[str]) -> dict[str, int]: ...
 
+    def most_taken(self, offering_id: UUID, after: datetime) -> int:
+        """The most seats taken in any session not over by ``after``."""
+        ...
+
 
 class BookingRepository(Protocol):
     def add(self, booking: Booking) -> None:
@@ -95,6 +99,10 @@ class BookingRepository(Protocol):
     def claim_reminder(self, booking_id: UUID, kind: str, now: datetime) -> bool:
         """Record that this reminder goes out; False if it was claimed before (by any
         worker), so it is sent once."""
+        ...
+
+    def forget_reminders(self, booking_id: UUID) -> None:
+        """A moved booking is reminded again for its new time."""
         ...
 
     def calendar_of(self, customer_id: UUID, since: datetime) -> Sequence[Booking]:

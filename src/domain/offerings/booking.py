@@ -16,6 +16,7 @@ from domain.offerings.events import (
     BookingConfirmed,
     BookingReminderDue,
     BookingRescheduled,
+    LatePaymentRefundDue,
 )
 from domain.values import Money
 
@@ -107,6 +108,10 @@ class Booking(Aggregate):
         self.session_key, self.starts_at, self.ends_at = session_key, starts_at, ends_at
         self.updated_at = now
         self.record(BookingRescheduled(self.id, self.customer_id, previous))
+
+    def refund_late_payment(self, *, seat_lost: bool) -> None:
+        """A payment arrived for this cancelled booking: it must go back."""
+        self.record(LatePaymentRefundDue(self.id, self.customer_id, seat_lost))
 
     def late_payment_refunded(self, refunded: Money, now: datetime, *, seat_lost: bool
                               ) -> bool:

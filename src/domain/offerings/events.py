@@ -45,3 +45,10 @@ class WaitlistSeatOffered(DomainEvent):
     offering_id: UUID
     starts_at: datetime
     offered_until: datetime
+
+
+@attrs.frozen
+class LatePaymentRefundDue(DomainEvent):
+    booking_id: UUID
+    customer_id: UUID
+    seat_lost: bool

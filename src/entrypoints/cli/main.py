@@ -271,31 +271,41 @@ def worker(
     once: Annotated[bool, typer.Option(help="Process what is due, then exit.")] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 5.0,
 ) -> None:
-    """Run pending and failed event handlers from the outbox (emails, notifications),
-    release seats held for payments that never came, pass waiting-list offers not taken in
-    time to the next in line, queue booking reminders (24 h and
-    1 h before each session, each once however many workers run), and run the credit schedule
-    (expiries, yearly members' monthly credits) every minute."""
+    """Run pending and failed event handlers from the outbox (emails, refunds), release
+    seats held for payments that never came, pass waiting-list offers not taken in time on,
+    queue booking reminders (24 h and 1 h before; each once however many workers run),
+    and run the credit schedule (expiries, yearly members' credits) every minute."""
     patronage = _patronage()
     schedule_due = 0.0
+    system = Principal.system()
+    periodic: list[tuple[str, Any]] = [
+        ("unpaid seats released", ReleaseExpiredHolds(actor=system)),
+        ("waiting-list offers passed on", LapseWaitlistOffers(actor=system)),
+        ("booking reminders queued", SendDueReminders(actor=system)),
+        ("credits", RunCreditSchedule(actor=system)),
+    ]
     try:
         while True:
             done = patronage.process_outbox()
             if done:
                 console.print(f"processed {done} message(s)")
-            released = patronage.handle(ReleaseExpiredHolds(actor=Principal.system()))
-            if released:
-                console.print(f"released {released} unpaid seat(s)")
-            patronage.handle(LapseWaitlistOffers(actor=Principal.system()))
-            reminded = patronage.handle(SendDueReminders(actor=Principal.system()))
-            if reminded:
-                console.print(f"queued {reminded} booking reminder(s)")
-            if time.monotonic() >= schedule_due:
-                report = patronage.handle(RunCreditSchedule(actor=Principal.system()))
-                if report.granted or report.expired:
-                    console.print(f"credits: granted {report.granted}, "
-                                  f"expired {report.expired}")
-                schedule_due = time.monotonic() + CREDIT_SCHEDULE_SECONDS
+            for label, step in periodic:
+                if label == "credits" and time.monotonic() < schedule_due:
+                    continue
+                try:
+                    done_here = patronage.handle(step)
+                except Exception as exc:
+                    # One step failing (a lock timeout, an unreachable provider) must not
+                    # stop the others, or the worker: it is tried again next time.
+                    console.print(f"{label}: failed ({type(exc).__name__}); will retry")
+                    continue
+                if label == "credits":
+                    schedule_due = time.monotonic() + CREDIT_SCHEDULE_SECONDS
+                    if done_here.granted or done_here.expired:
+                        console.print(f"credits: granted {done_here.granted}, "
+                                      f"expired {done_here.expired}")
+                elif done_here:
+                    console.print(f"{label}: {done_here}")
             if once:
                 return
             time.sleep(interval)

@@ -81,6 +81,10 @@ class FakeSeatRepository:
         taken = self._staged.seats.get((offering_id, session_key), 0)
         self._staged.seats[(offering_id, session_key)] = max(taken - 1, 0)
 
+    def most_taken(self, offering_id: UUID, after: datetime) -> int:
+        return max((n for (o, _), n in self._staged.seats.items() if o == offering_id),
+                   default=0)
+
     def taken(self, offering_id: UUID, session_keys: Sequence[str]) -> dict[str, int]:
         return {key: self._staged.seats[(offering_id, key)] for key in session_keys
                 if (offering_id, key) in self._staged.seats}
@@ -135,6 +139,9 @@ class FakeBookingRepository:
         return [(b.starts_at, b.ends_at) for b in self._all().values()
                 if b.offering_id == offering_id and b.status in LIVE
                 and b.starts_at < end and b.ends_at > start]
+
+    def forget_reminders(self, booking_id: UUID) -> None:
+        """The fake keeps no reminders."""
 
     def expired_holds(self, now: datetime, limit: int) -> Sequence[UUID]:
         return [b.id for b in self._all().values() if b.status is BookingStatus.PENDING

@@ -22,6 +22,7 @@ from adapters.sqlalchemy.tables import (
     offering_bookings,
     offering_portal_access,
     offering_resources,
+    offerings,
     purchases,
     subscription_tiers,
     subscriptions,
@@ -162,8 +163,9 @@ class SqlAccessFacts:
         in_portal = sa.exists(
             sa.select(1).select_from(
                 resource.join(portal, portal.c.offering_id == resource.c.offering_id)
-                .join(booked, booked.c.id == portal.c.booking_id))
-            .where(resource.c.content_id == content.c.id,
+                .join(booked, booked.c.id == portal.c.booking_id)
+                .join(offerings, offerings.c.id == resource.c.offering_id))
+            .where(resource.c.content_id == content.c.id, offerings.c.deleted_at.is_(None),
                    resource.c.resource_type == "content",
                    portal.c.user_id == v.c.user_id,
                    portal.c.granted_at <= now_param, portal.c.expires_at > now_param,

@@ -178,9 +178,12 @@ class SqlSeatRepository:
             .on_conflict_do_nothing(index_elements=["offering_id", "session_key"]))
         # The row lock makes concurrent takers of this session take turns (bounded by
         # lock_timeout); the condition and the CHECK make overbooking impossible.
+        # Against the offering's capacity now (an edit may have changed it), which the
+        # row then keeps; the CHECK holds it to the seats taken either way.
+        room = sa.true() if capacity is None else s.c.taken < capacity
         taken = self._execute(
             sa.update(s).where(s.c.offering_id == offering_id, s.c.session_key == session_key,
-                               sa.or_(s.c.capacity.is_(None), s.c.taken < s.c.capacity))
+                               room)
             .values(taken=s.c.taken + 1, capacity=capacity))
         return bool(taken.rowcount)
 
@@ -189,6 +192,12 @@ class SqlSeatRepository:
         self._execute(sa.update(s).where(s.c.offering_id == offering_id,
                                          s.c.session_key == session_key, s.c.taken > 0)
                       .values(taken=s.c.taken - 1))
+
+    def most_taken(self, offering_id: UUID, after: datetime) -> int:
+        s = offering_sessions
+        most = self._execute(sa.select(sa.func.coalesce(sa.func.max(s.c.taken), 0)).where(
+            s.c.offering_id == offering_id, s.c.ends_at > after)).scalar_one()
+        return int(most)
 
     def taken(self, offering_id: UUID, session_keys: Sequence[str]) -> dict[str, int]:
         if not session_keys:
@@ -317,6 +326,10 @@ class SqlBookingRepository:
             .on_conflict_do_nothing(index_elements=["booking_id", "kind"])
             .returning(booking_reminders.c.booking_id)).first()
         return claimed is not None
+
+    def forget_reminders(self, booking_id: UUID) -> None:
+        self._execute(sa.delete(booking_reminders).where(
+            booking_reminders.c.booking_id == booking_id))
 
     def calendar_of(self, customer_id: UUID, since: datetime) -> Sequence[Booking]:
         b = offering_bookings
