@@ -68,12 +68,12 @@ class Platform:
     def auth(self, who: str) -> Headers:
         # Signing in costs an argon2 verification: reuse the token until the clock moves.
         if who in self._tokens:
-            return self._tokens[who]
+            return dict(self._tokens[who])  # a copy: callers add headers to it
         response = self.client.post("/api/v1/auth/login",
                                     json={"email": f"{who}@example.com", "password": PASSWORD})
         assert response.status_code == 200, response.text
         self._tokens[who] = {"Authorization": f"Bearer {response.json()['token']}"}
-        return self._tokens[who]
+        return dict(self._tokens[who])
 
     def tier(self, **fields: Any) -> dict[str, Any]:
         body = {"name": "Gold", "price_monthly": "10.00", "monthly_credits": 4, **fields}

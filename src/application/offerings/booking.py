@@ -437,6 +437,22 @@ def release_expired_holds(cmd: ReleaseExpiredHolds, uow: UnitOfWork, services: S
 # --- cancelling -------------------------------------------------------------------------
 
 
+def _as_customer_or_host(uow: UnitOfWork, actor: Principal, booking_id: UUID, *,
+                         lock: bool = False) -> tuple[Booking, Offering, bool, bool]:
+    """The booking, its offering, and whether the actor is its customer and/or its host
+    (the offering's creator or an owner). To anyone else it does not exist."""
+    booking = uow.bookings.get(booking_id, lock=lock)
+    offering = uow.offerings.get(booking.offering_id) if booking else None
+    if booking is None or offering is None:
+        raise NotFound("No such booking.", code="booking.not_found")
+    mine = booking.customer_id == actor.user_id
+    staff = actor.may_manage(offering.creator_id, own=Permission.OFFERINGS_CREATE,
+                             any_=Permission.BOOKINGS_MANAGE_ANY)
+    if not mine and not staff:
+        raise NotFound("No such booking.", code="booking.not_found")
+    return booking, offering, mine, staff
+
+
 @attrs.frozen
 class CancelBooking:
     actor: Principal
@@ -455,15 +471,7 @@ class Cancellation:
 def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> Cancellation:
     """The customer under the offering's policy; the offering's creator or an owner with
     a full refund (money or credits back) always."""
-    booking = uow.bookings.get(cmd.booking_id)
-    offering = uow.offerings.get(booking.offering_id) if booking else None
-    if booking is None or offering is None:
-        raise NotFound("No such booking.", code="booking.not_found")
-    mine = booking.customer_id == cmd.actor.user_id
-    staff = cmd.actor.may_manage(offering.creator_id, own=Permission.OFFERINGS_CREATE,
-                                 any_=Permission.BOOKINGS_MANAGE_ANY)
-    if not mine and not staff:
-        raise NotFound("No such booking.", code="booking.not_found")
+    booking, offering, mine, staff = _as_customer_or_host(uow, cmd.actor, cmd.booking_id)
     if not booking.is_live:
         raise Conflict("This booking is not active.", code="booking.not_active")
     now = services.clock.now()
@@ -536,15 +544,8 @@ def reschedule_booking(cmd: RescheduleBooking, uow: UnitOfWork, services: Servic
     the same payment: the new seat is taken before the old one is given back, in one
     transaction, so the customer never holds both and never loses both. Customers may
     move while their policy's early-cancellation window is open; hosts any time."""
-    booking = uow.bookings.get(cmd.booking_id, lock=True)
-    offering = uow.offerings.get(booking.offering_id) if booking else None
-    if booking is None or offering is None:
-        raise NotFound("No such booking.", code="booking.not_found")
-    mine = booking.customer_id == cmd.actor.user_id
-    staff = cmd.actor.may_manage(offering.creator_id, own=Permission.OFFERINGS_CREATE,
-                                 any_=Permission.BOOKINGS_MANAGE_ANY)
-    if not mine and not staff:
-        raise NotFound("No such booking.", code="booking.not_found")
+    booking, offering, mine, staff = _as_customer_or_host(uow, cmd.actor, cmd.booking_id,
+                                                          lock=True)
     if booking.status is not BookingStatus.CONFIRMED:
         raise Conflict("Only a confirmed booking can be moved.", code="booking.not_active")
     now = services.clock.now()
