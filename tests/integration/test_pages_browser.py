@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.integration.conftest import free_port
@@ -120,7 +120,20 @@ def submit(browser: webdriver.Chrome) -> None:
     """Press the form's button and wait until the next page has replaced this one."""
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+
+    def replaced(_: object) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            # Chrome sometimes reports the old page's node this way rather than as stale.
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    WebDriverWait(browser, 15).until(replaced)
 
 
 def test_confirming_an_address_from_the_emailed_link(browser: webdriver.Chrome,
