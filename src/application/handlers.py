@@ -30,6 +30,7 @@ from application.offerings import authoring as offering_authoring
 from application.offerings import booking as offering_booking
 from application.offerings import browsing as offering_browsing
 from application.offerings import feeds as offering_feeds
+from application.offerings import installments as offering_installments
 from application.offerings import portals as offering_portals
 from application.offerings import reminders as offering_reminders
 from application.offerings import views as offering_views
@@ -129,6 +130,7 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     offering_booking.CancelBooking: offering_booking.cancel_booking,
     offering_booking.ReleaseExpiredHolds: offering_booking.release_expired_holds,
     offering_booking.RescheduleBooking: offering_booking.reschedule_booking,
+    offering_installments.ChargeDueInstallments: offering_installments.charge_due_installments,
     offering_portals.StartResourceUpload: offering_portals.start_resource_upload,
     offering_portals.AddResource: offering_portals.add_resource,
     offering_portals.UpdateResource: offering_portals.update_resource,

@@ -22,6 +22,7 @@ from application.ports.memberships import SubscriptionRepository, TierRepository
 from application.ports.offerings import (
     BookingRepository,
     CalendarFeedRepository,
+    InstallmentRepository,
     OfferingRepository,
     PortalRepository,
     ResourceRepository,
@@ -73,6 +74,8 @@ class UnitOfWork(Protocol):
     def bookings(self) -> BookingRepository: ...
     @property
     def waitlist(self) -> WaitlistRepository: ...
+    @property
+    def installments(self) -> InstallmentRepository: ...
     @property
     def portals(self) -> PortalRepository: ...
     @property

@@ -29,6 +29,7 @@ from litestar.testing import TestClient
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
 from adapters.sandbox_payments.gateway import SandboxGateway
 from adapters.sqlalchemy.tables import (
+    booking_installments,
     credit_transactions,
     offering_bookings,
     offering_sessions,
@@ -39,6 +40,7 @@ from application.commerce.payment_events import HandlePaymentEvent
 from application.credits.audit import AuditCredits, AuditReport
 from application.identity.registration import CreateUser
 from application.offerings.booking import ReleaseExpiredHolds
+from application.offerings.installments import ChargeDueInstallments
 from application.ports.payments import PaymentEvent, PaymentIntent, RefundRecord
 from application.principal import Principal
 from domain.identity.roles import Role
@@ -476,14 +478,26 @@ class ClientConfirmedSandbox(SandboxGateway):
     def __init__(self, clock: MovableClock) -> None:
         super().__init__(clock)
         self.refunds: list[tuple[str, RefundRecord]] = []
+        self.charges: list[tuple[UUID, int]] = []  # off-session: (installment, attempt)
         self._lock = threading.Lock()
 
     def create_payment(self, *, amount: Money, purchase_id: UUID, customer_id: str | None,
-                       description: str, payment_method: str | None = None) -> PaymentIntent:
+                       description: str, payment_method: str | None = None,
+                       save_card: bool = False) -> PaymentIntent:
         intent = super().create_payment(amount=amount, purchase_id=purchase_id,
                                         customer_id=customer_id, description=description,
-                                        payment_method=payment_method)
+                                        payment_method=payment_method, save_card=save_card)
         return attrs.evolve(intent, status="requires_confirmation")
+
+    def charge_saved(self, *, amount: Money, purchase_id: UUID, customer_id: str,
+                     payment_method: str, description: str, attempt: int) -> PaymentIntent:
+        """An off-session charge the provider is still processing: it answers later."""
+        with self._lock:
+            self.charges.append((purchase_id, attempt))
+        intent = super().charge_saved(amount=amount, purchase_id=purchase_id,
+                                      customer_id=customer_id, payment_method=payment_method,
+                                      description=description, attempt=attempt)
+        return attrs.evolve(intent, status="processing")
 
     def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str
                ) -> RefundRecord:
@@ -722,3 +736,79 @@ def race_once(studio: Studio, round_: int) -> None:
     expected = target if moved.status_code == 200 else sessions[0]["starts_at"]
     assert mine[0]["starts_at"].isoformat().replace("+00:00", "Z") == expected
     studio.assert_seats_match_bookings(klass)
+
+
+def test_a_late_first_installment_takes_the_seat_back_and_the_plan_resumes(
+        held: Held) -> None:
+    event = held.offering(title="Winter course", offering_type="one_time_event",
+                          schedule={"date": soon(10).isoformat(), "start_time": "19:00",
+                                    "duration_minutes": 90},
+                          capacity_type="small_group", max_participants=2, price="25.00",
+                          payment_options={"seat_hold_minutes": 15, "installments": 3})
+    late = held.account("late@example.com")
+    response = held.client.post("/api/v1/bookings", headers=late, json={
+        "offering_id": event["id"], "payment_method": "purchase", "installments": True})
+    assert response.status_code == 201, response.text
+    pending = response.json()
+    assert (pending["status"], pending["amount_paid"]) == ("pending", "8.34")
+    with held.engine.connect() as conn:
+        first, second, third = conn.execute(
+            sa.select(booking_installments.c.id)
+            .where(booking_installments.c.booking_id == pending["id"])
+            .order_by(booking_installments.c.number)).scalars()
+        intent = conn.execute(sa.select(offering_bookings.c.stripe_payment_intent_id).where(
+            offering_bookings.c.id == pending["id"])).scalar_one()
+    # The first installment's payment names the installment, for its amount.
+    assert intent == f"sbx_pi_{first.hex}_s_8.34usd"
+
+    assert held.expire_holds() == 1
+
+    def statuses() -> list[str]:
+        with held.engine.connect() as conn:
+            return list(conn.execute(sa.select(booking_installments.c.status).where(
+                booking_installments.c.booking_id == pending["id"])
+                .order_by(booking_installments.c.number)).scalars())
+
+    def intent_of(installment: UUID) -> str | None:
+        with held.engine.connect() as conn:
+            found: str | None = conn.execute(
+                sa.select(booking_installments.c.stripe_payment_intent_id)
+                .where(booking_installments.c.id == installment)).scalar_one()
+        return found
+
+    def charge() -> tuple[int, int]:
+        report = held.patronage.handle(ChargeDueInstallments(actor=SYSTEM))
+        return report.paid, report.declined
+
+    assert statuses() == ["canceled", "canceled", "canceled"]
+    assert held.patronage.handle(HandlePaymentEvent(held.gateway.paid(intent))) == "applied"
+    back = held.booking(pending["id"])
+    assert (back["status"], back["saved_payment_method"]) == ("confirmed", "sbx_pm_s")
+    assert statuses() == ["paid", "scheduled", "scheduled"]
+    assert held.gateway.refunds == []
+
+    # A month on, the worker charges the second; the provider is still processing it,
+    # so its webhook settles it, applied once however often it is delivered.
+    held.clock.advance(timedelta(days=31))
+    assert charge() == (0, 0)
+    assert statuses() == ["paid", "charging", "scheduled"]
+    assert intent_of(second) == f"sbx_pi_{second.hex}_s_8.33usd"
+    webhook = held.gateway.paid(f"sbx_pi_{second.hex}_s_8.33usd")
+    assert held.patronage.handle(HandlePaymentEvent(webhook)) == "applied"
+    assert held.patronage.handle(HandlePaymentEvent(webhook)) == "duplicate"
+    assert statuses() == ["paid", "paid", "scheduled"]
+    assert charge() == (0, 0)
+
+    # The third's webhook never comes: an hour on, the worker asks about that charge
+    # (it does not send another) and settles it; the late webhook then changes nothing.
+    held.clock.advance(timedelta(days=31))
+    assert charge() == (0, 0)
+    assert charge() == (0, 0)  # still waiting: not charged twice
+    held.clock.advance(timedelta(hours=1))
+    assert charge() == (1, 0)
+    assert statuses() == ["paid", "paid", "paid"]
+    assert str(held.booking(pending["id"])["amount_paid"]) == "25.00"
+    assert held.gateway.charges == [(second, 1), (third, 1)]
+    late_webhook = held.gateway.paid(f"sbx_pi_{third.hex}_s_8.33usd")
+    assert held.patronage.handle(HandlePaymentEvent(late_webhook)) == "ignored"
+    assert str(held.booking(pending["id"])["amount_paid"]) == "25.00"

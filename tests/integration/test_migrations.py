@@ -27,7 +27,7 @@ BACKENDS = ("postgresql", "sqlite")
 REVISIONS = (
     "0001_phase1", "0002_phase2", "0003_phase3", "0004_phase4", "0005_catalog_reads",
     "0006_commerce", "0007_hardening", "0008_memberships",
-    "0009_offerings",
+    "0009_offerings", "0010_installments",
 )
 HEAD = REVISIONS[-1]
 
@@ -52,6 +52,7 @@ PHASE_TABLES: dict[str, frozenset[str]] = {
     "0008_memberships": frozenset({"credit_allocations"}),
     "0009_offerings": frozenset({"offering_sessions", "booking_reminders", "calendar_feeds",
                                  "offering_waitlist"}),
+    "0010_installments": frozenset({"booking_installments"}),
 }
 PHASE4_SETTINGS_COLUMNS = frozenset({"custom_domain", "custom_css", "hide_platform_branding"})
 BOOKKEEPING = frozenset({"alembic_version"})

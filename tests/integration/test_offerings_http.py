@@ -174,6 +174,8 @@ ONE_ON_ONE = {
     ({"delivery_method": "in_person"}, "location_details", "validation.required"),
     ({"timezone": "Mars/Olympus"}, "timezone", None),
     ({"payment_options": {"installments": {"count": 3}}}, "payment_options.installments",
+     "offering.options"),
+    ({"payment_options": {"pay_per_session": True}}, "payment_options.pay_per_session",
      "offering.option_unavailable"),
     ({"payment_options": {"cancellation": {"hours_before": -1}}},
      "payment_options.cancellation.hours_before", "offering.policy"),

@@ -4,9 +4,10 @@ localstripe (a Stripe-compatible server from PyPI) runs in its own virtual envir
 built once under ~/.cache/patronage-test and reused. Where it falls short of Stripe,
 the tests say so:
 
-* its PaymentIntent refuses ``description`` and (being older than API 2026-07-29)
-  ``allowed_payment_method_types``, so the adapter talks to it through a small recording
-  shim that drops those fields (and records every request); it only takes cards anyway;
+* its PaymentIntent refuses ``description``, ``setup_future_usage``, ``off_session`` and
+  (being older than API 2026-07-29) ``allowed_payment_method_types``, so the adapter
+  talks to it through a small recording shim that drops those fields (and records every
+  request); it only takes cards anyway, and charges a customer's card again without them;
 * it ignores Idempotency-Key, so the header is checked against a local recorder;
 * it only declines 4000000000000002 when the card is attached to a customer, never
   when it is charged; 4000000000000341 (pm_card_chargeCustomerFail) is declined;
@@ -198,7 +199,8 @@ class StripeRecorder(_Server):
     """Records every request. With ``upstream``, forwards it there (minus the fields
     localstripe refuses); without, answers from ``replies`` or with a minimal valid object."""
 
-    DROPPED = {"/v1/payment_intents": {"description", "allowed_payment_method_types[0]"}}
+    DROPPED = {"/v1/payment_intents": {"description", "allowed_payment_method_types[0]",
+                                       "setup_future_usage", "off_session"}}
     FORWARDED = ("authorization", "content-type", "idempotency-key", "stripe-version")
 
     def __init__(self, upstream: str | None = None) -> None:
@@ -860,3 +862,70 @@ def test_usd_minor_units_round_trip(cents: int) -> None:
 def test_usd_money_round_trips(amount: Decimal) -> None:
     money = Money(amount, "usd")
     assert from_minor_units(to_minor_units(money), "usd") == money
+
+
+# --- installments: a card saved with the first payment, charged off-session later ---------
+
+
+def test_a_card_saved_with_a_first_payment_is_charged_off_session_later(
+        gateway: StripeGateway, shim: StripeRecorder) -> None:
+    customer = gateway.ensure_customer(user_id=uuid4(), email="plan@example.com",
+                                       existing_id=None)
+    first_id, second_id = uuid4(), uuid4()
+    first = gateway.create_payment(amount=Money("33.34", "usd"), purchase_id=first_id,
+                                   customer_id=customer, description="Course (installment 1)",
+                                   payment_method=VISA, save_card=True)
+    assert first.succeeded
+    sent = shim.sent("/v1/payment_intents")[-1].form
+    assert sent["setup_future_usage"] == "off_session"
+    assert first.payment_method is not None and first.payment_method.startswith("pm_")
+
+    second = gateway.charge_saved(amount=Money("33.33", "usd"), purchase_id=second_id,
+                                  customer_id=customer, payment_method=first.payment_method,
+                                  description="Course (installment 2)", attempt=1)
+    assert second.succeeded
+    assert (second.amount, second.purchase_id) == (Money("33.33", "usd"), second_id)
+    charged = shim.sent("/v1/payment_intents")[-1]
+    assert charged.form["off_session"] == "true"
+    assert charged.form["confirm"] == "true"
+    assert charged.form["customer"] == customer
+    assert charged.form["payment_method"] == first.payment_method
+    assert charged.headers["idempotency-key"] == f"installment-{second_id}-1"
+
+
+def test_an_off_session_charge_is_keyed_by_installment_and_attempt(
+        recorder: StripeRecorder) -> None:
+    gateway = StripeGateway(api_key=API_KEY, webhook_secret=WEBHOOK_SECRET,
+                            api_base=recorder.url, timeout=5)
+    installment = uuid4()
+    for attempt in (1, 1, 2):
+        gateway.charge_saved(amount=Money("10.00", "usd"), purchase_id=installment,
+                             customer_id="cus_recorded", payment_method="pm_saved",
+                             description="Course (installment 2)", attempt=attempt)
+    assert [r.headers["idempotency-key"] for r in recorder.sent("/v1/payment_intents")] == [
+        f"installment-{installment}-1", f"installment-{installment}-1",
+        f"installment-{installment}-2"]
+
+
+def test_an_off_session_decline_is_payment_declined(recorder: StripeRecorder) -> None:
+    gateway = StripeGateway(api_key=API_KEY, webhook_secret=WEBHOOK_SECRET,
+                            api_base=recorder.url, timeout=5)
+    recorder.replies["/v1/payment_intents"] = lambda r: (402, {"error": {
+        "type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
+        "message": "Your card has insufficient funds."}}, {})
+    with pytest.raises(PaymentDeclined) as raised:
+        gateway.charge_saved(amount=Money("10.00", "usd"), purchase_id=uuid4(),
+                             customer_id="cus_recorded", payment_method="pm_saved",
+                             description="Course (installment 2)", attempt=1)
+    assert raised.value.details == {"reason": "card_declined",
+                                    "decline_code": "insufficient_funds"}
+
+
+def test_a_payment_event_names_the_card_it_was_paid_with(gateway: StripeGateway) -> None:
+    body, header = signed(event("payment_intent.succeeded", {
+        "id": "pi_plan_1", "object": "payment_intent", "amount": 3334, "currency": "usd",
+        "status": "succeeded", "payment_method": "pm_saved_1",
+        "metadata": {"purchase_id": str(UUID(int=7))}}))
+    parsed = gateway.parse_event(body, header)
+    assert (parsed.payment_method, parsed.purchase_id, parsed.amount) == (
+        "pm_saved_1", UUID(int=7), Money("33.34", "usd"))

@@ -789,7 +789,12 @@ def test_payment_options_parse_and_round_trip() -> None:
 
 @pytest.mark.parametrize(("raw", "field", "code"), [
     ([], "payment_options", "offering.options"),
-    ({"installments": 3}, "payment_options.installments", "offering.option_unavailable"),
+    ({"pay_per_session": True}, "payment_options.pay_per_session",
+     "offering.option_unavailable"),
+    ({"installments": 1}, "payment_options.installments", "offering.options"),
+    ({"installments": 13}, "payment_options.installments", "offering.options"),
+    ({"installments": True}, "payment_options.installments", "offering.options"),
+    ({"installments": "3"}, "payment_options.installments", "offering.options"),
     ({"waiting_list": True, "per_session": True}, "payment_options.per_session",
      "offering.option_unavailable"),
     ({"seat_hold_minutes": 0}, "payment_options.seat_hold_minutes", "offering.options"),
@@ -929,6 +934,8 @@ def test_an_http_join_url_is_kept() -> None:
     ({"registration_deadline": datetime(2027, 6, 1)}, "registration_deadline",
      "offering.invalid"),
     ({"payment_options": {"installments": 3}}, "payment_options.installments",
+     "offering.options"),  # no price to split
+    ({"payment_options": {"pay_per_session": True}}, "payment_options.pay_per_session",
      "offering.option_unavailable"),
     ({"portal_config": {"access_after_days": -1}}, "portal_config.access_after_days",
      "offering.portal"),

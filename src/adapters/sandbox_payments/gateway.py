@@ -6,7 +6,8 @@ payment method decides the outcome, like Stripe's test cards:
     4242424242424242   succeeds (also the default when none is given)
     4000000000000002   declined (card_declined)
     4000000000009995   declined (insufficient_funds)
-    4000000000000341   a subscription's first payment succeeds, every renewal fails
+    4000000000000341   a subscription's first payment (or a plan's first installment)
+                       succeeds, every later charge fails
 
 It keeps no state: ids encode what it needs (the purchase or subscription id and
 the card's outcome), so it survives restarts and works from any process. Events
@@ -45,8 +46,10 @@ SUCCEEDS = "4242424242424242"
 RENEWALS_FAIL = "4000000000000341"
 DECLINES = {"4000000000000002": "card_declined", "4000000000009995": "insufficient_funds"}
 # Short outcome codes keep the intent id splittable on "_".
-_OUTCOMES = {"s": None, "cd": "card_declined", "if": "insufficient_funds"}
+_OUTCOMES = {"s": None, "rf": None, "cd": "card_declined", "if": "insufficient_funds"}
 _CODES = {reason: code for code, reason in _OUTCOMES.items() if reason}
+# A saved sandbox card is named by its outcome: "s" pays, "rf" is declined.
+_SAVED = "sbx_pm_"
 
 
 def _encode_amount(amount: Money) -> str:
@@ -87,12 +90,16 @@ class SandboxGateway:
         return existing_id or f"sbx_cus_{user_id.hex}"
 
     def create_payment(self, *, amount: Money, purchase_id: UUID, customer_id: str | None,
-                       description: str, payment_method: str | None = None) -> PaymentIntent:
+                       description: str, payment_method: str | None = None,
+                       save_card: bool = False) -> PaymentIntent:
         card = (payment_method or SUCCEEDS).replace(" ", "")
-        if card not in DECLINES and card != SUCCEEDS:
+        if save_card and card == RENEWALS_FAIL:
+            outcome = "rf"
+        elif card not in DECLINES and card != SUCCEEDS:
             raise PaymentDeclined("Sandbox: use a test card (4242424242424242 succeeds).",
                                   code="payment.invalid_card")
-        outcome = "s" if card == SUCCEEDS else _CODES[DECLINES[card]]
+        else:
+            outcome = "s" if card == SUCCEEDS else _CODES[DECLINES[card]]
         # Same purchase, same payment: retrying never makes a second one.
         intent_id = f"sbx_pi_{purchase_id.hex}_{outcome}_{_encode_amount(amount)}"
         return self.retrieve_payment(intent_id)
@@ -107,11 +114,20 @@ class SandboxGateway:
             failure = _OUTCOMES[outcome]
         except (ValueError, KeyError, ValidationError) as exc:
             raise InvalidWebhook("Unknown sandbox payment.", code="payment.unknown") from exc
-        succeeded = outcome == "s"
+        succeeded = failure is None
         return PaymentIntent(
             id=intent_id, status="succeeded" if succeeded else "requires_payment_method",
             amount=money, client_secret=f"{intent_id}_secret_sandbox", purchase_id=purchase_id,
-            failure=failure)
+            failure=failure, payment_method=f"{_SAVED}{outcome}" if succeeded else None)
+
+    def charge_saved(self, *, amount: Money, purchase_id: UUID, customer_id: str,
+                     payment_method: str, description: str, attempt: int) -> PaymentIntent:
+        if payment_method == f"{_SAVED}rf":
+            raise PaymentDeclined("Your card was declined (card_declined).",
+                                  details={"reason": "card_declined"})
+        if payment_method != f"{_SAVED}s":
+            raise PaymentDeclined("Sandbox: no such saved card.", code="payment.invalid_card")
+        return self.retrieve_payment(f"sbx_pi_{purchase_id.hex}_s_{_encode_amount(amount)}")
 
     def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str
                ) -> RefundRecord:
@@ -128,7 +144,8 @@ class SandboxGateway:
         kind = "payment_intent.succeeded" if intent.succeeded else "payment_intent.payment_failed"
         return PaymentEvent(id=f"sbx_evt_{kind}_{intent.id}", type=kind,
                             created=self.clock.now(), intent_id=intent.id,
-                            purchase_id=intent.purchase_id, amount=intent.amount)
+                            purchase_id=intent.purchase_id, amount=intent.amount,
+                            payment_method=intent.payment_method)
 
     def inline_refund_event(self, intent_id: str, paid: Money, refund: RefundRecord
                             ) -> PaymentEvent | None:

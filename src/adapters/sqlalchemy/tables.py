@@ -629,6 +629,9 @@ offering_bookings = sa.Table(
     sa.Column("starts_at", UTCDateTime),
     sa.Column("ends_at", UTCDateTime),
     sa.Column("hold_expires_at", UTCDateTime),
+    # Revision 0010: the card saved with a plan's first installment (a provider's
+    # reference, never card data), charged off-session for the others.
+    sa.Column("saved_payment_method", sa.String(255)),
     sa.CheckConstraint(_in("payment_method", BOOKING_PAYMENT_METHODS), name="payment_method"),
     sa.CheckConstraint(_in("status", BOOKING_STATUSES), name="status"),
     sa.CheckConstraint("amount_paid >= 0 AND credits_used >= 0", name="not_negative"),
@@ -642,6 +645,34 @@ offering_bookings = sa.Table(
              unique=True, postgresql_where=sa.text(LIVE_BOOKING),
              sqlite_where=sa.text(LIVE_BOOKING)),
     sa.Index("idx_offering_bookings_session", "offering_id", "starts_at"),
+)
+
+# A booking paid in monthly installments (revision 0010): the first is paid when
+# booking, the worker charges the others as they fall due ("charging" while a worker
+# has claimed one).
+INSTALLMENT_STATUSES = ("scheduled", "charging", "paid", "failed", "canceled")
+OPEN_INSTALLMENT = "status IN ('scheduled', 'charging')"
+booking_installments = sa.Table(
+    "booking_installments",
+    metadata,
+    _id(),
+    _fk("booking_id", "offering_bookings.id", ondelete="CASCADE"),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("amount", Amount, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="scheduled"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("stripe_payment_intent_id", sa.String(255)),
+    sa.Column("paid_at", UTCDateTime),
+    _created(),
+    _updated(),
+    sa.CheckConstraint(_in("status", INSTALLMENT_STATUSES), name="status"),
+    sa.CheckConstraint("amount > 0 AND number >= 1 AND attempts >= 0", name="positive"),
+    sa.UniqueConstraint("booking_id", "number"),
+    sa.Index("idx_booking_installments_due", "due_at", postgresql_where=sa.text(OPEN_INSTALLMENT),
+             sqlite_where=sa.text(OPEN_INSTALLMENT)),
+    sa.Index("uq_booking_installments_intent", "stripe_payment_intent_id", unique=True),
 )
 
 # One row per reminder sent (revision 0009): the primary key is what makes "each

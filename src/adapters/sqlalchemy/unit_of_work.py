@@ -18,6 +18,7 @@ from adapters.sqlalchemy.repositories.commerce import SqlCommerceLedger, SqlGran
 from adapters.sqlalchemy.repositories.content import SqlContentRepository
 from adapters.sqlalchemy.repositories.credits import SqlCreditLedgerRepository
 from adapters.sqlalchemy.repositories.email_logs import SqlEmailLogRepository
+from adapters.sqlalchemy.repositories.installments import SqlInstallmentRepository
 from adapters.sqlalchemy.repositories.offerings import (
     SqlBookingRepository,
     SqlCalendarFeedRepository,
@@ -43,7 +44,7 @@ from application.unit_of_work import collect_events
 from domain.events import DomainEvent
 
 _TRACKED = ("users", "settings", "content", "series", "purchases", "tiers", "subscriptions",
-            "offerings", "bookings")
+            "offerings", "bookings", "installments")
 
 
 class SqlAlchemyUnitOfWork:
@@ -166,6 +167,10 @@ class SqlAlchemyUnitOfWork:
     @cached_property
     def bookings(self) -> SqlBookingRepository:
         return SqlBookingRepository(self._executor)
+
+    @cached_property
+    def installments(self) -> SqlInstallmentRepository:
+        return SqlInstallmentRepository(self._executor)
 
     @cached_property
     def calendar_feeds(self) -> SqlCalendarFeedRepository:

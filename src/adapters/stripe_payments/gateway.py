@@ -154,7 +154,8 @@ def _intent(obj: Mapping[str, Any]) -> PaymentIntent:
         raise _bad_response("PaymentIntent")
     return PaymentIntent(id=intent_id, status=status, amount=amount,
                          client_secret=_text(obj.get("client_secret")),
-                         purchase_id=_purchase_id(obj), failure=_failure(obj))
+                         purchase_id=_purchase_id(obj), failure=_failure(obj),
+                         payment_method=_ref(obj.get("payment_method")))
 
 
 # Stripe's subscription statuses in ours. unpaid and paused keep no access beyond the
@@ -309,7 +310,8 @@ class StripeGateway:
         return customer_id
 
     def create_payment(self, *, amount: Money, purchase_id: UUID, customer_id: str | None,
-                       description: str, payment_method: str | None = None) -> PaymentIntent:
+                       description: str, payment_method: str | None = None,
+                       save_card: bool = False) -> PaymentIntent:
         params: PaymentIntentCreateParams = {
             "amount": to_minor_units(amount),
             "currency": amount.currency,
@@ -318,6 +320,9 @@ class StripeGateway:
         }
         if customer_id:
             params["customer"] = customer_id
+        if save_card:
+            # The card is attached to the customer once paid, for the later installments.
+            params["setup_future_usage"] = "off_session"
         if payment_method:
             # Confirmed here, without a browser: cards only, so that Stripe does not ask
             # for a return_url on behalf of redirect-based methods. Our API version no
@@ -328,6 +333,24 @@ class StripeGateway:
         with _stripe_errors("payment creation"):
             intent = self._client.v1.payment_intents.create(
                 params, {"idempotency_key": f"purchase-{purchase_id}"},
+            )
+        return _intent(_plain(intent))
+
+    def charge_saved(self, *, amount: Money, purchase_id: UUID, customer_id: str,
+                     payment_method: str, description: str, attempt: int) -> PaymentIntent:
+        params: PaymentIntentCreateParams = {
+            "amount": to_minor_units(amount),
+            "currency": amount.currency,
+            "description": description,
+            "metadata": {"purchase_id": str(purchase_id)},
+            "customer": customer_id,
+            "payment_method": payment_method,
+            "off_session": True,
+            "confirm": True,
+        }
+        with _stripe_errors("off-session charge"):
+            intent = self._client.v1.payment_intents.create(
+                params, {"idempotency_key": f"installment-{purchase_id}-{attempt}"},
             )
         return _intent(_plain(intent))
 
@@ -377,7 +400,8 @@ class StripeGateway:
         if kind.startswith("payment_intent."):
             return PaymentEvent(id=event_id, type=kind, created=when,
                                 intent_id=_text(obj.get("id")), purchase_id=_purchase_id(obj),
-                                amount=_money(obj, "amount", obj.get("currency")))
+                                amount=_money(obj, "amount", obj.get("currency")),
+                                payment_method=_ref(obj.get("payment_method")))
         if kind == "charge.refunded":
             currency = obj.get("currency")
             listed = _listed(obj.get("refunds"))

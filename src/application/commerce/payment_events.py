@@ -13,6 +13,7 @@ import logging
 import attrs
 
 from application.offerings.booking import apply_booking_payment
+from application.offerings.installments import apply_installment_payment
 from application.ports.payments import PaymentEvent
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -54,7 +55,8 @@ def handle_payment_event(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Ser
     if purchase is None and event.type in (SUCCEEDED, FAILED):
         # Not a purchase: perhaps a booking's payment.
         # (A refund it owes is an outbox message of this same commit.)
-        outcome = apply_booking_payment(uow, services, event)
+        outcome = apply_installment_payment(uow, services, event) \
+            or apply_booking_payment(uow, services, event)
         uow.commit()
         return outcome
     if purchase is not None and event.type == SUCCEEDED and event.amount != purchase.amount:

@@ -4,7 +4,8 @@ With the sandbox gateway nobody else renews subscriptions, so moving the clock
 does what Stripe's billing would do in that time: each subscription whose period
 ended is charged on its saved test card (renewed, or past_due when the card fails),
 or ended if it was cancelled at period end; the resulting events go through the
-same handler as Stripe's webhooks. Then the credit schedule runs.
+same handler as Stripe's webhooks. Then the credit schedule runs, and the installments
+of bookings paid monthly that fell due are charged.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ import attrs
 
 from application.credits.schedule import CreditScheduleReport, run_credit_schedule
 from application.memberships.billing_events import apply_change
+from application.offerings.installments import (
+    ChargeDueInstallments,
+    InstallmentReport,
+    charge_due_installments,
+)
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -36,6 +42,7 @@ class RenewalReport:
     ended: int = 0
     credits_expired: int = 0  # by renewals and by the schedule alike
     credits: CreditScheduleReport | None = None
+    installments: InstallmentReport | None = None
 
 
 @attrs.frozen
@@ -55,7 +62,9 @@ def advance_sandbox(cmd: AdvanceSandbox, uow: UnitOfWork, services: Services) ->
                               code="sandbox.days", field="days")
     uow.rollback()
     services.travel.advance(timedelta(days=cmd.days))
-    return bill_due(services)
+    report = bill_due(services)
+    plans = charge_due_installments(ChargeDueInstallments(actor=cmd.actor), uow, services)
+    return attrs.evolve(report, installments=plans)
 
 
 def bill_due(services: Services) -> RenewalReport:

@@ -34,6 +34,7 @@ from domain.memberships.subscription import Subscription
 from domain.memberships.tier import RuleAccess
 from domain.offerings.booking import Booking, BookingStatus, PaidWith
 from domain.offerings.events import LatePaymentRefundDue
+from domain.offerings.installments import InstallmentStatus, plan, split
 from domain.offerings.offering import Offering
 from domain.offerings.policy import Outcome
 from domain.offerings.schedules import (
@@ -68,6 +69,8 @@ class BookOffering:
     cohort: str | None = None  # a cohort course's start date
     card: str | None = None
     idempotency_key: str | None = None
+    # Pay by purchase in the offering's monthly installments.
+    installments: bool = False
 
     def __repr__(self) -> str:
         return (f"BookOffering(offering_id={self.offering_id}, "
@@ -206,6 +209,15 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
             raise Conflict("This offering is not sold for money.",
                            code="booking.not_for_sale")
         amount = offering.price
+    plan_size = offering.payment_options.installments
+    if cmd.installments:
+        if paid_with is not PaidWith.PURCHASE or plan_size is None or \
+                offering.price is None:
+            raise Conflict("This offering is not paid in installments"
+                           + (" (only by purchase)." if plan_size else "."),
+                           code="booking.installments_unavailable")
+        # The first installment is what is paid now; amount_paid grows with each paid.
+        amount = split(offering.price, plan_size)[0]
     booking = Booking(
         id=services.ids.new_id(), customer_id=user_id, offering_id=offering.id,
         paid_with=paid_with, session_key=session.key, starts_at=session.starts_at,
@@ -215,7 +227,8 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
         else BookingStatus.CONFIRMED,
         hold_expires_at=(now + timedelta(minutes=offering.payment_options.seat_hold_minutes)
                          if paid_with is PaidWith.PURCHASE else None),
-        details={"session_title": session.title} if session.title else {})
+        details=({"session_title": session.title} if session.title else {})
+        | ({"installments": str(plan_size)} if cmd.installments else {}))
     held = uow.bookings.live_for(user_id, offering.id, session.key)
     if held is not None:
         raise Conflict("You already hold a place in this session.", code="booking.exists",
@@ -230,6 +243,10 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
         raise OfferingFull("This session is full.",
                            details={"waitlist": offering.payment_options.waitlist})
     uow.bookings.add(booking)
+    if cmd.installments and plan_size is not None and offering.price is not None:
+        uow.installments.add(plan(booking_id=booking.id, price=offering.price,
+                                  count=plan_size, now=now,
+                                  ids=[services.ids.new_id() for _ in range(plan_size)]))
     if credits:
         spend_credits(uow, services, customer_id=user_id, amount=credits,
                       booking_id=booking.id, description=f"Booking: {offering.title}")
@@ -263,12 +280,15 @@ def _pay(booking_id: UUID, title: str, cmd: BookOffering, services: Services) ->
         if customer_id != user.stripe_customer_id:
             user.stripe_customer_id = customer_id
             uow.commit()
+        first = (next(iter(uow.installments.of_booking(booking_id)), None)
+                 if booking.in_installments else None)
     try:
-        # The payment is keyed by the booking's id: a retry is the same payment.
-        intent = gateway.create_payment(amount=booking.amount_paid, purchase_id=booking.id,
-                                        customer_id=customer_id,
-                                        description=f"Booking: {title}",
-                                        payment_method=cmd.card)
+        # The payment is keyed by the booking's id (or its first installment's): a retry
+        # is the same payment.
+        intent = gateway.create_payment(
+            amount=booking.amount_paid, purchase_id=first.id if first else booking.id,
+            customer_id=customer_id, payment_method=cmd.card, save_card=first is not None,
+            description=f"Booking: {title}" + (" (installment 1)" if first else ""))
     except PaymentDeclined:
         with services.uow_factory() as uow:
             release_booking(uow, services, booking_id, "payment declined")
@@ -307,6 +327,9 @@ def release_booking(uow: UnitOfWork, services: Services, booking_id: UUID, reaso
         return False
     booking.cancel(services.clock.now(), reason)
     booking.details[RELEASED_MARK] = "payment"
+    if booking.in_installments:
+        for installment in uow.installments.of_booking(booking_id, lock=True):
+            installment.cancel(services.clock.now())
     uow.seats.release(offering_id=booking.offering_id, session_key=booking.session_key)
     uow.offerings.count_booking(booking.offering_id, -1)
     offer_freed_seat(uow, services, booking.offering_id, booking.session_key)
@@ -345,11 +368,39 @@ def apply_booking_payment(uow: UnitOfWork, services: Services, event: PaymentEve
         booking = uow.bookings.get_by_intent(event.intent_id, lock=True)
     if booking is None and event.purchase_id is not None:
         booking = uow.bookings.get(event.purchase_id, lock=True)
+        if booking is None:
+            # A plan's first installment names the installment.
+            first = uow.installments.get(event.purchase_id)
+            if first is not None and first.number == 1:
+                booking = uow.bookings.get(first.booking_id, lock=True)
     if booking is None or booking.paid_with is not PaidWith.PURCHASE:
         return "ignored"
     now = services.clock.now()
     if booking.payment_intent_id is None and event.intent_id:
         booking.payment_intent_id = event.intent_id
+    outcome = _apply_to_booking(uow, services, booking, event, now)
+    if outcome == "applied" and event.type == "payment_intent.succeeded" \
+            and booking.in_installments:
+        _first_installment_paid(uow, booking, event, now)
+    return outcome
+
+
+def _first_installment_paid(uow: UnitOfWork, booking: Booking, event: PaymentEvent,
+                            now: datetime) -> None:
+    """A plan's first payment confirmed its booking: it is paid, the card it was paid
+    with is kept for the others, and (if the booking had been released meanwhile) the
+    rest of the plan resumes."""
+    installments = list(uow.installments.of_booking(booking.id, lock=True))
+    if not installments:
+        return
+    installments[0].settle(event.intent_id, now)
+    booking.saved_payment_method = event.payment_method or booking.saved_payment_method
+    for later in installments[1:]:
+        later.reopen(now)
+
+
+def _apply_to_booking(uow: UnitOfWork, services: Services, booking: Booking,
+                      event: PaymentEvent, now: datetime) -> str:
     if event.type == "payment_intent.payment_failed":
         release_booking(uow, services, booking.id, "payment failed")
         return "applied"
@@ -401,6 +452,19 @@ def refund_late_payment(event: LatePaymentRefundDue, uow: UnitOfWork, services: 
     a retry is the same refund)."""
     # The outbox message's claim keeps other workers away; the booking is locked only
     # after the provider has answered.
+    if event.installment_id is not None:
+        installment = uow.installments.get(event.installment_id)
+        if installment is None or installment.payment_intent_id is None:
+            return
+        refund = services.payments.refund(
+            intent_id=installment.payment_intent_id, amount=installment.amount,
+            idempotency_key=f"booking-installment-late-{installment.id}")
+        ended = uow.bookings.get(event.booking_id, lock=True)
+        if ended is not None:
+            ended.details[f"installment_{installment.number}_refunded"] = \
+                str(refund.amount.amount)
+            ended.updated_at = services.clock.now()
+        return
     booking = uow.bookings.get(event.booking_id)
     if booking is None or booking.payment_intent_id is None \
             or booking.details.get("late_refund"):
@@ -492,9 +556,7 @@ def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> C
                                                and offering.credit_cost is None)):
         # Money first, keyed by the booking: a retry after a failure here is the same
         # refund, and the booking is only cancelled once the money is on its way back.
-        refunded = services.payments.refund(
-            intent_id=booking.payment_intent_id, amount=booking.amount_paid,
-            idempotency_key=f"booking-cancel-{booking.id}").amount
+        refunded = _refund_payments(uow, services, booking)
     with services.uow_factory() as writer:
         locked = writer.bookings.get(booking.id, lock=True)
         if locked is None or not locked.is_live:
@@ -517,6 +579,12 @@ def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> C
         locked.cancel(now, cmd.reason or ("cancelled by the host" if not mine
                                           else "cancelled by the customer"),
                       refunded=refunded, credits_returned=returned)
+        # What the plan has not charged yet never will be (a charge already under way
+        # is refunded when its payment arrives).
+        for installment in (writer.installments.of_booking(locked.id, lock=True)
+                            if locked.in_installments else ()):
+            if installment.status is InstallmentStatus.SCHEDULED:
+                installment.cancel(now)
         writer.seats.release(offering_id=locked.offering_id, session_key=locked.session_key)
         writer.offerings.count_booking(locked.offering_id, -1)
         sync_portal(writer, services, locked, offering)
@@ -525,6 +593,22 @@ def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> C
         shown = view(writer, locked)
     services.dispatch(writer.committed_outbox_ids)
     return Cancellation(shown, outcome, refunded, returned)
+
+
+def _refund_payments(uow: UnitOfWork, services: Services, booking: Booking) -> Money:
+    """Give back what a booking was paid: its one payment, or each installment paid."""
+    payments = [(i.payment_intent_id, i.amount, f"booking-cancel-{booking.id}-{i.number}")
+                for i in (uow.installments.of_booking(booking.id)
+                          if booking.in_installments else ())
+                if i.status is InstallmentStatus.PAID and i.payment_intent_id]
+    if not payments and booking.payment_intent_id:
+        payments = [(booking.payment_intent_id, booking.amount_paid,
+                     f"booking-cancel-{booking.id}")]
+    total = Money("0", booking.amount_paid.currency)
+    for intent_id, amount, key in payments:
+        total = total + services.payments.refund(intent_id=intent_id, amount=amount,
+                                                 idempotency_key=key).amount
+    return total
 
 
 # --- rescheduling -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from application.unit_of_work import UnitOfWork
 from domain.errors import NotFound, Unavailable
 from domain.identity.permissions import Permission
 from domain.offerings.booking import Booking, BookingStatus
+from domain.offerings.installments import Installment
 from domain.offerings.offering import Offering
 
 
@@ -25,6 +26,8 @@ class BookingView:
     # Only for a confirmed booking: where to join or go.
     join_url: str | None
     location: str | None
+    # Paid in monthly installments: each one, in order.
+    installments: Sequence[Installment] = ()
 
 
 def view(uow: UnitOfWork, booking: Booking) -> BookingView:
@@ -34,7 +37,9 @@ def view(uow: UnitOfWork, booking: Booking) -> BookingView:
     confirmed = booking.status in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
     return BookingView(booking, offering, offering.timezone or uow.settings.get().timezone,
                        offering.join_url if confirmed else None,
-                       offering.location_details if confirmed else None)
+                       offering.location_details if confirmed else None,
+                       uow.installments.of_booking(booking.id)
+                       if booking.in_installments else ())
 
 
 @attrs.frozen

@@ -10,6 +10,7 @@ from uuid import UUID
 import attrs
 
 from domain.offerings.booking import Booking
+from domain.offerings.installments import Installment
 from domain.offerings.offering import Offering
 from domain.offerings.portal import Resource
 
@@ -107,6 +108,23 @@ class BookingRepository(Protocol):
 
     def calendar_of(self, customer_id: UUID, since: datetime) -> Sequence[Booking]:
         """The customer's bookings that end after ``since``, for their calendar feed."""
+        ...
+
+
+class InstallmentRepository(Protocol):
+    def add(self, installments: Sequence[Installment]) -> None: ...
+
+    def get(self, installment_id: UUID, *, lock: bool = False) -> Installment | None: ...
+
+    def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Installment | None: ...
+
+    def of_booking(self, booking_id: UUID, *, lock: bool = False) -> Sequence[Installment]:
+        """In order of number."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> Sequence[UUID]:
+        """Installments of confirmed bookings to charge now: scheduled and due, or claimed
+        by a worker that has not answered for STALE_CHARGE."""
         ...
 
 

@@ -42,6 +42,8 @@ class PaymentIntent:
     client_secret: str | None = None
     purchase_id: UUID | None = None
     failure: str | None = None
+    # The payment method it was paid with, when saved for later charges.
+    payment_method: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -79,6 +81,8 @@ class PaymentEvent:
     subscription_ref: str | None = None
     invoice: InvoiceFacts | None = None
     billing: BillingState | None = None
+    # A payment's method (the card saved with a plan's first installment).
+    payment_method: str | None = None
 
     @property
     def is_billing(self) -> bool:
@@ -114,12 +118,21 @@ class PaymentGateway(Protocol):
         ...
 
     def create_payment(self, *, amount: Money, purchase_id: UUID, customer_id: str | None,
-                       description: str, payment_method: str | None = None) -> PaymentIntent:
+                       description: str, payment_method: str | None = None,
+                       save_card: bool = False) -> PaymentIntent:
         """Create (and with ``payment_method``, confirm) a payment.
 
         The idempotency key is derived from ``purchase_id``: a retry after a
-        timeout returns the same payment, never a second charge.
+        timeout returns the same payment, never a second charge. ``save_card`` keeps
+        the card for later off-session charges (``charge_saved``).
         """
+        ...
+
+    def charge_saved(self, *, amount: Money, purchase_id: UUID, customer_id: str,
+                     payment_method: str, description: str, attempt: int) -> PaymentIntent:
+        """Charge a saved card without the customer present (a plan's later
+        installment). Keyed by ``purchase_id`` and ``attempt``: a retry of one attempt
+        is the same charge. A decline raises PaymentDeclined."""
         ...
 
     def retrieve_payment(self, intent_id: str) -> PaymentIntent: ...

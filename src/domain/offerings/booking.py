@@ -61,10 +61,17 @@ class Booking(Aggregate):
     canceled_at: datetime | None = None
     cancellation_reason: str | None = None
     details: dict[str, str] = attrs.field(factory=dict)
+    # Paid in installments: the provider's reference to the card saved with the first.
+    saved_payment_method: str | None = None
 
     @property
     def is_live(self) -> bool:
         return self.status in LIVE
+
+    @property
+    def in_installments(self) -> bool:
+        """Paid in monthly installments (their number is kept in ``details``)."""
+        return "installments" in self.details
 
     def confirm(self, now: datetime) -> bool:
         if self.status is not BookingStatus.PENDING:
@@ -112,6 +119,10 @@ class Booking(Aggregate):
     def refund_late_payment(self, *, seat_lost: bool) -> None:
         """A payment arrived for this cancelled booking: it must go back."""
         self.record(LatePaymentRefundDue(self.id, self.customer_id, seat_lost))
+
+    def refund_installment(self, installment_id: UUID) -> None:
+        """An installment was paid after this booking ended: it must go back."""
+        self.record(LatePaymentRefundDue(self.id, self.customer_id, False, installment_id))
 
     def late_payment_refunded(self, refunded: Money, now: datetime, *, seat_lost: bool
                               ) -> bool:

@@ -52,3 +52,5 @@ class LatePaymentRefundDue(DomainEvent):
     booking_id: UUID
     customer_id: UUID
     seat_lost: bool
+    # A later installment paid after its booking ended: that payment goes back.
+    installment_id: UUID | None = None

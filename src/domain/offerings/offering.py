@@ -14,6 +14,7 @@ import attrs
 from domain.errors import Conflict, ValidationError
 from domain.events import Aggregate
 from domain.offerings.events import WaitlistSeatOffered
+from domain.offerings.installments import split
 from domain.offerings.policy import (
     PaymentOptions,
     PortalConfig,
@@ -218,6 +219,14 @@ class Offering(Aggregate):
             except ValidationError as exc:
                 exc.field = "timezone"
                 raise
+        options = (merged["payment_options"]
+                   if isinstance(merged["payment_options"], PaymentOptions)
+                   else parse_payment_options(merged["payment_options"]))
+        if options.installments is not None and (
+                price is None or split(price, options.installments)[-1].is_zero):
+            raise ValidationError("Installments need a price of at least one minor unit "
+                                  "per payment.", code="offering.options",
+                                  field="payment_options.installments")
         cleaned = {
             "title": _text(merged["title"], "title", TITLE_MAX, required=True),
             "description": _text(merged["description"], "description", DESCRIPTION_MAX),
@@ -225,9 +234,7 @@ class Offering(Aggregate):
             "max_participants": seats, "delivery_method": delivery,
             "location_details": location, "video_conference_provider": provider,
             "join_url": join_url, "price": price, "credit_cost": cost,
-            "payment_options": (merged["payment_options"]
-                                if isinstance(merged["payment_options"], PaymentOptions)
-                                else parse_payment_options(merged["payment_options"])),
+            "payment_options": options,
             "registration_deadline": deadline,
             "portal_config": (merged["portal_config"]
                               if isinstance(merged["portal_config"], PortalConfig)

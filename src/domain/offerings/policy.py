@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from domain.errors import ValidationError
+from domain.offerings.installments import MAX_INSTALLMENTS, MIN_INSTALLMENTS
 
 
 class Outcome(enum.StrEnum):
@@ -44,11 +45,15 @@ class PaymentOptions:
     # A waiting list for full sessions; a freed seat is held this long for the next in line.
     waitlist: bool = False
     waitlist_hold_minutes: int = 60
+    # Customers paying by purchase may choose this many monthly payments (None: not
+    # offered).
+    installments: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"cancellation": self.cancellation.to_json(),
                 "seat_hold_minutes": self.seat_hold_minutes, "waitlist": self.waitlist,
-                "waitlist_hold_minutes": self.waitlist_hold_minutes}
+                "waitlist_hold_minutes": self.waitlist_hold_minutes,
+                "installments": self.installments}
 
 
 def _outcome(value: Any, field: str) -> Outcome:
@@ -60,15 +65,15 @@ def _outcome(value: Any, field: str) -> Outcome:
 
 
 def parse_payment_options(raw: Any) -> PaymentOptions:
-    """Validated ``payment_options``. Installments, per-session payment and waiting
-    lists are not offered yet, so asking for them is an error rather than ignored."""
+    """Validated ``payment_options``. Per-session payment is not offered yet, so asking
+    for it is an error rather than ignored."""
     if raw is None:
         return PaymentOptions()
     if not isinstance(raw, Mapping):
         raise ValidationError("payment_options is an object.", code="offering.options",
                               field="payment_options")
     unknown = set(raw) - {"cancellation", "seat_hold_minutes", "waitlist",
-                          "waitlist_hold_minutes"}
+                          "waitlist_hold_minutes", "installments"}
     if unknown:
         name = sorted(unknown)[0]
         raise ValidationError(f"payment_options.{name} is not available.",
@@ -87,10 +92,18 @@ def parse_payment_options(raw: Any) -> PaymentOptions:
             5 <= offer_hold <= 7 * 24 * 60):
         raise ValidationError("waitlist_hold_minutes is 5 to 10080.", code="offering.options",
                               field="payment_options.waitlist_hold_minutes")
+    installments = raw.get("installments")
+    if installments is not None and (
+            isinstance(installments, bool) or not isinstance(installments, int)
+            or not MIN_INSTALLMENTS <= installments <= MAX_INSTALLMENTS):
+        raise ValidationError(
+            f"installments is the number of monthly payments, {MIN_INSTALLMENTS} to "
+            f"{MAX_INSTALLMENTS} (or null: none).", code="offering.options",
+            field="payment_options.installments")
     policy = raw.get("cancellation")
     if policy is None:
         return PaymentOptions(seat_hold_minutes=hold, waitlist=waitlist,
-                              waitlist_hold_minutes=offer_hold)
+                              waitlist_hold_minutes=offer_hold, installments=installments)
     if not isinstance(policy, Mapping) or set(policy) - {"hours_before", "early", "late"}:
         raise ValidationError("cancellation has hours_before, early and late.",
                               code="offering.policy", field="payment_options.cancellation")
@@ -103,7 +116,8 @@ def parse_payment_options(raw: Any) -> PaymentOptions:
             hours, _outcome(policy.get("early", "full_refund"),
                             "payment_options.cancellation.early"),
             _outcome(policy.get("late", "nothing"), "payment_options.cancellation.late")),
-        seat_hold_minutes=hold, waitlist=waitlist, waitlist_hold_minutes=offer_hold)
+        seat_hold_minutes=hold, waitlist=waitlist, waitlist_hold_minutes=offer_hold,
+        installments=installments)
 
 
 @attrs.frozen

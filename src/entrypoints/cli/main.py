@@ -17,6 +17,7 @@ from application.credits.schedule import RunCreditSchedule
 from application.identity.administration import DisableUser, EnableUser, ListUsers, SetRole
 from application.identity.registration import CreateUser
 from application.offerings.booking import ReleaseExpiredHolds
+from application.offerings.installments import ChargeDueInstallments, InstallmentReport
 from application.offerings.reminders import SendDueReminders
 from application.offerings.waitlist import LapseWaitlistOffers
 from application.platform.settings import GetSettings, UpdateSettings
@@ -274,7 +275,8 @@ def worker(
     """Run pending and failed event handlers from the outbox (emails, refunds), release
     seats held for payments that never came, pass waiting-list offers not taken in time on,
     queue booking reminders (24 h and 1 h before; each once however many workers run),
-    and run the credit schedule (expiries, yearly members' credits) every minute."""
+    charge the installments of bookings paid monthly as they fall due, and run the credit
+    schedule (expiries, yearly members' credits) every minute."""
     patronage = _patronage()
     schedule_due = 0.0
     system = Principal.system()
@@ -282,6 +284,7 @@ def worker(
         ("unpaid seats released", ReleaseExpiredHolds(actor=system)),
         ("waiting-list offers passed on", LapseWaitlistOffers(actor=system)),
         ("booking reminders queued", SendDueReminders(actor=system)),
+        ("installments", ChargeDueInstallments(actor=system)),
         ("credits", RunCreditSchedule(actor=system)),
     ]
     try:
@@ -304,6 +307,11 @@ def worker(
                     if done_here.granted or done_here.expired:
                         console.print(f"credits: granted {done_here.granted}, "
                                       f"expired {done_here.expired}")
+                elif isinstance(done_here, InstallmentReport):
+                    if done_here.paid or done_here.declined:
+                        console.print(f"installments: {done_here.paid} paid, "
+                                      f"{done_here.declined} declined, "
+                                      f"{done_here.plans_failed} plan(s) ended")
                 elif done_here:
                     console.print(f"{label}: {done_here}")
             if once:

@@ -235,9 +235,13 @@ def audit() -> None:
 @cli_errors
 def advance(days: Annotated[int, typer.Option(min=1, max=3660, help="Days to move.")]) -> None:
     """Move the sandbox's clock forward and bill what fell due: renewals (charging the
-    saved test card), failed renewals, cancellations at period end, credits."""
+    saved test card), failed renewals, cancellations at period end, credits, and the
+    installments of bookings paid monthly."""
     report = run(AdvanceSandbox(actor=SYSTEM, days=days))
     expired = report.credits_expired
+    plans = report.installments
     console.print(f"now {report.now.isoformat(timespec='minutes')}: renewed {report.renewed}, "
-                  f"failed {report.failed}, ended {report.ended}; {expired} credits expired",
+                  f"failed {report.failed}, ended {report.ended}; {expired} credits expired; "
+                  f"installments paid {plans.paid if plans else 0}, "
+                  f"declined {plans.declined if plans else 0}",
                   highlight=False)

@@ -274,7 +274,11 @@ class AdminMembershipsController(Controller):
     def advance(self, data: JSONBody[AdvanceBody], actor: Actor, patronage: App
                 ) -> AdvanceOut:
         """Sandbox only: move the platform's clock forward `days` days and bill what fell
-        due (renewals, failed renewals, cancellations at period end, credits)."""
+        due (renewals, failed renewals, cancellations at period end, credits, and the
+        installments of bookings paid monthly)."""
         report = patronage.handle(AdvanceSandbox(actor=actor, days=data.days))
+        plans = report.installments
         return AdvanceOut(now=report.now, renewed=report.renewed, failed=report.failed,
-                          ended=report.ended, credits_expired=report.credits_expired)
+                          ended=report.ended, credits_expired=report.credits_expired,
+                          installments_paid=plans.paid if plans else 0,
+                          installments_declined=plans.declined if plans else 0)

@@ -62,6 +62,7 @@ from entrypoints.http.schemas.offerings import (
     CancelBody,
     CancellationOut,
     HostBookingOut,
+    InstallmentOut,
     MarkBody,
     OfferingBody,
     OfferingDetailsOut,
@@ -343,7 +344,10 @@ def booking_out(v: BookingView, client_secret: str | None = None) -> BookingOut:
         currency=b.amount_paid.currency, credits_used=b.credits_used, starts_at=b.starts_at,
         ends_at=b.ends_at, timezone=v.zone, join_url=v.join_url, location=v.location,
         created_at=b.created_at, canceled_at=b.canceled_at,
-        cancellation_reason=b.cancellation_reason, client_secret=client_secret)
+        cancellation_reason=b.cancellation_reason, client_secret=client_secret,
+        installments=[InstallmentOut(number=i.number, amount=str(i.amount.amount),
+                                     due_at=i.due_at, status=i.status.value, paid_at=i.paid_at)
+                      for i in v.installments] or None)
 
 
 class BookingsController(Controller):
@@ -357,10 +361,13 @@ class BookingsController(Controller):
              request: Request[Any, Any, Any]) -> BookingOut:
         """Book a session: `purchase` (a payment; with Stripe the seat is held while the
         client confirms it), `subscription` (your tier includes it, free or for credits)
-        or `credits`. A full session is a 409 `offering.full`. Send an `Idempotency-Key`."""
+        or `credits`. A full session is a 409 `offering.full`. Send an `Idempotency-Key`.
+        With `installments: true` a purchase is paid monthly where the offering allows it
+        (409 `booking.installments_unavailable` where it does not)."""
         booked = patronage.handle(BookOffering(
             actor=actor, offering_id=data.offering_id, payment_method=data.payment_method,
             starts_at=data.starts_at, cohort=data.cohort, card=data.card,
+            installments=data.installments,
             idempotency_key=request.headers.get("idempotency-key")))
         view = patronage.handle(MyBooking(actor=actor, booking_id=booked.booking.id))
         return booking_out(view, booked.client_secret)

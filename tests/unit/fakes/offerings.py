@@ -10,6 +10,7 @@ from uuid import UUID
 from application.ports.offerings import OfferingFilter
 from domain.errors import Conflict
 from domain.offerings.booking import LIVE, Booking, BookingStatus
+from domain.offerings.installments import Installment, InstallmentStatus
 from domain.offerings.offering import Offering
 from tests.unit.fakes.store import Store
 
@@ -146,3 +147,39 @@ class FakeBookingRepository:
     def expired_holds(self, now: datetime, limit: int) -> Sequence[UUID]:
         return [b.id for b in self._all().values() if b.status is BookingStatus.PENDING
                 and b.hold_expires_at is not None and b.hold_expires_at <= now][:limit]
+
+
+class FakeInstallmentRepository:
+    def __init__(self, staged: Store) -> None:
+        self._staged = staged
+        self.seen: dict[UUID, Installment] = {}
+
+    def _all(self) -> dict[UUID, Installment]:
+        return {**self._staged.installments, **self.seen}
+
+    def _track(self, installment: Installment) -> Installment:
+        if installment.id not in self.seen:
+            self.seen[installment.id] = copy.deepcopy(installment)
+        return self.seen[installment.id]
+
+    def add(self, installments: Sequence[Installment]) -> None:
+        for installment in installments:
+            self.seen[installment.id] = installment
+
+    def get(self, installment_id: UUID, *, lock: bool = False) -> Installment | None:
+        found = self._all().get(installment_id)
+        return self._track(found) if found else None
+
+    def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Installment | None:
+        found = next((i for i in self._all().values() if i.payment_intent_id == intent_id),
+                     None)
+        return self._track(found) if found else None
+
+    def of_booking(self, booking_id: UUID, *, lock: bool = False) -> Sequence[Installment]:
+        return [self._track(i) for i in sorted(
+            (i for i in self._all().values() if i.booking_id == booking_id),
+            key=lambda i: i.number)]
+
+    def due(self, now: datetime, limit: int) -> Sequence[UUID]:
+        return [i.id for i in sorted(self._all().values(), key=lambda i: i.due_at)
+                if i.status is InstallmentStatus.SCHEDULED and i.due_at <= now][:limit]

@@ -18,6 +18,7 @@ from domain.commerce.purchase import Purchase
 from domain.identity.session import AuthSession
 from domain.identity.user import User
 from domain.offerings.booking import Booking
+from domain.offerings.installments import Installment
 from domain.offerings.offering import Offering
 from domain.platform.settings import PlatformSettings
 
@@ -46,6 +47,7 @@ class Store:
         self.offerings: dict[UUID, Offering] = {}
         self.bookings: dict[UUID, Booking] = {}
         self.seats: dict[tuple[UUID, str], int] = {}
+        self.installments: dict[UUID, Installment] = {}
 
 
 @attrs.frozen

@@ -29,6 +29,7 @@ from tests.unit.fakes.identity import (
 from tests.unit.fakes.mail import FakeEmailLogRepository
 from tests.unit.fakes.offerings import (
     FakeBookingRepository,
+    FakeInstallmentRepository,
     FakeOfferingRepository,
     FakeSeatRepository,
 )
@@ -82,6 +83,7 @@ class FakeUnitOfWork:
         self._staged.offerings = self._store.offerings
         self._staged.bookings = self._store.bookings
         self._staged.seats = dict(self._store.seats)
+        self._staged.installments = self._store.installments
         self.users = FakeUserRepository(self._store, self._staged)
         self.sessions = FakeSessionRepository(self._staged, self.users)
         self.throttle = FakeThrottleRepository(self._staged)
@@ -100,6 +102,7 @@ class FakeUnitOfWork:
         self.offerings = FakeOfferingRepository(self._staged)
         self.seats = FakeSeatRepository(self._staged)
         self.bookings = FakeBookingRepository(self._staged)
+        self.installments = FakeInstallmentRepository(self._staged)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -135,6 +138,7 @@ class FakeUnitOfWork:
         self._store.memberships = self._staged.memberships
         self._store.offerings.update(copy.deepcopy(self.offerings.seen))
         self._store.bookings.update(copy.deepcopy(self.bookings.seen))
+        self._store.installments.update(copy.deepcopy(self.installments.seen))
         self._store.seats = self._staged.seats
         self._committed.extend(now_ids)
         self.commits += 1

@@ -219,6 +219,7 @@ def booking_row(b: Booking) -> dict[str, Any]:
         "cancellation_reason": b.cancellation_reason, "session_key": b.session_key,
         "starts_at": b.starts_at, "ends_at": b.ends_at, "hold_expires_at": b.hold_expires_at,
         "created_at": b.created_at, "updated_at": b.updated_at,
+        "saved_payment_method": b.saved_payment_method,
     }
 
 
@@ -234,6 +235,7 @@ def booking_from(r: sa.RowMapping) -> Booking:
         payment_intent_id=r["stripe_payment_intent_id"], hold_expires_at=r["hold_expires_at"],
         canceled_at=r["canceled_at"], cancellation_reason=r["cancellation_reason"],
         details={str(k): str(v) for k, v in details.items()},
+        saved_payment_method=r["saved_payment_method"],
     )
 
 

@@ -191,3 +191,5 @@ class AdvanceOut(msgspec.Struct):
     failed: int
     ended: int
     credits_expired: int
+    installments_paid: int
+    installments_declined: int

@@ -140,6 +140,20 @@ class BookingBody(Strict):
     card: Annotated[str, Meta(max_length=100, description=(
         "With payment_method=purchase. Stripe: a PaymentMethod id (else confirm with the "
         "client secret). Sandbox: a test card number."))] | None = None
+    installments: Annotated[bool, Meta(description=(
+        "With payment_method=purchase, where the offering's payment_options.installments "
+        "allows it: pay in that many monthly payments. The first is paid now and confirms "
+        "the booking; the others are charged to the same card a month apart."))] = False
+
+
+class InstallmentOut(msgspec.Struct):
+    number: int
+    amount: str
+    due_at: datetime
+    status: Annotated[str, Meta(description=(
+        "scheduled, charging, paid, failed (declined three times: the booking was "
+        "cancelled) or canceled (never charged)"))]
+    paid_at: datetime | None
 
 
 class BookingOut(msgspec.Struct):
@@ -161,6 +175,8 @@ class BookingOut(msgspec.Struct):
     canceled_at: datetime | None
     cancellation_reason: str | None
     client_secret: str | None = None
+    # Paid in monthly installments: each one, in order.
+    installments: list[InstallmentOut] | None = None
 
 
 class RescheduleBody(Strict):
