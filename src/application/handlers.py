@@ -196,6 +196,9 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
     offering_events.BookingReminderDue: {
         "email.booking_reminder": booking_emails.send_reminder,
     },
+    offering_events.InstallmentDeclined: {
+        "email.installment_declined": booking_emails.send_installment_declined,
+    },
     offering_events.LatePaymentRefundDue: {
         "payments.refund_late_booking": offering_booking.refund_late_payment,
     },

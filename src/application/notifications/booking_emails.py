@@ -15,6 +15,7 @@ from domain.offerings.events import (
     BookingConfirmed,
     BookingReminderDue,
     BookingRescheduled,
+    InstallmentDeclined,
     WaitlistSeatOffered,
 )
 
@@ -68,6 +69,23 @@ def send_cancellation(event: BookingCanceled, uow: UnitOfWork, services: Service
     deliver(uow, services, to=user.email.value, user_id=user.id,
             email_type="booking_seat_lost" if event.seat_lost else "booking_canceled",
             subject=subject, text=f"Hello {user.full_name},\n\n{body}\n")
+
+
+def send_installment_declined(event: InstallmentDeclined, uow: UnitOfWork, services: Services
+                              ) -> None:
+    booking = uow.bookings.get(event.booking_id)
+    user = uow.users.get(event.customer_id)
+    if booking is None or user is None:
+        return
+    v = view(uow, booking)
+    retry = event.retry_at.astimezone(ZoneInfo(v.zone)).strftime("%A %d %B %Y")
+    deliver(uow, services, to=user.email.value, user_id=user.id,
+            email_type="installment_declined",
+            subject=f"Payment declined: {v.offering.title}",
+            text=(f"Hello {user.full_name},\n\nInstallment {event.number} for "
+                  f"{v.offering.title} ({event.amount} {event.currency.upper()}) was "
+                  f"declined by your card. We will try again on {retry}. If it is declined "
+                  f"three times, the booking is cancelled.\n"))
 
 
 def send_rescheduled(event: BookingRescheduled, uow: UnitOfWork, services: Services) -> None:

@@ -166,6 +166,8 @@ def _declined(uow: UnitOfWork, services: Services, installment_id: UUID, now: da
         installment.cancel(now)
         return "ignored"
     if not installment.decline(now):
+        booking.installment_declined(installment.number, installment.amount,
+                                     installment.due_at)
         return "declined"
     _end_plan(uow, services, booking, now)
     return "plan_failed"

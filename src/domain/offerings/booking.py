@@ -16,6 +16,7 @@ from domain.offerings.events import (
     BookingConfirmed,
     BookingReminderDue,
     BookingRescheduled,
+    InstallmentDeclined,
     LatePaymentRefundDue,
 )
 from domain.values import Money
@@ -119,6 +120,11 @@ class Booking(Aggregate):
     def refund_late_payment(self, *, seat_lost: bool) -> None:
         """A payment arrived for this cancelled booking: it must go back."""
         self.record(LatePaymentRefundDue(self.id, self.customer_id, seat_lost))
+
+    def installment_declined(self, number: int, amount: Money, retry_at: datetime) -> None:
+        """A later installment was declined and will be tried again: tell the customer."""
+        self.record(InstallmentDeclined(self.id, self.customer_id, number,
+                                        str(amount.amount), amount.currency, retry_at))
 
     def refund_installment(self, installment_id: UUID) -> None:
         """An installment was paid after this booking ended: it must go back."""

@@ -54,3 +54,13 @@ class LatePaymentRefundDue(DomainEvent):
     seat_lost: bool
     # A later installment paid after its booking ended: that payment goes back.
     installment_id: UUID | None = None
+
+
+@attrs.frozen
+class InstallmentDeclined(DomainEvent):
+    booking_id: UUID
+    customer_id: UUID
+    number: int
+    amount: str
+    currency: str
+    retry_at: datetime  # when the card is tried again
