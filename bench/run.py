@@ -143,9 +143,10 @@ def seed(url: str, rows: int, grants: int = 50) -> dict[str, list[str]]:
         conn.exec_driver_sql("""
             INSERT INTO offerings (id, creator_id, title, slug, offering_type, capacity_type,
                                    delivery_method, schedule, credit_cost, status,
-                                   published_at, timezone)
+                                   published_at, timezone, payment_options)
             VALUES (gen_random_uuid(), %s, 'Daily class', 'daily-class', 'recurring_fixed',
-                    'unlimited', 'online', %s, 1, 'published', now(), 'UTC')""",
+                    'unlimited', 'online', %s, 1, 'published', now(), 'UTC',
+                    '{"pay_per_session": true}')""",
             (owner, json.dumps({"pattern": "weekly", "day": "monday", "time": "07:00",
                                 "duration_minutes": 30,
                                 "start_date": time.strftime("%Y-%m-%d"), "count": 1000})))

@@ -257,7 +257,8 @@ def test_fifty_parallel_bookings_for_the_last_three_seats_confirm_exactly_three(
         studio: Studio) -> None:
     group = studio.offering(title="Small group breathwork", offering_type="recurring_fixed",
                             schedule=weekly(soon(7), 4), capacity_type="small_group",
-                            max_participants=5, credit_cost=2)
+                            max_participants=5, credit_cost=2,
+                            payment_options={"pay_per_session": True})
     session = studio.sessions(group)[0]
     for who in studio.customers("early", 2, credits=2):
         booked = studio.book(who, group, starts_at=session["starts_at"])
@@ -381,7 +382,8 @@ def test_parallel_credit_bookings_never_overdraw_and_leave_no_seat_behind(
         studio: Studio) -> None:
     classes = studio.offering(title="Evening class", offering_type="recurring_fixed",
                               schedule=weekly(soon(5), 4), capacity_type="small_group",
-                              max_participants=8, credit_cost=2)
+                              max_participants=8, credit_cost=2,
+                              payment_options={"pay_per_session": True})
     sessions = studio.sessions(classes)
     assert len(sessions) == 4
     (ann,) = studio.customers("ann", 1, credits=5)
@@ -415,7 +417,8 @@ def test_double_clicks_make_one_booking_with_or_without_an_idempotency_key(
         studio: Studio) -> None:
     classes = studio.offering(title="Morning flow", offering_type="recurring_fixed",
                               schedule=weekly(soon(4), 2, at="07:30"),
-                              capacity_type="large_group", max_participants=30, credit_cost=1)
+                              capacity_type="large_group", max_participants=30, credit_cost=1,
+                              payment_options={"pay_per_session": True})
     first, second = studio.sessions(classes)[:2]
     (bob,) = studio.customers("bob", 1, credits=20)
 
@@ -712,7 +715,8 @@ def race_once(studio: Studio, round_: int) -> None:
     klass = studio.offering(title=f"Race {round_}", offering_type="recurring_fixed",
                             schedule=weekly(soon(3), 4), capacity_type="small_group",
                             max_participants=1, credit_cost=1,
-                            payment_options={"cancellation": {"hours_before": 0}})
+                            payment_options={"pay_per_session": True,
+                                             "cancellation": {"hours_before": 0}})
     mover = studio.customers(f"mover{round_}-", 1, 2)[0]
     rival = studio.customers(f"rival{round_}-", 1, 2)[0]
     sessions = studio.sessions(klass)

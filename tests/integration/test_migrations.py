@@ -536,3 +536,31 @@ def test_gin_indexes_exist_only_on_postgresql(engine: sa.Engine) -> None:
             assert not (pg_only & names)
     indexes = {str(i["name"]) for i in sa.inspect(engine).get_indexes("content")}
     assert ("idx_content_tags" in indexes) == (engine.dialect.name == "postgresql")
+
+
+def test_existing_recurring_classes_stay_booked_session_by_session(fresh_url: str) -> None:
+    # Revision 0010 books a recurring class as a whole series unless pay_per_session;
+    # the classes that already exist were booked per session and keep that.
+    migrate.upgrade(fresh_url, "0009_offerings")
+    eng = create_engine(fresh_url)
+    try:
+        creator = add_user(eng)
+        klass, klass_insert = offering(creator, "small_group", 5)
+        event, event_insert = offering(creator, "small_group", 5)
+        run(eng, klass_insert.values(offering_type="recurring_fixed",
+                                     payment_options={"waitlist": True}))
+        run(eng, event_insert)
+
+        def options() -> dict[uuid.UUID, dict[str, object]]:
+            with eng.connect() as conn:
+                return {row.id: row.payment_options for row in conn.execute(
+                    sa.select(t.offerings.c.id, t.offerings.c.payment_options))}
+
+        migrate.upgrade(fresh_url, "0010_installments")
+        assert options() == {klass: {"waitlist": True, "pay_per_session": True}, event: {}}
+        run(eng, t.offerings.update().where(t.offerings.c.id == event)
+            .values(payment_options={"installments": 3}))
+        migrate.downgrade(fresh_url, "0009_offerings")
+        assert options() == {klass: {"waitlist": True}, event: {}}
+    finally:
+        eng.dispose()

@@ -145,7 +145,8 @@ CLASS = {
     "capacity_type": "small_group", "max_participants": 3, "delivery_method": "online",
     "join_url": "https://meet.example.com/strength", "price": "15.00", "credit_cost": 2,
     "timezone": "Europe/Paris",
-    "payment_options": {"cancellation": {"hours_before": 24, "early": "full_refund",
+    "payment_options": {"pay_per_session": True,
+                        "cancellation": {"hours_before": 24, "early": "full_refund",
                                          "late": "nothing"}},
 }
 ONE_ON_ONE = {
@@ -175,8 +176,11 @@ ONE_ON_ONE = {
     ({"timezone": "Mars/Olympus"}, "timezone", None),
     ({"payment_options": {"installments": {"count": 3}}}, "payment_options.installments",
      "offering.options"),
-    ({"payment_options": {"pay_per_session": True}}, "payment_options.pay_per_session",
-     "offering.option_unavailable"),
+    ({"payment_options": {"pay_per_session": "yes"}}, "payment_options.pay_per_session",
+     "offering.options"),
+    ({"offering_type": "one_time_event", "payment_options": {"pay_per_session": True},
+      "schedule": {"date": "2027-01-05", "start_time": "18:00", "duration_minutes": 60}},
+     "payment_options.pay_per_session", "offering.options"),  # only recurring classes
     ({"payment_options": {"cancellation": {"hours_before": -1}}},
      "payment_options.cancellation.hours_before", "offering.policy"),
 ])
@@ -582,6 +586,7 @@ def test_a_freed_seat_goes_to_the_first_on_the_waiting_list_and_then_the_next(
     from application.offerings.waitlist import LapseWaitlistOffers
 
     klass = studio.offering(**{**CLASS, "max_participants": 1, "payment_options": {
+        "pay_per_session": True,
         "waitlist": True, "waitlist_hold_minutes": 120,
         "cancellation": {"hours_before": 0, "early": "full_refund", "late": "nothing"}}})
     for who in ("ann", "bob", "cat"):
@@ -627,6 +632,7 @@ def test_a_held_seat_is_booked_by_exactly_one_of_many_racing(studio: Studio) -> 
     from concurrent.futures import ThreadPoolExecutor
 
     klass = studio.offering(**{**CLASS, "max_participants": 1, "payment_options": {
+        "pay_per_session": True,
         "waitlist": True, "cancellation": {"hours_before": 0, "early": "full_refund",
                                            "late": "nothing"}}})
     people = ["ann", "bob", "cat"]
@@ -730,6 +736,7 @@ def test_unpublished_and_archived_offerings_take_no_bookings(studio: Studio) -> 
 
 def test_leaving_a_waiting_list_passes_a_held_seat_on(studio: Studio) -> None:
     klass = studio.offering(**{**CLASS, "max_participants": 1, "payment_options": {
+        "pay_per_session": True,
         "waitlist": True, "cancellation": {"hours_before": 0}}})
     for who in ("ann", "bob", "cat"):
         studio.credits(who, 2)
@@ -792,6 +799,7 @@ def test_a_moved_booking_is_reminded_again_for_its_new_time(studio: Studio) -> N
     from application.offerings.reminders import SendDueReminders
 
     klass = studio.offering(**{**CLASS, "payment_options": {
+        "pay_per_session": True,
         "cancellation": {"hours_before": 2}}})  # moving is allowed up to 2 hours before
     studio.credits("ann", 2)
     sessions = studio.sessions(klass["slug"])
@@ -804,3 +812,67 @@ def test_a_moved_booking_is_reminded_again_for_its_new_time(studio: Studio) -> N
     assert moved.status_code == 200, moved.text
     studio.advance(7)
     assert studio.patronage.handle(SendDueReminders(actor=Principal.system())) == 1
+
+
+# -- a recurring class booked as one series ------------------------------------------------
+
+SERIES = {**CLASS, "title": "Eight-week strength course", "max_participants": 2,
+          "price": "100.00", "credit_cost": 12,
+          "payment_options": {"cancellation": {"hours_before": 24, "early": "full_refund",
+                                               "late": "nothing"}}}
+
+
+def test_a_series_is_one_booking_holding_a_seat_in_every_session(studio: Studio) -> None:
+    course = studio.offering(**SERIES)
+    sessions = studio.sessions(course["slug"])
+    assert len(sessions) == 8
+    assert {(s["session_key"], s["seats_left"]) for s in sessions} == {("series", 2)}
+
+    ann = studio.book("ann", course, "purchase", card=GOOD_CARD)
+    assert ann.status_code == 201, ann.text
+    booked = ann.json()
+    assert (booked["status"], booked["amount_paid"]) == ("confirmed", "100.00")
+    assert (booked["starts_at"], booked["ends_at"]) == (sessions[0]["starts_at"],
+                                                        sessions[-1]["ends_at"])
+    assert {s["seats_left"] for s in studio.sessions(course["slug"])} == {1}
+    # A session of a series is not booked on its own.
+    problem(studio.book("bob", course, "purchase", card=GOOD_CARD,
+                        starts_at=sessions[3]["starts_at"]), 422, "booking.whole_series")
+    studio.credits("bob", 12)
+    assert studio.book("bob", course, "credits").status_code == 201
+    assert studio.balance("bob") == 0
+    assert {s["seats_left"] for s in studio.sessions(course["slug"])} == {0}
+    problem(studio.book("cat", course, "purchase", card=GOOD_CARD), 409, "offering.full")
+
+    # Its calendar file holds every session, each at its local time.
+    ics = studio.client.get(f"/api/v1/me/bookings/{booked['id']}/calendar.ics",
+                            headers=studio.auth("ann")).text.replace("\r\n ", "")
+    assert ics.count("BEGIN:VEVENT") == 8
+    assert "DTSTART;TZID=Europe/Paris:20261208T180000" in ics
+    assert "DTSTART;TZID=Europe/Paris:20270126T180000" in ics
+
+    # How it is booked cannot change under its bookings.
+    problem(studio.client.patch(f"/api/v1/studio/offerings/{course['id']}",
+                                headers=studio.auth("host"),
+                                json={"payment_options": {"pay_per_session": True}}),
+            409, "offering.has_bookings")
+    cancelled = studio.client.post(f"/api/v1/bookings/{booked['id']}/cancel", json={},
+                                   headers=studio.auth("ann"))
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["refunded"] == "100.00"
+    assert {s["seats_left"] for s in studio.sessions(course["slug"])} == {1}
+
+
+def test_an_open_ended_class_must_be_booked_per_session(studio: Studio) -> None:
+    schedule = {k: v for k, v in CLASS["schedule"].items() if k != "count"}
+    response = studio.client.post("/api/v1/studio/offerings", headers=studio.auth("host"),
+                                  json={**SERIES, "schedule": schedule})
+    body = problem(response, 422, "offering.options")
+    assert body["errors"][0]["field"] == "payment_options.pay_per_session"
+    drop_in = studio.offering(**{**SERIES, "schedule": schedule,
+                                 "payment_options": {"pay_per_session": True}})
+    first = studio.sessions(drop_in["slug"])[0]
+    assert studio.book("ann", drop_in, "purchase", card=GOOD_CARD,
+                       starts_at=first["starts_at"]).status_code == 201
+    problem(studio.book("bob", drop_in, "purchase", card=GOOD_CARD), 422,
+            "booking.session_required")

@@ -789,7 +789,8 @@ def test_payment_options_parse_and_round_trip() -> None:
 
 @pytest.mark.parametrize(("raw", "field", "code"), [
     ([], "payment_options", "offering.options"),
-    ({"pay_per_session": True}, "payment_options.pay_per_session",
+    ({"pay_per_session": "yes"}, "payment_options.pay_per_session", "offering.options"),
+    ({"per_session_price": 5}, "payment_options.per_session_price",
      "offering.option_unavailable"),
     ({"installments": 1}, "payment_options.installments", "offering.options"),
     ({"installments": 13}, "payment_options.installments", "offering.options"),
@@ -936,7 +937,7 @@ def test_an_http_join_url_is_kept() -> None:
     ({"payment_options": {"installments": 3}}, "payment_options.installments",
      "offering.options"),  # no price to split
     ({"payment_options": {"pay_per_session": True}}, "payment_options.pay_per_session",
-     "offering.option_unavailable"),
+     "offering.options"),  # only for recurring classes
     ({"portal_config": {"access_after_days": -1}}, "portal_config.access_after_days",
      "offering.portal"),
     ({"slug": "x"}, "slug", "offering.unknown_field"),
@@ -1012,8 +1013,8 @@ def test_a_good_edit_applies_everything_at_once() -> None:
      (utc(2027, 6, 5, 16, 30), utc(2027, 6, 5, 18, 0))),
     ({"offering_type": "recurring_fixed", "schedule": WEEKLY}, "America/New_York",
      (utc(2027, 3, 2, 23), utc(2027, 3, 23, 23))),
-    ({"offering_type": "recurring_fixed", "schedule": without(WEEKLY, "count")}, "UTC",
-     (utc(2027, 3, 2, 18), None)),
+    ({"offering_type": "recurring_fixed", "schedule": without(WEEKLY, "count"),
+      "payment_options": {"pay_per_session": True}}, "UTC", (utc(2027, 3, 2, 18), None)),
     ({"offering_type": "recurring_bookable", "schedule": BOOKABLE,
       "capacity_type": "one_on_one", "max_participants": None}, "Europe/Berlin",
      (None, None)),
@@ -1033,3 +1034,41 @@ def test_locate_sets_the_span_in_the_offering_zone(
     assert (made.starts_at, made.ends_at) == (None, None)
     made.locate(platform_zone)
     assert (made.starts_at, made.ends_at) == span
+
+
+# -- a recurring class: one series, or session by session ---------------------------------
+
+
+def test_a_recurring_class_is_one_series_unless_paid_per_session() -> None:
+    series = offering(offering_type="recurring_fixed", schedule=WEEKLY)
+    assert series.whole_series
+    found = series.occurrences(ZoneInfo("UTC"), utc(2027, 3, 1), utc(2027, 4, 1))
+    assert len(found) == 4
+    assert {o.key for o in found} == {"series"}  # one seat pool for every session
+
+    drop_in = offering(offering_type="recurring_fixed", schedule=WEEKLY,
+                       payment_options={"pay_per_session": True})
+    assert not drop_in.whole_series
+    keys = [o.key for o in drop_in.occurrences(ZoneInfo("UTC"), utc(2027, 3, 1),
+                                               utc(2027, 4, 1))]
+    assert len(set(keys)) == 4  # a seat pool per session
+
+
+def test_a_series_without_an_end_is_only_booked_per_session() -> None:
+    caught = refused(offering_type="recurring_fixed", schedule=without(WEEKLY, "count"))
+    assert (caught.field, caught.code) == ("payment_options.pay_per_session",
+                                           "offering.options")
+    caught = refused(payment_options={"pay_per_session": True})  # a one-time event
+    assert (caught.field, caught.code) == ("payment_options.pay_per_session",
+                                           "offering.options")
+
+
+def test_an_offering_with_bookings_keeps_how_it_is_booked() -> None:
+    made = offering(offering_type="recurring_fixed", schedule=WEEKLY)
+    made.booking_count = 1
+    with pytest.raises(OfferingStateError) as caught:
+        made.edit({"payment_options": {"pay_per_session": True}}, T0)
+    assert (caught.value.field, caught.value.code) == ("payment_options.pay_per_session",
+                                                       "offering.has_bookings")
+    made.edit({"payment_options": {"waitlist": True}}, T0)  # other options still change
+    assert made.payment_options.waitlist and made.whole_series

@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from application.notifications.delivery import deliver
-from application.offerings.views import BookingView, calendar_event, view
+from application.offerings.views import BookingView, calendar_events, view
 from application.ports.mail import Attachment
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -36,7 +36,7 @@ def send_confirmation(event: BookingConfirmed, uow: UnitOfWork, services: Servic
         (f"Where: {v.location}\n" if v.location else "")
     invite = () if services.calendar is None else (Attachment(
         "booking.ics", "text/calendar",
-        services.calendar.calendar([calendar_event(v, services.config.public_url)],
+        services.calendar.calendar(calendar_events(v, services.config.public_url),
                                    name=v.offering.title)),)
     deliver(uow, services, to=user.email.value, user_id=user.id,
             email_type="booking_confirmation", subject=f"Booked: {v.offering.title}",

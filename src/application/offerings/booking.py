@@ -35,7 +35,7 @@ from domain.memberships.tier import RuleAccess
 from domain.offerings.booking import Booking, BookingStatus, PaidWith
 from domain.offerings.events import LatePaymentRefundDue
 from domain.offerings.installments import InstallmentStatus, plan, split
-from domain.offerings.offering import Offering
+from domain.offerings.offering import SERIES_KEY, Offering
 from domain.offerings.policy import Outcome
 from domain.offerings.schedules import (
     EARLIEST_YEAR,
@@ -119,6 +119,15 @@ def session_for(uow: UnitOfWork, offering: Offering, zone: ZoneInfo, cmd: BookOf
                                   code="booking.no_such_session", field="cohort")
         begins, ends = schedule.cohort_span(chosen, zone)
         return Occurrence(begins, ends, schedule.key(chosen))
+    if offering.whole_series:
+        if cmd.starts_at is not None:
+            raise ValidationError("This class is booked as a whole series: leave out "
+                                  "starts_at.", code="booking.whole_series",
+                                  field="starts_at")
+        first, last = schedule.span(zone)
+        if first is None or last is None:
+            raise ValidationError("This series has no end.", code="booking.no_such_session")
+        return Occurrence(first, last, SERIES_KEY)
     if offering.offering_type in (OfferingType.MULTI_DAY_PROGRAM, OfferingType.RETREAT,
                                   OfferingType.ONE_TIME_EVENT):
         first, last = schedule.span(zone)

@@ -86,7 +86,7 @@ def sessions(uow: UnitOfWork, offering: Offering, zone: ZoneInfo, start: datetim
                                   end + timedelta(days=1))
         return [Session(slot, 1 if seats == 1 else seats)
                 for slot in offering.schedule.free_slots(zone, start, end, now, taken)]
-    found = offering.schedule.occurrences(zone, max(start, now), end)
+    found = offering.occurrences(zone, max(start, now), end)
     counts = uow.seats.taken(offering.id, sorted({o.key for o in found}))
     return [Session(o, None if seats is None else max(seats - counts.get(o.key, 0), 0))
             for o in found]

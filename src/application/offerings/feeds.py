@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import attrs
 
-from application.offerings.views import calendar_event, view
+from application.offerings.views import calendar_events, view
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -71,6 +71,6 @@ def read_calendar_feed(cmd: ReadCalendarFeed, uow: UnitOfWork, services: Service
     if user_id is None:
         raise NotFound("No such calendar.", code="calendar.not_found")
     since = services.clock.now() - FEED_PAST
-    events = [calendar_event(view(uow, b), services.config.public_url)
-              for b in uow.bookings.calendar_of(user_id, since)]
+    events = [event for b in uow.bookings.calendar_of(user_id, since)
+              for event in calendar_events(view(uow, b), services.config.public_url)]
     return services.calendar.calendar(events, name="My bookings")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -71,15 +73,26 @@ def my_booking(cmd: MyBooking, uow: UnitOfWork, services: Services) -> BookingVi
     return view(uow, _mine(uow, cmd.actor, cmd.booking_id))
 
 
-def calendar_event(v: BookingView, public_url: str) -> CalendarEvent:
+def calendar_events(v: BookingView, public_url: str) -> list[CalendarEvent]:
+    """The booking in a calendar: one event per session it holds (a whole series, a
+    program's days, a cohort's sessions), or one for the time it spans."""
     b, o = v.booking, v.offering
     title = o.title if not b.details.get("session_title") else \
         f"{o.title}: {b.details['session_title']}"
-    return CalendarEvent(
+    base = CalendarEvent(
         uid=f"booking-{b.id}@patronage", title=title, starts_at=b.starts_at, ends_at=b.ends_at,
         zone=v.zone, description=(f"Join: {v.join_url}" if v.join_url else None),
         location=v.location, url=f"{public_url.rstrip('/')}/offerings/{o.slug.value}",
         canceled=b.status is BookingStatus.CANCELED)
+    sessions = [s for s in o.occurrences(ZoneInfo(v.zone), b.starts_at,
+                                         b.ends_at + timedelta(seconds=1))
+                if s.key == b.session_key and s.ends_at <= b.ends_at]
+    if len(sessions) < 2:
+        return [base]
+    return [attrs.evolve(base, uid=f"booking-{b.id}-{int(s.starts_at.timestamp())}@patronage",
+                         title=f"{o.title}: {s.title}" if s.title else o.title,
+                         starts_at=s.starts_at, ends_at=s.ends_at)
+            for s in sessions]
 
 
 @attrs.frozen
@@ -93,7 +106,7 @@ def booking_calendar(cmd: BookingCalendar, uow: UnitOfWork, services: Services) 
     if services.calendar is None:
         raise Unavailable("Calendar files are not available.", code="calendar.unavailable")
     v = view(uow, _mine(uow, cmd.actor, cmd.booking_id))
-    return services.calendar.calendar([calendar_event(v, services.config.public_url)],
+    return services.calendar.calendar(calendar_events(v, services.config.public_url),
                                       name=v.offering.title)
 
 

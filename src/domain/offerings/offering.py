@@ -21,10 +21,12 @@ from domain.offerings.policy import (
     parse_payment_options,
     parse_portal_config,
 )
-from domain.offerings.schedules import OfferingType, Schedule, parse_schedule
+from domain.offerings.schedules import Occurrence, OfferingType, Schedule, parse_schedule
 from domain.values import Money, Slug, TimeZoneName
 
 TITLE_MAX = 500
+# The seat pool of a recurring class booked as a whole series.
+SERIES_KEY = "series"
 DESCRIPTION_MAX = 50_000
 MAX_PARTICIPANTS = 100_000
 
@@ -144,6 +146,22 @@ class Offering(Aggregate):
         self.starts_at, self.ends_at = self.schedule.span(self.zone(platform_zone))
 
     @property
+    def whole_series(self) -> bool:
+        """A recurring class booked as one series (one seat in every session), not
+        session by session (``payment_options.pay_per_session``)."""
+        return self.offering_type is OfferingType.RECURRING_FIXED \
+            and not self.payment_options.pay_per_session
+
+    def occurrences(self, zone: ZoneInfo, start: datetime, end: datetime
+                    ) -> list[Occurrence]:
+        """The schedule's sessions, keyed by the seat pool they book from (a whole
+        series' sessions share one)."""
+        found = self.schedule.occurrences(zone, start, end)
+        if not self.whole_series:
+            return found
+        return [attrs.evolve(o, key=SERIES_KEY) for o in found]
+
+    @property
     def seats_per_session(self) -> int | None:
         """None: unlimited."""
         if self.capacity_type is CapacityType.ONE_ON_ONE:
@@ -222,6 +240,21 @@ class Offering(Aggregate):
         options = (merged["payment_options"]
                    if isinstance(merged["payment_options"], PaymentOptions)
                    else parse_payment_options(merged["payment_options"]))
+        if options.pay_per_session != self.payment_options.pay_per_session \
+                and self.booking_count:
+            raise OfferingStateError("An offering with bookings keeps how it is booked.",
+                                     code="offering.has_bookings",
+                                     field="payment_options.pay_per_session")
+        if options.pay_per_session and offering_type is not OfferingType.RECURRING_FIXED:
+            raise ValidationError("pay_per_session is for recurring classes "
+                                  "(recurring_fixed).", code="offering.options",
+                                  field="payment_options.pay_per_session")
+        if offering_type is OfferingType.RECURRING_FIXED and not options.pay_per_session \
+                and schedule.span(ZoneInfo("UTC"))[1] is None:
+            raise ValidationError("A series without an end is booked session by session: "
+                                  "give it an end_date or a count, or set "
+                                  "payment_options.pay_per_session.", code="offering.options",
+                                  field="payment_options.pay_per_session")
         if options.installments is not None and (
                 price is None or split(price, options.installments)[-1].is_zero):
             raise ValidationError("Installments need a price of at least one minor unit "

@@ -48,12 +48,15 @@ class PaymentOptions:
     # Customers paying by purchase may choose this many monthly payments (None: not
     # offered).
     installments: int | None = None
+    # A recurring class: each session is booked (and paid) on its own. Without it the
+    # whole series is one booking.
+    pay_per_session: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"cancellation": self.cancellation.to_json(),
                 "seat_hold_minutes": self.seat_hold_minutes, "waitlist": self.waitlist,
                 "waitlist_hold_minutes": self.waitlist_hold_minutes,
-                "installments": self.installments}
+                "installments": self.installments, "pay_per_session": self.pay_per_session}
 
 
 def _outcome(value: Any, field: str) -> Outcome:
@@ -65,15 +68,14 @@ def _outcome(value: Any, field: str) -> Outcome:
 
 
 def parse_payment_options(raw: Any) -> PaymentOptions:
-    """Validated ``payment_options``. Per-session payment is not offered yet, so asking
-    for it is an error rather than ignored."""
+    """Validated ``payment_options``; an unknown option is an error rather than ignored."""
     if raw is None:
         return PaymentOptions()
     if not isinstance(raw, Mapping):
         raise ValidationError("payment_options is an object.", code="offering.options",
                               field="payment_options")
     unknown = set(raw) - {"cancellation", "seat_hold_minutes", "waitlist",
-                          "waitlist_hold_minutes", "installments"}
+                          "waitlist_hold_minutes", "installments", "pay_per_session"}
     if unknown:
         name = sorted(unknown)[0]
         raise ValidationError(f"payment_options.{name} is not available.",
@@ -100,10 +102,15 @@ def parse_payment_options(raw: Any) -> PaymentOptions:
             f"installments is the number of monthly payments, {MIN_INSTALLMENTS} to "
             f"{MAX_INSTALLMENTS} (or null: none).", code="offering.options",
             field="payment_options.installments")
+    per_session = raw.get("pay_per_session", False)
+    if not isinstance(per_session, bool):
+        raise ValidationError("pay_per_session is true or false.", code="offering.options",
+                              field="payment_options.pay_per_session")
     policy = raw.get("cancellation")
     if policy is None:
         return PaymentOptions(seat_hold_minutes=hold, waitlist=waitlist,
-                              waitlist_hold_minutes=offer_hold, installments=installments)
+                              waitlist_hold_minutes=offer_hold, installments=installments,
+                              pay_per_session=per_session)
     if not isinstance(policy, Mapping) or set(policy) - {"hours_before", "early", "late"}:
         raise ValidationError("cancellation has hours_before, early and late.",
                               code="offering.policy", field="payment_options.cancellation")
@@ -117,7 +124,7 @@ def parse_payment_options(raw: Any) -> PaymentOptions:
                             "payment_options.cancellation.early"),
             _outcome(policy.get("late", "nothing"), "payment_options.cancellation.late")),
         seat_hold_minutes=hold, waitlist=waitlist, waitlist_hold_minutes=offer_hold,
-        installments=installments)
+        installments=installments, pay_per_session=per_session)
 
 
 @attrs.frozen

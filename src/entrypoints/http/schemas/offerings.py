@@ -48,8 +48,12 @@ class OfferingBody(Strict):
     currency: Currency = "usd"
     credit_cost: CreditCost | None = None
     payment_options: Annotated[dict[str, Any], Meta(description=(
-        "{cancellation: {hours_before, early, late}, seat_hold_minutes}; early and late are "
-        "full_refund, credit_return or nothing"))] | None = None
+        "{cancellation: {hours_before, early, late}, seat_hold_minutes, waitlist, "
+        "waitlist_hold_minutes, installments, pay_per_session}; early and late are "
+        "full_refund, credit_return or nothing; installments is a number of monthly "
+        "payments (2 to 12) a purchase may be split into; pay_per_session (recurring "
+        "classes only) books each session on its own instead of the whole series"))
+    ] | None = None
     registration_deadline: Annotated[datetime, Meta(tz=True)] | None = None
     portal_config: Annotated[dict[str, Any], Meta(description=(
         "{access_before_days, access_after_days}"))] | None = None
@@ -134,7 +138,8 @@ class BookingBody(Strict):
     offering_id: UUID
     payment_method: Literal["purchase", "subscription", "credits"]
     starts_at: Annotated[datetime, Meta(tz=True, description=(
-        "The session or slot, for types with several"))] | None = None
+        "The session or slot, for types with several (not for a class booked as a "
+        "whole series)"))] | None = None
     cohort: Annotated[str, Meta(max_length=10, description=(
         "A cohort course's cohort, by its start date"))] | None = None
     card: Annotated[str, Meta(max_length=100, description=(

@@ -1,5 +1,7 @@
 """Bookings paid in monthly installments: the card saved with the first payment, and
-one row per installment that the worker charges when it falls due.
+one row per installment that the worker charges when it falls due. And recurring
+classes are now booked as a whole series unless ``payment_options.pay_per_session``:
+the classes that exist were booked session by session, so they keep that.
 
 Revision ID: 0010_installments
 Revises: 0009_offerings
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from adapters.sqlalchemy.types import UTCDateTime, UUIDKey
+from adapters.sqlalchemy.types import JSONDocument, UTCDateTime, UUIDKey
 
 revision: str = "0010_installments"
 down_revision: str | None = "0009_offerings"
@@ -56,9 +58,29 @@ def upgrade() -> None:
                     postgresql_where=sa.text(OPEN), sqlite_where=sa.text(OPEN))
     op.create_index("uq_booking_installments_intent", "booking_installments",
                     ["stripe_payment_intent_id"], unique=True)
+    offerings = sa.table("offerings", sa.column("id", UUIDKey),
+                         sa.column("offering_type", sa.String),
+                         sa.column("payment_options", JSONDocument))
+    bind = op.get_bind()
+    classes = bind.execute(sa.select(offerings.c.id, offerings.c.payment_options).where(
+        offerings.c.offering_type == "recurring_fixed")).all()
+    for offering_id, options in classes:
+        bind.execute(sa.update(offerings).where(offerings.c.id == offering_id).values(
+            payment_options={**(options or {}), "pay_per_session": True}))
 
 
 def downgrade() -> None:
+    # The options this revision's code knows are unknown before it (and refused there).
+    offerings = sa.table("offerings", sa.column("id", UUIDKey),
+                         sa.column("payment_options", JSONDocument))
+    bind = op.get_bind()
+    for offering_id, options in bind.execute(
+            sa.select(offerings.c.id, offerings.c.payment_options)).all():
+        kept = {k: v for k, v in (options or {}).items()
+                if k not in ("pay_per_session", "installments")}
+        if kept != (options or {}):
+            bind.execute(sa.update(offerings).where(offerings.c.id == offering_id)
+                         .values(payment_options=kept))
     op.drop_index("uq_booking_installments_intent", table_name="booking_installments")
     op.drop_index("idx_booking_installments_due", table_name="booking_installments")
     op.drop_table("booking_installments")
