@@ -876,3 +876,35 @@ def test_an_open_ended_class_must_be_booked_per_session(studio: Studio) -> None:
                        starts_at=first["starts_at"]).status_code == 201
     problem(studio.book("bob", drop_in, "purchase", card=GOOD_CARD), 422,
             "booking.session_required")
+
+
+def test_a_series_is_reminded_before_each_of_its_sessions_once(studio: Studio) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from application.offerings.reminders import SendDueReminders
+
+    course = studio.offering(**SERIES)
+    assert studio.book("ann", course, "purchase", card=GOOD_CARD).status_code == 201
+    system = Principal.system()
+
+    def workers() -> int:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return sum(pool.map(lambda _: int(studio.patronage.handle(
+                SendDueReminders(actor=system))), range(4)))
+
+    def reminders() -> list[str]:
+        studio.patronage.wait_for_events()
+        return [m.get_content() for m in studio.inbox.messages("ann@example.com")
+                if str(m["Subject"]).startswith("Reminder:")]
+
+    assert workers() == 0
+    studio.advance(2)  # the first session is in ten hours
+    assert workers() == 1
+    assert workers() == 0
+    studio.advance(7)  # and now the second, a week later
+    assert workers() == 1
+    assert workers() == 0
+    sent = reminders()
+    assert len(sent) == 2
+    assert "Tuesday 08 December 2026, 18:00 (Europe/Paris)" in sent[0]
+    assert "Tuesday 15 December 2026, 18:00 (Europe/Paris)" in sent[1]

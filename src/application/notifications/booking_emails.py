@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import attrs
+
 from application.notifications.delivery import deliver
 from application.offerings.views import BookingView, calendar_events, view
 from application.ports.mail import Attachment
@@ -108,6 +110,9 @@ def send_reminder(event: BookingReminderDue, uow: UnitOfWork, services: Services
     if booking is None or user is None or booking.status is not BookingStatus.CONFIRMED:
         return
     v = view(uow, booking)
+    if event.session_start is not None:
+        # A later session of a series, program or cohort.
+        v = attrs.evolve(v, booking=attrs.evolve(booking, starts_at=event.session_start))
     soon = "in an hour" if event.kind == "1h" else "tomorrow"
     where = (f"Join: {v.join_url}\n" if v.join_url else "") + \
         (f"Where: {v.location}\n" if v.location else "")

@@ -97,6 +97,18 @@ class BookingRepository(Protocol):
         """Confirmed bookings starting in (start, end] without this reminder yet."""
         ...
 
+    def with_later_sessions(self, start: datetime, end: datetime) -> Sequence[UUID]:
+        """Offerings with confirmed bookings that hold several sessions (a series, a
+        program, a cohort) and are under way between ``start`` and ``end``."""
+        ...
+
+    def due_session_reminders(self, offering_id: UUID, session_key: str,
+                              session_start: datetime, kind: str, limit: int
+                              ) -> Sequence[UUID]:
+        """Confirmed bookings of that seat pool holding the session that starts at
+        ``session_start`` (not as their first), without the ``kind`` reminder yet."""
+        ...
+
     def claim_reminder(self, booking_id: UUID, kind: str, now: datetime) -> bool:
         """Record that this reminder goes out; False if it was claimed before (by any
         worker), so it is sent once."""

@@ -104,8 +104,8 @@ class Booking(Aggregate):
                 credits_returned, seat_lost))
         return True
 
-    def remind(self, kind: str) -> None:
-        self.record(BookingReminderDue(self.id, self.customer_id, kind))
+    def remind(self, kind: str, session_start: datetime | None = None) -> None:
+        self.record(BookingReminderDue(self.id, self.customer_id, kind, session_start))
 
     def move(self, session_key: str, starts_at: datetime, ends_at: datetime, now: datetime
              ) -> None:

@@ -36,6 +36,9 @@ class BookingReminderDue(DomainEvent):
     booking_id: UUID
     customer_id: UUID
     kind: str  # "24h", "1h"
+    # A later session of a booking that holds several (a series, a program's days, a
+    # cohort's sessions); None: the booking's first.
+    session_start: datetime | None = None
 
 
 @attrs.frozen

@@ -239,6 +239,11 @@ def booking_from(r: sa.RowMapping) -> Booking:
     )
 
 
+def _holds_several(key: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """The seat pools whose bookings hold several sessions."""
+    return sa.or_(key.in_(("series", "program")), key.startswith("cohort:"))
+
+
 class SqlBookingRepository:
     def __init__(self, execute: Executor) -> None:
         self._execute = execute
@@ -319,6 +324,22 @@ class SqlBookingRepository:
         return list(self._execute(sa.select(b.c.id).where(
             b.c.status == "confirmed", b.c.starts_at > start, b.c.starts_at <= end, ~sent)
             .order_by(b.c.starts_at).limit(limit)).scalars())
+
+    def with_later_sessions(self, start: datetime, end: datetime) -> Sequence[UUID]:
+        b = offering_bookings
+        return list(self._execute(sa.select(b.c.offering_id).distinct().where(
+            b.c.status == "confirmed", _holds_several(b.c.session_key),
+            b.c.starts_at < end, b.c.ends_at > start)).scalars())
+
+    def due_session_reminders(self, offering_id: UUID, session_key: str,
+                              session_start: datetime, kind: str, limit: int
+                              ) -> Sequence[UUID]:
+        b, r = offering_bookings, booking_reminders
+        sent = sa.exists(sa.select(1).where(r.c.booking_id == b.c.id, r.c.kind == kind))
+        return list(self._execute(sa.select(b.c.id).where(
+            b.c.offering_id == offering_id, b.c.session_key == session_key,
+            b.c.status == "confirmed", b.c.starts_at < session_start,
+            b.c.ends_at > session_start, ~sent).order_by(b.c.id).limit(limit)).scalars())
 
     def claim_reminder(self, booking_id: UUID, kind: str, now: datetime) -> bool:
         # RETURNING, not rowcount: an INSERT's rowcount is -1 through psycopg here.
