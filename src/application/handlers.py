@@ -33,6 +33,7 @@ from application.offerings import feeds as offering_feeds
 from application.offerings import installments as offering_installments
 from application.offerings import portals as offering_portals
 from application.offerings import reminders as offering_reminders
+from application.offerings import session_moves
 from application.offerings import views as offering_views
 from application.offerings import waitlist as offering_waitlist
 from application.platform import settings
@@ -131,6 +132,7 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     offering_booking.ReleaseExpiredHolds: offering_booking.release_expired_holds,
     offering_booking.RescheduleBooking: offering_booking.reschedule_booking,
     offering_installments.ChargeDueInstallments: offering_installments.charge_due_installments,
+    session_moves.MoveSession: session_moves.move_session,
     offering_portals.StartResourceUpload: offering_portals.start_resource_upload,
     offering_portals.AddResource: offering_portals.add_resource,
     offering_portals.UpdateResource: offering_portals.update_resource,

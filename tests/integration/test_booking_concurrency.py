@@ -816,3 +816,42 @@ def test_a_late_first_installment_takes_the_seat_back_and_the_plan_resumes(
     late_webhook = held.gateway.paid(f"sbx_pi_{third.hex}_s_8.33usd")
     assert held.patronage.handle(HandlePaymentEvent(late_webhook)) == "ignored"
     assert str(held.booking(pending["id"])["amount_paid"]) == "25.00"
+
+
+def test_a_session_moved_while_others_book_its_target_never_overbooks(
+        studio: Studio) -> None:
+    klass = studio.offering(title="Moved class", offering_type="recurring_fixed",
+                            schedule=weekly(soon(5), 3), capacity_type="small_group",
+                            max_participants=4, credit_cost=1,
+                            payment_options={"pay_per_session": True})
+    first, second = studio.sessions(klass)[:2]
+    movers = studio.customers("moved", 2, credits=1)
+    for who in movers:
+        assert studio.book(who, klass, starts_at=first["starts_at"]).status_code == 201
+    rivals = studio.customers("rival", 3, credits=1)
+
+    def contender(n: int) -> tuple[int, str]:
+        if n == 0:
+            response = studio.client.post(
+                f"/api/v1/studio/offerings/{klass['id']}/sessions/move", headers=studio.owner,
+                json={"from": first["starts_at"], "to": second["starts_at"]})
+            if response.status_code == 200:
+                return 200, ",".join(sorted(b["id"] for b in response.json()))
+            return outcome(response)
+        return outcome(studio.book(rivals[n - 1], klass, starts_at=second["starts_at"]))
+
+    moved, *booked = all_at_once(4, contender)
+    seated = sum(1 for status, _ in booked if status == 201)
+    assert all(b in ((201, b[1]), (409, "offering.full")) for b in booked), booked
+    # Four seats, five wanting them: the move takes two (and one rival is refused) or,
+    # coming after the rivals, finds one seat for its two bookings and moves nobody.
+    per_session = Counter(b["session_key"] for b in studio.bookings(klass)
+                          if b["status"] == "confirmed")
+    if moved[0] == 200:
+        assert (seated, per_session[second["session_key"]],
+                per_session[first["session_key"]]) == (2, 4, 0)
+    else:
+        assert moved == (409, "offering.full")
+        assert (seated, per_session[second["session_key"]],
+                per_session[first["session_key"]]) == (3, 3, 2)
+    studio.assert_seats_match_bookings(klass)

@@ -908,3 +908,66 @@ def test_a_series_is_reminded_before_each_of_its_sessions_once(studio: Studio) -
     assert len(sent) == 2
     assert "Tuesday 08 December 2026, 18:00 (Europe/Paris)" in sent[0]
     assert "Tuesday 15 December 2026, 18:00 (Europe/Paris)" in sent[1]
+
+
+# -- hosts moving a whole session ------------------------------------------------------------
+
+
+def move(studio: Studio, who: str, offering: dict[str, Any], start: str, to: str
+         ) -> httpx.Response:
+    return studio.client.post(f"/api/v1/studio/offerings/{offering['id']}/sessions/move",
+                              headers=studio.auth(who), json={"from": start, "to": to})
+
+
+def test_a_host_moves_every_booking_of_a_session_or_nobody(studio: Studio) -> None:
+    klass = studio.offering(**{**CLASS, "max_participants": 2})
+    first, second, third, fourth = studio.sessions(klass["slug"])[:4]
+    for who, credits in (("ann", 4), ("bob", 2), ("cat", 2)):
+        studio.credits(who, credits)
+    for who in ("ann", "bob"):
+        assert studio.book(who, klass, "credits",
+                           starts_at=first["starts_at"]).status_code == 201
+    assert studio.book("cat", klass, "credits", starts_at=second["starts_at"]).status_code \
+        == 201
+    assert studio.book("ann", klass, "credits", starts_at=third["starts_at"]).status_code \
+        == 201
+
+    def seats_left() -> list[int]:
+        left = {s["starts_at"]: s["seats_left"] for s in studio.sessions(klass["slug"])}
+        return [left[s["starts_at"]] for s in (first, second, third, fourth)]
+
+    # Neither another creator nor a customer can see it to manage it.
+    for who in ("other", "bob"):
+        problem(move(studio, who, klass, first["starts_at"], fourth["starts_at"]), 404,
+                "offering.not_found")
+    problem(move(studio, "host", klass, first["starts_at"], first["starts_at"]), 409,
+            "booking.same_session")
+    problem(move(studio, "host", klass, fourth["starts_at"], first["starts_at"]), 404,
+            "session.no_bookings")
+    problem(move(studio, "host", klass, first["starts_at"], "2026-12-09T17:00:00Z"), 422,
+            "booking.no_such_session")
+    # Two bookings, one seat left there: nobody moves.
+    problem(move(studio, "host", klass, first["starts_at"], second["starts_at"]), 409,
+            "offering.full")
+    # Ann is already booked in the third: nobody moves.
+    problem(move(studio, "host", klass, first["starts_at"], third["starts_at"]), 409,
+            "booking.exists")
+    assert seats_left() == [0, 1, 1, 2]
+
+    moved = move(studio, "host", klass, first["starts_at"], fourth["starts_at"])
+    assert moved.status_code == 200, moved.text
+    assert [b["starts_at"] for b in moved.json()] == [fourth["starts_at"]] * 2
+    assert seats_left() == [2, 1, 1, 0]
+    bobs = studio.client.get("/api/v1/me/bookings", headers=studio.auth("bob")).json()
+    assert [(b["starts_at"], b["credits_used"]) for b in bobs] == [(fourth["starts_at"], 2)]
+    assert "Moved: Tuesday strength class" in studio.subjects("ann")
+    assert "Moved: Tuesday strength class" in studio.subjects("bob")
+    assert studio.balance("bob") == 0  # the payment stays as it was
+
+
+def test_only_sessions_booked_one_by_one_move(studio: Studio) -> None:
+    course = studio.offering(**SERIES)
+    assert studio.book("ann", course, "purchase", card=GOOD_CARD).status_code == 201
+    first, second = studio.sessions(course["slug"])[:2]
+    problem(move(studio, "host", course, first["starts_at"], second["starts_at"]), 409,
+            "session.not_movable")

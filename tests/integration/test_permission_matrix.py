@@ -126,12 +126,16 @@ ACTIONS: dict[str, tuple[set[Role], Action]] = {
         json={"title": "Hijacked"})),
     "see another creator's bookings": ({OWNER}, lambda w: w.client.get(
         f"/api/v1/studio/offerings/{w.others_offering}/bookings", headers=w.actor)),
+    "move another creator's session": ({OWNER}, lambda w: w.client.post(
+        f"/api/v1/studio/offerings/{w.others_offering}/sessions/move", headers=w.actor,
+        json={"from": "2030-01-01T10:00:00Z", "to": "2030-01-08T10:00:00Z"})),
 }
 
 
 PAST_THE_CHECK = {"refund a purchase": "purchase.not_found", "revoke access": "grant.not_found",
                   "edit a tier": "tier.not_found",
-                  "end someone's subscription": "subscription.not_found"}
+                  "end someone's subscription": "subscription.not_found",
+                  "move another creator's session": "session.not_movable"}
 
 
 def role_of(world: World) -> Role:

@@ -97,6 +97,11 @@ class BookingRepository(Protocol):
         """Confirmed bookings starting in (start, end] without this reminder yet."""
         ...
 
+    def in_session(self, offering_id: UUID, starts_at: datetime, limit: int, *,
+                   lock: bool = False) -> Sequence[Booking]:
+        """The live bookings of the offering's session (or slot) starting then."""
+        ...
+
     def with_later_sessions(self, start: datetime, end: datetime) -> Sequence[UUID]:
         """Offerings with confirmed bookings that hold several sessions (a series, a
         program, a cohort) and are under way between ``start`` and ``end``."""

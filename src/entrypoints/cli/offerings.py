@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from application.offerings.authoring import ChangeOfferingStatus, ListStudioOfferings
 from application.offerings.booking import CancelBooking
+from application.offerings.session_moves import MoveSession
 from application.offerings.views import MarkBooking, OfferingBookings
 from application.principal import Principal
 from entrypoints.cli.errors import cli_errors
@@ -84,3 +86,30 @@ def cancel(
     back = f"{result.refunded} refunded" if result.refunded else \
         f"{result.credits_returned} credits returned"
     console.print(f"booking {result.view.booking.id}: canceled, {back}", highlight=False)
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter("an ISO 8601 time with its offset, e.g. "
+                                 "2027-01-12T17:00:00+00:00") from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter("give the time's offset (or Z), e.g. 2027-01-12T17:00:00Z")
+    return moment
+
+
+@bookings_app.command("move-session")
+@cli_errors
+def move_session(
+    offering_id: Annotated[UUID, typer.Option("--offering", help="The offering's id.")],
+    from_: Annotated[datetime, typer.Option(
+        "--from", parser=_instant, help="When the session whose bookings move starts.")],
+    to: Annotated[datetime, typer.Option(
+        parser=_instant, help="When the session (or free slot) they move to starts.")],
+) -> None:
+    """Move every confirmed booking of one session to another, all or nothing; each
+    customer is emailed the new time and keeps their payment."""
+    moved = run(MoveSession(actor=SYSTEM, offering_id=offering_id, starts_at=from_, to=to))
+    console.print(f"moved {len(moved)} booking(s) to {to.isoformat(timespec='minutes')}",
+                  highlight=False)

@@ -39,6 +39,7 @@ from application.offerings.portals import (
     UpdateResource,
     ViewPortal,
 )
+from application.offerings.session_moves import MoveSession
 from application.offerings.views import (
     BookingCalendar,
     BookingView,
@@ -49,6 +50,7 @@ from application.offerings.views import (
 )
 from application.offerings.waitlist import JoinWaitlist, LeaveWaitlist
 from application.platform.settings import GetSettings
+from domain.offerings.booking import Booking
 from domain.offerings.offering import Offering
 from domain.offerings.portal import Resource
 from entrypoints.http.auth import SECURED
@@ -64,6 +66,7 @@ from entrypoints.http.schemas.offerings import (
     HostBookingOut,
     InstallmentOut,
     MarkBody,
+    MoveSessionBody,
     OfferingBody,
     OfferingDetailsOut,
     OfferingOut,
@@ -175,6 +178,19 @@ class StudioOfferingsController(Controller):
                                               to="delete"))
         return {"deleted": True}
 
+    @post("/{offering_id:uuid}/sessions/move", status_code=200, sync_to_thread=True,
+          responses=CREATOR)
+    def move_session(self, offering_id: FromPath[UUID], data: JSONBody[MoveSessionBody],
+                     actor: Actor, patronage: App) -> list[HostBookingOut]:
+        """Move every confirmed booking of one session (or slot) to another, all or
+        nothing: 409 `offering.full` when the target cannot seat them all, 409
+        `booking.exists` when one of the customers is already booked there. Each
+        customer is emailed the new time; payments stay as they were. For offerings
+        booked session by session (a class with `pay_per_session`, a bookable 1:1)."""
+        moved = patronage.handle(MoveSession(actor=actor, offering_id=offering_id,
+                                             starts_at=data.from_, to=data.to))
+        return [host_booking_out(b) for b in moved]
+
     @get("/{offering_id:uuid}/bookings", sync_to_thread=True, responses=CREATOR)
     def bookings(
         self, offering_id: FromPath[UUID], actor: Actor, patronage: App,
@@ -184,10 +200,14 @@ class StudioOfferingsController(Controller):
         """The offering's bookings, by session time."""
         found = patronage.handle(OfferingBookings(actor=actor, offering_id=offering_id,
                                                   limit=limit, offset=offset))
-        return [HostBookingOut(id=b.id, customer_id=b.customer_id, status=b.status.value,
-                               payment_method=b.paid_with.value, starts_at=b.starts_at,
-                               ends_at=b.ends_at, amount_paid=str(b.amount_paid.amount),
-                               credits_used=b.credits_used) for b in found]
+        return [host_booking_out(b) for b in found]
+
+
+def host_booking_out(b: Booking) -> HostBookingOut:
+    return HostBookingOut(id=b.id, customer_id=b.customer_id, status=b.status.value,
+                          payment_method=b.paid_with.value, starts_at=b.starts_at,
+                          ends_at=b.ends_at, amount_paid=str(b.amount_paid.amount),
+                          credits_used=b.credits_used)
 
 
 def resource_out(r: Resource) -> ResourceOut:
@@ -422,10 +442,7 @@ class BookingsController(Controller):
         """The host marks a booking completed or no_show."""
         b = patronage.handle(MarkBooking(actor=actor, booking_id=booking_id,
                                          status=data.status))
-        return HostBookingOut(id=b.id, customer_id=b.customer_id, status=b.status.value,
-                              payment_method=b.paid_with.value, starts_at=b.starts_at,
-                              ends_at=b.ends_at, amount_paid=str(b.amount_paid.amount),
-                              credits_used=b.credits_used)
+        return host_booking_out(b)
 
 
 class MyCalendarFeedController(Controller):

@@ -325,6 +325,20 @@ class SqlBookingRepository:
             b.c.status == "confirmed", b.c.starts_at > start, b.c.starts_at <= end, ~sent)
             .order_by(b.c.starts_at).limit(limit)).scalars())
 
+    def in_session(self, offering_id: UUID, starts_at: datetime, limit: int, *,
+                   lock: bool = False) -> Sequence[Booking]:
+        b = offering_bookings
+        query = (sa.select(b).where(b.c.offering_id == offering_id, b.c.starts_at == starts_at,
+                                    b.c.status.in_(LIVE)).order_by(b.c.id).limit(limit))
+        if not lock:
+            return self._many(query)
+        found = []
+        for row in self._execute(query.with_for_update()).mappings():
+            fresh = booking_from(row)
+            self.tracker.forget(row["id"])
+            found.append(self.tracker.track(row["id"], fresh, booking_row(fresh)))
+        return found
+
     def with_later_sessions(self, start: datetime, end: datetime) -> Sequence[UUID]:
         b = offering_bookings
         return list(self._execute(sa.select(b.c.offering_id).distinct().where(

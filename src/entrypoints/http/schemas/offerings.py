@@ -204,6 +204,14 @@ class MarkBody(Strict):
     status: Literal["completed", "no_show"]
 
 
+class MoveSessionBody(Strict):
+    from_: Annotated[datetime, Meta(tz=True, description=(
+        "When the session (or slot) whose bookings move starts"))] = msgspec.field(
+        name="from")
+    to: Annotated[datetime, Meta(tz=True, description=(
+        "When the session (or free slot) they move to starts"))]
+
+
 class HostBookingOut(msgspec.Struct):
     id: UUID
     customer_id: UUID
