@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
+import urllib.error
+import urllib.request
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import quote
 
 import boto3
 import boto3.exceptions
@@ -187,6 +191,27 @@ class R2MediaStorage:
             # already answered, so the object is simply absent.
         except _SDK_ERRORS as exc:
             _fail("stat", exc)
+
+    def anonymous_read_status(self) -> int:
+        """Operators' check that the bucket is private: writes a probe object, asks for it
+        without credentials, deletes it, and returns the HTTP status of that anonymous
+        read (403 for a private bucket; 200 means anyone can read the media)."""
+        key = f"_doctor/{uuid.uuid4().hex}.txt"
+        try:
+            self._client.put_object(Bucket=self._bucket, Key=key, Body=b"patronage doctor",
+                                    ContentType="text/plain")
+        except _SDK_ERRORS as exc:
+            _fail("probe upload", exc)
+        url = f"{self._endpoint_url.rstrip('/')}/{quote(self._bucket)}/{quote(key)}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our endpoint
+                return int(response.status)
+        except urllib.error.HTTPError as refused:
+            return int(refused.code)
+        except OSError as exc:
+            _fail("anonymous read", exc)
+        finally:
+            self.delete(key)
 
     def delete(self, key: str) -> None:
         try:

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import attrs
 import stripe
 from stripe.params import (
     PaymentIntentCreateParams,
@@ -269,6 +270,27 @@ def _stripe_errors(operation: str) -> Iterator[None]:
         raise GatewayUnavailable(_UNAVAILABLE) from None
 
 
+# The event types our webhook acts on; the endpoint registered at Stripe must send them.
+HANDLED_EVENTS = (
+    "payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded",
+    "customer.subscription.created", "customer.subscription.updated",
+    "customer.subscription.deleted", "invoice.paid", "invoice.payment_failed",
+)
+
+
+@attrs.frozen
+class RegisteredWebhook:
+    url: str
+    events: tuple[str, ...]  # "*" for every event
+    enabled: bool
+
+    def missing(self) -> tuple[str, ...]:
+        """The events we handle that this endpoint does not send."""
+        if "*" in self.events:
+            return ()
+        return tuple(e for e in HANDLED_EVENTS if e not in self.events)
+
+
 # --- the adapter ---------------------------------------------------------------------------
 
 
@@ -440,6 +462,22 @@ class StripeGateway:
     def inline_refund_event(self, intent_id: str, paid: Money, refund: RefundRecord
                             ) -> PaymentEvent | None:
         return None
+
+    # --- operations -------------------------------------------------------------------
+
+    def webhook_endpoints(self) -> list[RegisteredWebhook]:
+        """The webhook endpoints registered on the account (operators' check)."""
+        with _stripe_errors("webhook endpoint listing"):
+            page = self._client.v1.webhook_endpoints.list({"limit": 100})
+            items = [_plain(item) for item in page.auto_paging_iter()]
+        found = []
+        for item in items:
+            url, events = _text(item.get("url")), item.get("enabled_events")
+            if url is None or not isinstance(events, list):
+                continue
+            found.append(RegisteredWebhook(url=url, events=tuple(str(e) for e in events),
+                                           enabled=item.get("status") == "enabled"))
+        return found
 
     # --- memberships ------------------------------------------------------------------
 

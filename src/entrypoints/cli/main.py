@@ -34,6 +34,7 @@ from entrypoints.cli.memberships import credits_app, sandbox_app, subscriptions_
 from entrypoints.cli.offerings import bookings_app, offerings_app
 from entrypoints.cli.running import run
 from entrypoints.config import Settings
+from entrypoints.doctor import diagnose
 
 app = typer.Typer(help="Operate a Patronage platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -321,6 +322,27 @@ def worker(
         console.print("worker stopped")
     finally:
         patronage.close()
+
+
+@app.command("doctor")
+@cli_errors
+def doctor() -> None:
+    """Check this configuration before it goes live, against the real services: the
+    database reachable and migrated, production mode, a shared secret key, an https
+    public URL, Stripe live keys with the webhook endpoint registered for every event
+    we use, the R2 bucket reachable and private, the SMTP server accepting us. Prints
+    what to do for each failure; exits 1 if any."""
+    checks = diagnose(_settings())
+    table = Table("check", "result", "detail", "what to do")
+    for check in checks:
+        table.add_row(check.name, "[green]pass[/green]" if check.ok else "[red]FAIL[/red]",
+                      check.detail, check.fix)
+    console.print(table)
+    failed = sum(not check.ok for check in checks)
+    console.print(f"{failed} of {len(checks)} checks failed" if failed
+                  else f"all {len(checks)} checks passed", highlight=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command("serve")
