@@ -12,6 +12,7 @@ from application.ports.calendar import CalendarWriter
 from application.ports.html import HtmlSanitizer
 from application.ports.mail import Mailer
 from application.ports.media import MediaStorage
+from application.ports.metrics import Metrics, NoMetrics
 from application.ports.passwords import PasswordHasher, PasswordStrength
 from application.ports.payments import PaymentGateway
 from application.ports.system import Clock, IdGenerator, TravellingClock
@@ -66,3 +67,4 @@ class Services:
     travel: TravellingClock | None = None
     # Booking calendar files; the core is wired with one (tests may leave it out).
     calendar: CalendarWriter | None = None
+    metrics: Metrics = attrs.field(factory=NoMetrics)

@@ -35,6 +35,7 @@ from application.handlers import COMMAND_HANDLERS, default_routing
 from application.messagebus import MessageBus, OutboxProcessor, RetryPolicy
 from application.ports.mail import Mailer
 from application.ports.media import MediaStorage
+from application.ports.metrics import Metrics, NoMetrics
 from application.ports.passwords import PasswordHasher
 from application.ports.payments import PaymentGateway
 from application.ports.system import Clock, IdGenerator
@@ -148,6 +149,18 @@ def core_config(settings: Settings) -> CoreConfig:
     )
 
 
+def _metrics(settings: Settings, engine: sa.Engine) -> Metrics:
+    if not settings.metrics:
+        return NoMetrics()
+    # Imported only when on: prometheus-client decides at import whether it counts for
+    # several processes (PROMETHEUS_MULTIPROC_DIR), which `serve` sets up first.
+    from adapters.metrics.prometheus import PrometheusMetrics
+
+    counters = PrometheusMetrics()
+    counters.watch_pool(engine)
+    return counters
+
+
 def bootstrap(
     settings: Settings | None = None,
     *,
@@ -199,6 +212,7 @@ def bootstrap(
         dispatch=dispatch_later,
         travel=travel,
         calendar=IcsCalendarWriter(),
+        metrics=_metrics(settings, engine),
     )
     processor = OutboxProcessor(make_uow, routing, services, retry)
     dispatcher: InlineDispatcher | BackgroundDispatcher = (

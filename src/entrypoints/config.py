@@ -75,6 +75,10 @@ class Settings:
     stripe_api_base: str | None = None
     playback_url_minutes: int = 5
     max_upload_mb: int = 5120
+    # Prometheus metrics: counted when on; served at /metrics by the app, or (with a
+    # port) on that port by `patronage serve` (and `patronage worker --metrics-port`).
+    metrics: bool = False
+    metrics_port: int | None = None
 
     @property
     def effective_database_url(self) -> str:
@@ -98,7 +102,7 @@ class Settings:
             if raw is None or raw == "":
                 continue
             try:
-                if field.type in ("int", int):
+                if field.type in ("int", int, "int | None"):
                     values[field.name] = int(raw)
                 elif field.type in ("bool", bool):
                     values[field.name] = _bool(raw)

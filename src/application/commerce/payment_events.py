@@ -43,8 +43,18 @@ def _purchase_for(uow: UnitOfWork, event: PaymentEvent) -> Purchase | None:
     return purchase
 
 
+_COUNTED = {SUCCEEDED: "succeeded", FAILED: "failed", REFUNDED: "refunded"}
+
+
 def handle_payment_event(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str:
     """Returns what happened: applied, duplicate, mismatch or ignored."""
+    outcome = _handle(cmd, uow, services)
+    if outcome == "applied" and cmd.event.type in _COUNTED:
+        services.metrics.payment(_COUNTED[cmd.event.type])
+    return outcome
+
+
+def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str:
     event = cmd.event
     now = services.clock.now()
     if not uow.ledger.record_event(event.id, services.payments.name, event.type, now):

@@ -42,7 +42,9 @@ def deliver(
                 error_message=str(exc)[:2000], sent_at=None, created_at=now,
             ))
             log_uow.commit()
+        services.metrics.email("failed")
         raise
+    services.metrics.email("sent")
     uow.email_logs.add(EmailLogEntry(
         id=services.ids.new_id(), recipient_email=to, user_id=user_id, email_type=email_type,
         subject=subject, status="sent", provider=services.mailer.provider,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import sys
 import time
 from typing import Annotated, Any
 
+import attrs
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -272,13 +275,29 @@ def demo_seed() -> None:
 def worker(
     once: Annotated[bool, typer.Option(help="Process what is due, then exit.")] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 5.0,
+    metrics_port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="Serve this worker's Prometheus metrics on this port.")] = None,
 ) -> None:
     """Run pending and failed event handlers from the outbox (emails, refunds), release
     seats held for payments that never came, pass waiting-list offers not taken in time on,
     queue booking reminders (24 h and 1 h before; each once however many workers run),
     charge the installments of bookings paid monthly as they fall due, and run the credit
     schedule (expiries, yearly members' credits) every minute."""
-    patronage = _patronage()
+    settings = _settings()
+    if metrics_port is not None:
+        # The worker's own counts, not the server processes' shared folder.
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        settings = attrs.evolve(settings, metrics=True)
+    patronage = bootstrap(settings)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from adapters.metrics.prometheus import registry_for
+
+        start_http_server(metrics_port, addr=settings.host,
+                          registry=registry_for(patronage.engine))
+        console.print(f"metrics on http://{settings.host}:{metrics_port}/metrics",
+                      highlight=False)
     schedule_due = 0.0
     system = Principal.system()
     periodic: list[tuple[str, Any]] = [
@@ -345,6 +364,25 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
+def _count_across_processes(settings: Settings) -> None:
+    """Every server process adds its counts to files in one folder, emptied first (a
+    folder left by an earlier run would add its counts again). Set before any process
+    imports prometheus-client; with a metrics port, this process serves the sums."""
+    folder = settings.data_dir / "prometheus"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        from adapters.metrics.prometheus import registry_for
+        from adapters.sqlalchemy.engine import create_engine
+
+        start_http_server(settings.metrics_port, addr=settings.host,
+                          registry=registry_for(create_engine(settings.effective_database_url)))
+
+
 @app.command("serve")
 @cli_errors
 def serve(
@@ -373,6 +411,11 @@ def serve(
     else:
         mode = "TEST" if (settings.stripe_secret_key or "").startswith("sk_test") else "LIVE"
         console.print(f"[bold]PAYMENTS: STRIPE ({mode} keys)[/bold]", highlight=False)
+    if settings.metrics:
+        _count_across_processes(settings)
+        where = (f"http://{host}:{settings.metrics_port}/metrics" if settings.metrics_port
+                 else f"{base}/metrics")
+        console.print(f"Metrics:  {where}", highlight=False)
     target = "app_from_env" if outbox_worker else "app_without_retry"
     Granian(
         f"entrypoints.http.app:{target}", factory=True, interface=Interfaces.ASGI,

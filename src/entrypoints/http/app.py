@@ -144,6 +144,13 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
         handlers.append(create_static_files_router(
             path=DOCS_ASSETS, directories=[swagger_ui.static_path], include_in_schema=False,
             cache_control=CacheControlHeader(max_age=86400, public=True)))
+    middleware: list[Any] = [request_context(access=settings.access_log)]
+    if settings.metrics:
+        from entrypoints.http.metrics import metrics_middleware, metrics_route
+
+        middleware.append(metrics_middleware())
+        if settings.metrics_port is None:
+            handlers.append(metrics_route(patronage.engine))
     app = Litestar(
         route_handlers=handlers,
         dependencies={
@@ -152,7 +159,7 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=refuse_unsafe_input,
-        middleware=[request_context(access=settings.access_log)],
+        middleware=middleware,
         before_send=[security_headers(https=settings.public_url.startswith("https://"),
                                       docs_cdn=settings.docs_ui == "cdn")],
         openapi_config=openapi,

@@ -16,6 +16,7 @@ from application.commerce.payment_events import HandlePaymentEvent
 from application.commerce.purchasing import StartPurchase
 from application.commerce.refunds import RefundPurchase
 from application.memberships.billing_events import HandleBillingEvent
+from application.ports.payments import InvalidWebhook
 from entrypoints.http.auth import SECURED
 from entrypoints.http.convert import decimal_from, entry_out
 from entrypoints.http.dependencies import Actor, App
@@ -100,12 +101,19 @@ class WebhooksController(Controller):
         payload = await request.body()
         signature = request.headers.get("stripe-signature")
 
+        metrics = patronage.services.metrics
+
         def process() -> str:
             # Parsing may call Stripe (a charge's refunds): keep it off the event loop.
-            event = patronage.services.payments.parse_event(payload, signature)
-            if event.is_billing:
-                return str(patronage.handle(HandleBillingEvent(event)))
-            return str(patronage.handle(HandlePaymentEvent(event)))
+            try:
+                event = patronage.services.payments.parse_event(payload, signature)
+            except InvalidWebhook:
+                metrics.webhook("unknown", "rejected")
+                raise
+            outcome = str(patronage.handle(HandleBillingEvent(event)) if event.is_billing
+                          else patronage.handle(HandlePaymentEvent(event)))
+            metrics.webhook(event.type, outcome)
+            return outcome
 
         outcome = await anyio.to_thread.run_sync(process)
         return WebhookOut(received=True, outcome=outcome)
