@@ -88,22 +88,26 @@ class OutboxProcessor:
         self._services = services
         self._retry = retry or RetryPolicy()
 
-    def process(self, message_ids: Iterable[UUID]) -> int:
-        """Try each message once; returns how many were processed successfully."""
+    def process(self, message_ids: Iterable[UUID],
+                stopping: Callable[[], bool] | None = None) -> int:
+        """Try each message once; returns how many were processed successfully. With
+        ``stopping``, stops between two messages once it answers True (the messages not
+        reached stay due, for the next run or another worker)."""
         done = 0
         pending = list(message_ids)
-        while pending:
+        while pending and not (stopping is not None and stopping()):
             message_id = pending.pop(0)
             ok, follow_ups = self._process_one(message_id)
             done += ok
             pending.extend(follow_ups)
         return done
 
-    def process_due(self, limit: int = 100) -> int:
+    def process_due(self, limit: int = 100, stopping: Callable[[], bool] | None = None
+                    ) -> int:
         """Process the messages whose attempt is due (new ones and retries)."""
         with self._uow_factory(read_only=True) as uow:
             ids = list(uow.outbox.due(self._services.clock.now(), limit))
-        return self.process(ids)
+        return self.process(ids, stopping)
 
     def _process_one(self, message_id: UUID) -> tuple[bool, list[UUID]]:
         now = self._services.clock.now()

@@ -9,7 +9,7 @@ Other Python programs use Patronage through it::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -91,9 +91,11 @@ class Patronage:
                 "payments": self.services.payments.name,
                 "storage": self.settings.media_storage, "mailer": self.settings.mailer}
 
-    def process_outbox(self, limit: int = 100) -> int:
-        """Run due outbox messages (new and retries); returns how many succeeded."""
-        return self.outbox.process_due(limit)
+    def process_outbox(self, limit: int = 100, stopping: Callable[[], bool] | None = None
+                       ) -> int:
+        """Run due outbox messages (new and retries); returns how many succeeded. Stops
+        between two messages once ``stopping`` answers True."""
+        return self.outbox.process_due(limit, stopping)
 
     def wait_for_events(self) -> None:
         """Block until event handlers dispatched so far have run."""

@@ -34,6 +34,9 @@ def deliver(
     try:
         provider_id = services.mailer.send(message)
     except MailDeliveryError as exc:
+        # The caller's transaction is undone by the failure anyway: end it first, so the
+        # log's own transaction does not wait on its lock (SQLite has one writer).
+        uow.rollback()
         with services.uow_factory() as log_uow:
             log_uow.email_logs.add(EmailLogEntry(
                 id=services.ids.new_id(), recipient_email=to, user_id=user_id,

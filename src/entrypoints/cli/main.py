@@ -6,7 +6,9 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from typing import Annotated, Any
 
@@ -307,12 +309,18 @@ def worker(
         ("installments", ChargeDueInstallments(actor=system)),
         ("credits", RunCreditSchedule(actor=system)),
     ]
+    # SIGTERM (an orchestrator stopping us) finishes the message or step in hand, then
+    # stops: nothing half-done is left for another worker to do again.
+    stopping = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        while True:
-            done = patronage.process_outbox()
+        while not stopping.is_set():
+            done = patronage.process_outbox(stopping=stopping.is_set)
             if done:
                 console.print(f"processed {done} message(s)")
             for label, step in periodic:
+                if stopping.is_set():
+                    break
                 if label == "credits" and time.monotonic() < schedule_due:
                     continue
                 try:
@@ -336,10 +344,12 @@ def worker(
                     console.print(f"{label}: {done_here}")
             if once:
                 return
-            time.sleep(interval)
+            stopping.wait(interval)
+        console.print("worker stopped")
     except KeyboardInterrupt:
         console.print("worker stopped")
     finally:
+        signal.signal(signal.SIGTERM, previous)
         patronage.close()
 
 
