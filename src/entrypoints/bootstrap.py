@@ -151,16 +151,18 @@ def core_config(settings: Settings) -> CoreConfig:
     )
 
 
-def _metrics(settings: Settings, engine: sa.Engine) -> Metrics:
+def _metrics(settings: Settings, engine: sa.Engine
+             ) -> tuple[Metrics, Callable[[float], None] | None]:
+    """The core's counters, and what to tell of each wait for a pooled connection."""
     if not settings.metrics:
-        return NoMetrics()
+        return NoMetrics(), None
     # Imported only when on: prometheus-client decides at import whether it counts for
     # several processes (PROMETHEUS_MULTIPROC_DIR), which `serve` sets up first.
     from adapters.metrics.prometheus import PrometheusMetrics
 
     counters = PrometheusMetrics()
     counters.watch_pool(engine)
-    return counters
+    return counters, counters.connection_wait
 
 
 def bootstrap(
@@ -188,7 +190,9 @@ def bootstrap(
             payments.clock = travel
     clock = travel or clock or SystemClock()
     routing = default_routing()
-    make_uow = uow_factory(engine, clock=clock, ids=ids, subscribers=routing.handler_names_for)
+    metrics, on_wait = _metrics(settings, engine)
+    make_uow = uow_factory(engine, clock=clock, ids=ids, subscribers=routing.handler_names_for,
+                           on_wait=on_wait)
     # The dispatcher needs the services and the services hand work to the
     # dispatcher: the link is closed once both exist.
     late: list[InlineDispatcher | BackgroundDispatcher] = []
@@ -214,7 +218,7 @@ def bootstrap(
         dispatch=dispatch_later,
         travel=travel,
         calendar=IcsCalendarWriter(),
-        metrics=_metrics(settings, engine),
+        metrics=metrics,
     )
     processor = OutboxProcessor(make_uow, routing, services, retry)
     dispatcher: InlineDispatcher | BackgroundDispatcher = (

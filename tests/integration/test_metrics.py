@@ -100,6 +100,8 @@ def test_metrics_count_per_route_template_and_the_cores_events(
     # Between requests no connection is out (the scrape's own is read after its own
     # checkout, so at most that one).
     assert value(after, "patronage_db_connections_in_use") in (0, 1)
+    waits = value(after, "patronage_db_connection_wait_seconds_count")
+    assert waits > value(before, "patronage_db_connection_wait_seconds_count")
     assert value(after, "patronage_database_up") == 1
     assert ("patronage_credits_total", (("movement", "issued"),)) in after
     # The scrape itself is not counted as a request.

@@ -21,6 +21,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    Histogram,
     generate_latest,
     multiprocess,
 )
@@ -51,10 +52,14 @@ class PrometheusMetrics:
             made["pool"] = Gauge(f"{PREFIX}_db_connections_in_use",
                                  "Database connections checked out of the pools",
                                  multiprocess_mode="livesum")
+            made["waits"] = Histogram(f"{PREFIX}_db_connection_wait_seconds",
+                                      "Time to get a database connection from the pool",
+                                      buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30))
         self._payments: Counter = made["payments"]
         self._emails: Counter = made["emails"]
         self._webhooks: Counter = made["webhooks"]
         self._pool: Gauge = made["pool"]
+        self._waits: Histogram = made["waits"]
 
     def payment(self, outcome: str) -> None:
         self._payments.labels(outcome).inc()
@@ -64,6 +69,9 @@ class PrometheusMetrics:
 
     def webhook(self, event_type: str, outcome: str) -> None:
         self._webhooks.labels(event_type, outcome).inc()
+
+    def connection_wait(self, seconds: float) -> None:
+        self._waits.observe(seconds)
 
     def watch_pool(self, engine: sa.Engine) -> None:
         """Count the engine's connections in use, as they are checked out and in."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import cached_property
 from types import TracebackType
@@ -56,8 +57,10 @@ class SqlAlchemyUnitOfWork:
         ids: IdGenerator,
         subscribers: Callable[[DomainEvent], list[str]],
         read_only: bool = False,
+        on_wait: Callable[[float], None] | None = None,
     ) -> None:
         self._engine = engine
+        self._on_wait = on_wait
         self._clock = clock
         self._ids = ids
         self._subscribers = subscribers
@@ -69,10 +72,14 @@ class SqlAlchemyUnitOfWork:
         return self._read_only
 
     def __enter__(self) -> Self:
+        started = time.perf_counter()
         try:
             connection = self._engine.connect()
         except sa_exc.OperationalError as error:
             raise translate_operational(error) from error
+        if self._on_wait is not None:
+            # How long the pool made us wait for a connection (metrics).
+            self._on_wait(time.perf_counter() - started)
         if self._read_only:
             # Queries and single-statement writes: every statement is its own transaction.
             # On PostgreSQL that saves the BEGIN/COMMIT round trips. On SQLite it is what
@@ -242,10 +249,12 @@ def uow_factory(
     clock: Clock,
     ids: IdGenerator,
     subscribers: Callable[[DomainEvent], list[str]],
+    on_wait: Callable[[float], None] | None = None,
 ) -> SqlAlchemyUnitOfWorkFactory:
     def make(*, read_only: bool = False) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(
-            engine, clock=clock, ids=ids, subscribers=subscribers, read_only=read_only
+            engine, clock=clock, ids=ids, subscribers=subscribers, read_only=read_only,
+            on_wait=on_wait,
         )
 
     return make
