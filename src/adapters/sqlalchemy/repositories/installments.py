@@ -51,20 +51,11 @@ class SqlInstallmentRepository:
 
     def _many(self, query: sa.Select[Any], lock: bool) -> list[Installment]:
         if lock:
-            # A locked read replaces what was read before: write what changed in it
-            # first, so the fresh copy carries those changes.
-            self.tracker.flush()
+            self.tracker.flush()  # see Tracker.load
             query = query.with_for_update()
-        found = []
-        for row in self._execute(query).mappings():
-            known = self.tracker.get(row["id"])
-            if known is not None and not lock:
-                found.append(known)
-                continue
-            fresh = installment_from(row)
-            self.tracker.forget(row["id"])
-            found.append(self.tracker.track(row["id"], fresh, installment_row(fresh)))
-        return found
+        found = (self.tracker.load(row, installment_from, locked=lock)
+                 for row in self._execute(query).mappings())
+        return [installment for installment in found if installment is not None]
 
     def get(self, installment_id: UUID, *, lock: bool = False) -> Installment | None:
         i = booking_installments

@@ -106,16 +106,10 @@ class SqlOfferingRepository:
     def _one(self, condition: sa.ColumnElement[bool], lock: bool) -> Offering | None:
         query = sa.select(offerings).where(condition)
         if lock:
+            self.tracker.flush()
             query = query.with_for_update()
-        row = self._execute(query).mappings().first()
-        if row is None:
-            return None
-        known = self.tracker.get(row["id"])
-        if known is not None and not lock:
-            return known
-        fresh = offering_from(row)
-        self.tracker.forget(row["id"])
-        return self.tracker.track(row["id"], fresh, offering_row(fresh))
+        return self.tracker.load(self._execute(query).mappings().first(), offering_from,
+                                 locked=lock)
 
     def get(self, offering_id: UUID, *, lock: bool = False) -> Offering | None:
         return self._one(offerings.c.id == offering_id, lock)
@@ -262,16 +256,10 @@ class SqlBookingRepository:
     def _one(self, condition: sa.ColumnElement[bool], lock: bool) -> Booking | None:
         query = sa.select(offering_bookings).where(condition)
         if lock:
+            self.tracker.flush()
             query = query.with_for_update()
-        row = self._execute(query).mappings().first()
-        if row is None:
-            return None
-        known = self.tracker.get(row["id"])
-        if known is not None and not lock:
-            return known
-        fresh = booking_from(row)
-        self.tracker.forget(row["id"])
-        return self.tracker.track(row["id"], fresh, booking_row(fresh))
+        return self.tracker.load(self._execute(query).mappings().first(), booking_from,
+                                 locked=lock)
 
     def get(self, booking_id: UUID, *, lock: bool = False) -> Booking | None:
         return self._one(offering_bookings.c.id == booking_id, lock)
@@ -332,12 +320,10 @@ class SqlBookingRepository:
                                     b.c.status.in_(LIVE)).order_by(b.c.id).limit(limit))
         if not lock:
             return self._many(query)
-        found = []
-        for row in self._execute(query.with_for_update()).mappings():
-            fresh = booking_from(row)
-            self.tracker.forget(row["id"])
-            found.append(self.tracker.track(row["id"], fresh, booking_row(fresh)))
-        return found
+        self.tracker.flush()
+        found = (self.tracker.load(row, booking_from, locked=True)
+                 for row in self._execute(query.with_for_update()).mappings())
+        return [booking for booking in found if booking is not None]
 
     def with_later_sessions(self, start: datetime, end: datetime) -> Sequence[UUID]:
         b = offering_bookings

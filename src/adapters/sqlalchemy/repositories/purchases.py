@@ -66,17 +66,10 @@ class SqlPurchaseRepository:
         if lock:
             # Held until commit: webhook deliveries and client calls for the same
             # purchase take turns.
+            self.tracker.flush()
             query = query.with_for_update()
-        row = self._execute(query).mappings().first()
-        if row is None:
-            return None
-        known = self.tracker.get(row["id"])
-        if known is not None and not lock:
-            return known
-        # Locked now: this row is the truth from here on; others keep their changes.
-        fresh = from_row(row)
-        self.tracker.forget(row["id"])
-        return self.tracker.track(row["id"], fresh, to_row(fresh))
+        return self.tracker.load(self._execute(query).mappings().first(), from_row,
+                                 locked=lock)
 
     def get(self, purchase_id: UUID, *, lock: bool = False) -> Purchase | None:
         return self._one(purchases.c.id == purchase_id, lock)

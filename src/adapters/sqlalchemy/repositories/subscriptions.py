@@ -72,16 +72,10 @@ class SqlSubscriptionRepository:
         query = sa.select(subscriptions).where(condition).order_by(*order).limit(1)
         if lock:
             # Held until commit: webhook deliveries and member requests take turns.
+            self.tracker.flush()
             query = query.with_for_update()
-        row = self._execute(query).mappings().first()
-        if row is None:
-            return None
-        known = self.tracker.get(row["id"])
-        if known is not None and not lock:
-            return known
-        fresh = from_row(row)
-        self.tracker.forget(row["id"])
-        return self.tracker.track(row["id"], fresh, to_row(fresh))
+        return self.tracker.load(self._execute(query).mappings().first(), from_row,
+                                 locked=lock)
 
     def get(self, subscription_id: UUID, *, lock: bool = False) -> Subscription | None:
         return self._one(subscriptions.c.id == subscription_id, lock)

@@ -14,6 +14,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
+from domain.events import Aggregate
 
 A = TypeVar("A")
 
@@ -35,6 +36,24 @@ class Tracker(Generic[A]):
         """Track a fresh read in place of an earlier one (a locked re-read)."""
         self._seen[key] = (aggregate, self._to_row(aggregate))
         return aggregate
+
+    def load(self, row: sa.RowMapping | None, from_row: Callable[[sa.RowMapping], A], *,
+             locked: bool) -> A | None:
+        """The aggregate a row read just now stands for. An unlocked read returns the
+        copy already tracked (one object per id). A locked read makes the row the truth
+        from here on: the caller flushed before reading (``flush``), so the row holds
+        the earlier copy's changes, and the events that copy recorded move over."""
+        if row is None:
+            return None
+        key = row["id"]
+        known = self.get(key)
+        if known is not None and not locked:
+            return known
+        fresh = from_row(row)
+        if isinstance(known, Aggregate) and isinstance(fresh, Aggregate):
+            fresh.events.extend(known.events)
+        self._seen[key] = (fresh, self._to_row(fresh))
+        return fresh
 
     def track(self, key: UUID, aggregate: A, row: dict[str, Any] | None = None) -> A:
         existing = self._seen.get(key)
