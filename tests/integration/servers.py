@@ -53,6 +53,19 @@ class Served:
     group: int  # the process group: the server and its workers
 
 
+def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    """Until the server at ``base`` answers (30 s at most, and only while it runs)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{base}/health", timeout=2)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "server did not start"
+            assert process.poll() is None, "server exited"
+            time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def serving(env: dict[str, str], *args: str) -> Iterator[Served]:
     """Run `patronage serve` until the block ends."""
@@ -61,15 +74,7 @@ def serving(env: dict[str, str], *args: str) -> Iterator[Served]:
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)  # its own group: SIGINT reaches all
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "server did not start"
-                assert process.poll() is None, "server exited"
-                time.sleep(0.2)
+        wait_until_up(base, process)
         yield Served(base, process.pid)
     finally:
         os.killpg(process.pid, signal.SIGINT)

@@ -23,7 +23,7 @@ from application.ports.mail import MailDeliveryError, OutgoingEmail
 from entrypoints.bootstrap import bootstrap
 from entrypoints.config import Settings
 from tests.integration.conftest import free_port
-from tests.integration.servers import BIN, demo_platform, server_env
+from tests.integration.servers import BIN, demo_platform, server_env, wait_until_up
 
 PASSWORD = "a long and unusual passphrase"
 
@@ -35,14 +35,7 @@ def test_a_server_finishes_the_request_in_flight_on_sigterm(tmp_path: Path) -> N
     server = subprocess.Popen([str(BIN / "patronage"), "serve"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.2)
+        wait_until_up(base, server)
         token = httpx.post(f"{base}/api/v1/auth/login", json={
             "email": owner_email, "password": owner_password}).json()["token"]
         # Another writer holds SQLite's write lock: the request waits for it.

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from tests.integration.conftest import free_port
-from tests.integration.servers import BIN, demo_platform, server_env
+from tests.integration.servers import BIN, demo_platform, server_env, wait_until_up
 
 PASSWORD = "a long and unusual passphrase 7Q"
 NEW_PASSWORD = "another long passphrase, 9W and more"
@@ -45,14 +45,7 @@ def test_the_logs_of_a_full_run_hold_no_secret(tmp_path: Path) -> None:
         server = subprocess.Popen([str(BIN / "patronage"), "serve"], env=env, stdout=log,
                                   stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(f"{base}/health", timeout=2)
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline and server.poll() is None
-                    time.sleep(0.2)
+            wait_until_up(base, server)
             with httpx.Client(base_url=base, timeout=30) as http:
                 assert http.post("/api/v1/auth/register", json={
                     "email": "fan@example.com", "password": PASSWORD,

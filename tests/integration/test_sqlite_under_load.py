@@ -27,18 +27,19 @@ CLIENTS = 32
 REQUESTS = 480
 
 
+def login(base: str, email: str, password: str) -> dict[str, str]:
+    token = httpx.post(f"{base}/api/v1/auth/login",
+                       json={"email": email, "password": password}).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
 def test_32_concurrent_writers_get_no_503(tmp_path: Path) -> None:
     env = server_env(tmp_path / "var", free_port())
     owner_login = demo_platform(env)
     with serving(env) as server:
         base = server.base
 
-        def login(email: str, password: str) -> dict[str, str]:
-            token = httpx.post(f"{base}/api/v1/auth/login",
-                               json={"email": email, "password": password}).json()["token"]
-            return {"Authorization": f"Bearer {token}"}
-
-        owner = login(*owner_login)
+        owner = login(base, *owner_login)
         buyers = []
         for n in range(16):
             email = f"buyer{n}-{uuid.uuid4().hex[:6]}@example.com"
@@ -46,7 +47,7 @@ def test_32_concurrent_writers_get_no_503(tmp_path: Path) -> None:
                 "email": email, "password": PASSWORD, "full_name": "Buyer",
                 "role": "customer"})
             assert made.status_code == 201, made.text
-            buyers.append(login(email, PASSWORD))
+            buyers.append(login(base, email, PASSWORD))
         items = httpx.get(f"{base}/api/v1/content?limit=50").json()["items"]
         video = next(i for i in items if i["content_type"] == "video")
         for_sale = [i for i in items if i["price"]]
@@ -94,12 +95,7 @@ def test_32_concurrent_bookings_and_credit_spends_get_no_503(tmp_path: Path) -> 
     with serving(env) as server:
         base = server.base
 
-        def login(email: str, password: str) -> dict[str, str]:
-            token = httpx.post(f"{base}/api/v1/auth/login",
-                               json={"email": email, "password": password}).json()["token"]
-            return {"Authorization": f"Bearer {token}"}
-
-        owner = login(*owner_login)
+        owner = login(base, *owner_login)
         start = (datetime.now(UTC) + timedelta(days=3)).date()
         made = httpx.post(f"{base}/api/v1/studio/offerings", headers=owner, json={
             "title": "Drop-in class", "offering_type": "recurring_fixed",
@@ -127,7 +123,7 @@ def test_32_concurrent_bookings_and_credit_spends_get_no_503(tmp_path: Path) -> 
                 "role": "customer"}).status_code == 201
             assert httpx.post(f"{base}/api/v1/admin/credits/adjust", headers=owner, json={
                 "email": email, "amount": 10, "reason": "class pass"}).status_code == 200
-            buyers.append(login(email, PASSWORD))
+            buyers.append(login(base, email, PASSWORD))
 
         def one(n: int) -> int:
             # Each member books sessions in turn: 12 tries for 10 credits, so the last

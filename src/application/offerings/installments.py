@@ -118,9 +118,7 @@ def charge_due_installments(cmd: ChargeDueInstallments, uow: UnitOfWork, service
 
 def _claim(services: Services, installment_id: UUID, now: datetime) -> _Claim | None:
     with services.uow_factory() as uow:
-        seen = uow.installments.get(installment_id)
-        booking = uow.bookings.get(seen.booking_id, lock=True) if seen else None
-        installment = uow.installments.get(installment_id, lock=True)
+        booking, installment = _locked(uow, installment_id)
         if booking is None or installment is None:
             return None
         if booking.status not in OWING:
