@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from application.catalog import authoring, browsing, media, progress, series
 from application.commerce import grants, library, payment_events, purchasing, refunds
-from application.credits import adjusting, audit, schedule
+from application.credits import adjusting, audit, packs, schedule
 from application.credits import views as credit_views
 from application.identity import (
     administration,
@@ -117,6 +117,10 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     credit_views.MyCredits: credit_views.my_credits,
     credit_views.MyCreditTransactions: credit_views.my_credit_transactions,
     adjusting.AdjustCredits: adjusting.adjust_credits,
+    packs.CreateCreditPack: packs.create_credit_pack,
+    packs.UpdateCreditPack: packs.update_credit_pack,
+    packs.ListCreditPacks: packs.list_credit_packs,
+    packs.GetCreditPack: packs.get_credit_pack,
     schedule.RunCreditSchedule: schedule.run_credit_schedule_command,
     audit.AuditCredits: audit.audit_credits,
     offering_authoring.CreateOffering: offering_authoring.create_offering,

@@ -15,7 +15,7 @@ from application.ports.catalog import (
     SeriesRepository,
 )
 from application.ports.commerce import CommerceLedger, GrantRepository, PurchaseRepository
-from application.ports.credits import CreditLedgerRepository
+from application.ports.credits import CreditLedgerRepository, CreditPackRepository
 from application.ports.identity import SessionRepository, ThrottleRepository, UserRepository
 from application.ports.mail import EmailLogRepository
 from application.ports.memberships import SubscriptionRepository, TierRepository
@@ -66,6 +66,8 @@ class UnitOfWork(Protocol):
     def subscriptions(self) -> SubscriptionRepository: ...
     @property
     def credits(self) -> CreditLedgerRepository: ...
+    @property
+    def credit_packs(self) -> CreditPackRepository: ...
     @property
     def offerings(self) -> OfferingRepository: ...
     @property

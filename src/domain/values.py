@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -270,3 +270,19 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency.upper()}"
+
+
+def text_field(value: Any, field: str, limit: int, *, required: bool) -> str | None:
+    """Stripped text of at most ``limit`` characters; None for absent or blank text
+    unless ``required``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError(f"{field} is required.", code="validation.required",
+                                  field=field)
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be text.", field=field)
+    if len(value) > limit:
+        raise ValidationError(f"{field} is longer than {limit} characters.",
+                              code="validation.too_long", field=field)
+    return value.strip()

@@ -1,5 +1,5 @@
-"""Demo data for ``make run``: two accounts, a small catalog, a series and a membership
-tier, created once."""
+"""Demo data for ``make run``: two accounts, a small catalog, a series, a membership
+tier and a credit pack, created once."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from application.catalog.authoring import CreateContent, PublishContent
 from application.catalog.media import ConfirmMediaUpload, StartMediaUpload
 from application.catalog.series import AddToSeries, CreateSeries, PublishSeries
+from application.credits.packs import CreateCreditPack
 from application.identity.administration import ActAs
 from application.identity.registration import CreateUser
 from application.memberships.tiers import CreateTier
@@ -97,3 +98,6 @@ def _seed_catalog(patronage: Patronage) -> None:
         "offering_access_rules": [{"offering_type": "recurring_fixed", "access": "free"},
                                   {"offering_type": "one_time_event", "access": "credits"}],
     }))
+    patronage.handle(CreateCreditPack(actor=owner, fields={
+        "name": "Ten class credits", "price": "90.00", "credits": 10, "valid_days": 180,
+        "description": "Ten credits for classes and events, valid for six months."}))

@@ -23,6 +23,7 @@ from typer.testing import CliRunner, Result
 
 from adapters.sqlalchemy.tables import (
     credit_balances,
+    credit_packs,
     credit_transactions,
     platform_settings,
     subscription_tiers,
@@ -202,6 +203,36 @@ def test_updating_a_tier_checks_its_input_and_that_it_exists(cli: Cli, db: sa.En
     assert missing.exit_code == EXIT_NOT_FOUND and "tier.not_found" in missing.output
     not_an_id = cli("tiers", "update", "gold", "--monthly", "9")
     assert not_an_id.exit_code == EXIT_USAGE
+
+
+# ------------------------------------------------------------------ credit packs
+
+
+def test_credit_packs_are_put_on_sale_listed_edited_and_taken_off_sale(
+        cli: Cli, db: sa.Engine) -> None:
+    made = cli.ok("credits", "packs", "create", "--name", "Ten classes", "--price", "120.00",
+                  "--credits", "10", "--valid-days", "90")
+    found = re.search(r"credit pack ([0-9a-f-]{36}): Ten classes, 10 credits for "
+                      r"120\.00 USD \(90 days\)", made)
+    assert found, made
+    pack_id = found.group(1)
+    listed = cli.ok("credits", "packs", "list")
+    assert pack_id in listed and "90 days" in listed and "yes" in listed
+    changed = cli.ok("credits", "packs", "update", pack_id, "--credits", "12", "--off-sale")
+    assert "12 credits for 120.00 USD (90 days), not sold" in changed
+    with db.connect() as conn:
+        row = conn.execute(sa.select(credit_packs).where(
+            credit_packs.c.id == UUID(pack_id))).mappings().one()
+    assert (row["credits"], row["valid_days"], row["active"]) == (12, 90, False)
+    bad = cli("credits", "packs", "update", pack_id, "--price", "0")
+    assert bad.exit_code == EXIT_VALIDATION and "error [credit_pack.price] (price):" in bad.output
+    missing = cli("credits", "packs", "update", "00000000-0000-7000-8000-000000000000",
+                  "--credits", "3")
+    assert missing.exit_code == EXIT_NOT_FOUND and "credit_pack.not_found" in missing.output
+    too_many = cli("credits", "packs", "create", "--name", "Huge", "--price", "1.00",
+                   "--credits", "10001")
+    assert too_many.exit_code == EXIT_USAGE
+    assert count(db, credit_packs) == 1
 
 
 # ------------------------------------------------------------------ credits adjust

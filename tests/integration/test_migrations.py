@@ -27,7 +27,7 @@ BACKENDS = ("postgresql", "sqlite")
 REVISIONS = (
     "0001_phase1", "0002_phase2", "0003_phase3", "0004_phase4", "0005_catalog_reads",
     "0006_commerce", "0007_hardening", "0008_memberships",
-    "0009_offerings", "0010_installments",
+    "0009_offerings", "0010_installments", "0011_credit_packs",
 )
 HEAD = REVISIONS[-1]
 
@@ -53,6 +53,7 @@ PHASE_TABLES: dict[str, frozenset[str]] = {
     "0009_offerings": frozenset({"offering_sessions", "booking_reminders", "calendar_feeds",
                                  "offering_waitlist"}),
     "0010_installments": frozenset({"booking_installments"}),
+    "0011_credit_packs": frozenset({"credit_packs"}),
 }
 PHASE4_SETTINGS_COLUMNS = frozenset({"custom_domain", "custom_css", "hide_platform_branding"})
 BOOKKEEPING = frozenset({"alembic_version"})
@@ -455,6 +456,69 @@ def test_a_purchase_is_of_exactly_one_content_item_or_series(engine: sa.Engine) 
     assert_check_fails(
         engine, purchase(customer_id=customer, status="pending")[1], "ck_purchases_one_item"
     )
+
+
+def add_pack(eng: sa.Engine) -> uuid.UUID:
+    pack_id = uuid.uuid4()
+    run(eng, t.credit_packs.insert().values(id=pack_id, name="Ten classes",
+                                            price=Decimal("120.00"), credits=10))
+    return pack_id
+
+
+def pack_purchase(customer_id: uuid.UUID, pack_id: uuid.UUID, status: str,
+                  **extra: object) -> sa.Insert:
+    values = {"credit_pack_id": pack_id, "pack_credits": 10, **extra}
+    return purchase(customer_id=customer_id, status=status)[1].values(**values)
+
+
+def test_a_pack_purchase_names_only_its_pack_and_the_credits_it_grants(
+        engine: sa.Engine) -> None:
+    customer, creator = add_user(engine), add_user(engine)
+    pack_id = add_pack(engine)
+    assert_check_fails(engine, pack_purchase(customer, pack_id, "pending",
+                                             content_id=add_content(engine, creator)),
+                       "ck_purchases_one_item")
+    assert_check_fails(engine, pack_purchase(customer, pack_id, "pending", pack_credits=None),
+                       "ck_purchases_pack_terms")
+    assert_check_fails(engine, pack_purchase(customer, pack_id, "pending", pack_credits=0),
+                       "ck_purchases_pack_terms")
+    assert_check_fails(engine, t.credit_packs.insert().values(
+        id=uuid.uuid4(), name="Free", price=Decimal(0), credits=1),
+        "ck_credit_packs_price_positive")
+
+
+def test_a_pack_is_bought_again_and_again_but_awaits_one_payment_at_a_time(
+        engine: sa.Engine) -> None:
+    customer = add_user(engine)
+    pack_id = add_pack(engine)
+    for status in ("completed", "completed", "refunded", "failed", "pending"):
+        run(engine, pack_purchase(customer, pack_id, status))
+    assert_rejected(engine, pack_purchase(customer, pack_id, "pending"),
+                    postgresql="uq_purchases_open_pack",
+                    sqlite="purchases.customer_id, purchases.credit_pack_id")
+    run(engine, pack_purchase(add_user(engine), pack_id, "pending"))
+
+
+def test_downgrading_below_credit_packs_refuses_to_erase_their_purchases(
+        fresh_url: str) -> None:
+    migrate.upgrade(fresh_url, "0011_credit_packs")
+    eng = create_engine(fresh_url)
+    try:
+        customer = add_user(eng)
+        pack_id = add_pack(eng)
+        sold = pack_purchase(customer, pack_id, "completed")
+        run(eng, sold)
+        with pytest.raises(RuntimeError, match="credit pack purchases exist"):
+            migrate.downgrade(fresh_url, "0010_installments")
+        assert migrate.current(fresh_url) == "0011_credit_packs"
+        run(eng, t.purchases.delete())
+        migrate.downgrade(fresh_url, "0010_installments")
+        assert migrate.current(fresh_url) == "0010_installments"
+        # A content purchase still checks exactly one item after the round trip.
+        assert_check_fails(eng, purchase(customer_id=customer, status="pending")[1],
+                           "ck_purchases_one_item")
+    finally:
+        eng.dispose()
 
 
 def test_a_credit_balance_cannot_go_negative(engine: sa.Engine) -> None:

@@ -113,6 +113,13 @@ ACTIONS: dict[str, tuple[set[Role], Action]] = {
     "adjust someone's credits": ({OWNER}, lambda w: w.client.post(
         "/api/v1/admin/credits/adjust", headers=w.actor,
         json={"email": w.target_email, "amount": 50, "reason": "I said so"})),
+    "sell a credit pack": ({OWNER}, lambda w: w.client.post(
+        "/api/v1/admin/credit-packs", headers=w.actor,
+        json={"name": "Mine", "price": "5.00", "credits": 5})),
+    "edit a credit pack": ({OWNER}, lambda w: w.client.patch(
+        f"/api/v1/admin/credit-packs/{uuid4()}", headers=w.actor, json={"price": "0.50"})),
+    "list every credit pack": ({OWNER}, lambda w: w.client.get("/api/v1/admin/credit-packs",
+                                                               headers=w.actor)),
     "move the sandbox clock": ({OWNER}, lambda w: w.client.post(
         "/api/v1/admin/sandbox/advance", headers=w.actor, json={"days": 1})),
     "create an offering": (EVERY_CREATOR, lambda w: w.client.post(
@@ -133,7 +140,7 @@ ACTIONS: dict[str, tuple[set[Role], Action]] = {
 
 
 PAST_THE_CHECK = {"refund a purchase": "purchase.not_found", "revoke access": "grant.not_found",
-                  "edit a tier": "tier.not_found",
+                  "edit a tier": "tier.not_found", "edit a credit pack": "credit_pack.not_found",
                   "end someone's subscription": "subscription.not_found",
                   "move another creator's session": "session.not_movable"}
 
@@ -177,6 +184,7 @@ def assert_nothing_changed(w: World) -> None:
         name, offset = conn.execute(sa.text(
             "SELECT platform_name, sandbox_clock_offset_seconds FROM platform_settings")).one()
         tiers = conn.execute(sa.text("SELECT count(*) FROM subscription_tiers")).scalar_one()
+        tiers += conn.execute(sa.text("SELECT count(*) FROM credit_packs")).scalar_one()
         credits = conn.execute(sa.text("SELECT count(*) FROM credit_transactions")).scalar_one()
         offering_title = conn.execute(sa.text(
             "SELECT title FROM offerings WHERE id = :id"), {"id": w.others_offering}

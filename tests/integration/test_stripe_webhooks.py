@@ -20,6 +20,9 @@ from adapters.passwords.argon2_hasher import Argon2PasswordHasher
 from adapters.sqlalchemy.tables import (
     content,
     content_access,
+    credit_balances,
+    credit_packs,
+    credit_transactions,
     email_logs,
     purchase_refunds,
     purchases,
@@ -296,3 +299,55 @@ def test_a_payment_of_the_wrong_amount_or_currency_completes_nothing(
     assert world.count(email_logs, email_logs.c.email_type == "purchase_receipt") == 0
     logged = [r.getMessage() for r in caplog.records if r.name == "patronage.payments"]
     assert len(logged) == 1 and world.intent_id in logged[0] and "expected" in logged[0]
+
+
+def _pending_pack_purchase(world: World) -> uuid.UUID:
+    """A pending purchase of a 10-credit pack for 9.00, as `POST /purchases` leaves it."""
+    pack_id = uuid.uuid4()
+    with world.engine.begin() as conn:
+        conn.execute(sa.insert(credit_packs).values(
+            id=pack_id, name="Ten classes", price=Decimal("9.00"), currency="usd", credits=10,
+            valid_days=30))
+        conn.execute(sa.insert(purchases).values(
+            id=world.purchase_id, customer_id=world.buyer_id, credit_pack_id=pack_id,
+            pack_credits=10, pack_valid_days=30, amount_paid=Decimal("9.00"), currency="usd",
+            platform_fee_amount=Decimal(0), creator_payout_amount=Decimal("9.00"),
+            status="pending", stripe_payment_intent_id=world.intent_id))
+    return pack_id
+
+
+def test_a_pack_paid_by_webhook_grants_its_credits_once_and_a_refund_withdraws_them_once(
+        client: Client, world: World) -> None:
+    _pending_pack_purchase(world)
+    body = event("payment_intent.succeeded", world.intent())
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = Counter(r.json()["outcome"] for r in pool.map(
+            lambda _: deliver(client, body), range(10)))
+    assert outcomes == Counter({"applied": 1, "duplicate": 9})
+    assert world.status() == "completed"
+
+    def ledger() -> list[tuple[str, int]]:
+        with world.engine.connect() as conn:
+            return [(str(t), int(a)) for t, a in conn.execute(
+                sa.select(credit_transactions.c.type, credit_transactions.c.amount)
+                .where(credit_transactions.c.customer_id == world.buyer_id)
+                .order_by(credit_transactions.c.entry_number))]
+
+    def balance() -> int:
+        with world.engine.connect() as conn:
+            return int(conn.execute(sa.select(credit_balances.c.current_balance).where(
+                credit_balances.c.customer_id == world.buyer_id)).scalar_one())
+
+    assert (ledger(), balance()) == ([("earned_purchase", 10)], 10)
+    assert world.count(content_access) == 0  # a pack opens no content
+
+    partial = event("charge.refunded", world.charge([("re_part", 400)]))
+    assert deliver(client, partial).json()["outcome"] == "applied"
+    assert (world.status(), balance()) == ("completed", 10)
+    full = [event("charge.refunded", world.charge([("re_part", 400), ("re_rest", 500)]))
+            for _ in range(2)]
+    for body in (full[0], full[0], full[1]):
+        assert deliver(client, body).status_code == 200
+    assert world.status() == "refunded"
+    assert (ledger(), balance()) == ([("earned_purchase", 10), ("adjustment", -10)], 0)
+    assert world.count(email_logs, email_logs.c.email_type == "purchase_refund") == 1

@@ -186,12 +186,12 @@ def test_start_of_a_series() -> None:
 
 
 def test_start_refuses_both_content_and_series() -> None:
-    with pytest.raises(ValueError, match="one content item or one series"):
+    with pytest.raises(ValueError, match="one content item, one series or one pack"):
         start_purchase(content_id=CONTENT_ID, series_id=SERIES_ID)
 
 
 def test_start_refuses_neither_content_nor_series() -> None:
-    with pytest.raises(ValueError, match="one content item or one series"):
+    with pytest.raises(ValueError, match="one content item, one series or one pack"):
         start_purchase(content_id=None, series_id=None)
 
 

@@ -16,7 +16,9 @@ aggregate must agree with the model and with itself:
   soonest-expiring first, as they stood just before it;
 * ``expire_due`` writes off exactly the expired remainders, once;
 * a refund gives back exactly what its spend took, to the same grants;
-* ``cap_rollover`` leaves exactly ``min(carried, cap)`` subscription credits.
+* ``cap_rollover`` leaves exactly ``min(carried, cap)`` subscription credits;
+* ``withdraw`` (a refunded pack) takes exactly what is left of one grant, after the
+  write-offs that were due, and nothing from any other grant.
 """
 
 from __future__ import annotations
@@ -317,6 +319,31 @@ class CreditLedgerMachine(RuleBasedStateMachine):
                 assert lot.expires_at is None or lot.expires_at > self.now
         assert self.ledger.expire_due(self.now, self.new_id) == [], "expire_due not idempotent"
         assert self.ledger.available(self.now) == self.ledger.balance
+
+    @precondition(lambda self: bool(self.model))
+    @rule(data=st.data())
+    def withdraw(self, data: st.DataObject) -> None:
+        grant_id = data.draw(st.sampled_from(sorted(self.model)))
+        before = len(self.ledger.new_entries)
+        due = self.model_expire()
+        left = self.model[grant_id].remaining
+        others = {g: m.remaining for g, m in self.model.items() if g != grant_id}
+        entry = self.ledger.withdraw(self.new_id, grant_id, self.now,
+                                     description="Purchase refunded",
+                                     source_key=f"purchase-refund:{self.issued}")
+        written = self.ledger.new_entries[before:]
+        if left == 0:
+            assert entry is None
+            self.check_write_offs(written, due)
+        else:
+            assert entry is not None and written[-1] == entry
+            self.check_write_offs(written[:-1], due)
+            assert entry.type is CreditType.ADJUSTMENT and entry.amount == -left
+            assert entry.allocations == (Allocation(grant_id, left),)
+            assert not entry.is_grant
+            self.take(entry.allocations)
+        assert self.model[grant_id].remaining == 0
+        assert {g: m.remaining for g, m in self.model.items() if g != grant_id} == others
 
     @rule(cap=st.integers(0, 20))
     def cap_rollover(self, cap: int) -> None:

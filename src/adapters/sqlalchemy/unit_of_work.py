@@ -17,6 +17,7 @@ from adapters.sqlalchemy.repositories.access import SqlAccessFacts
 from adapters.sqlalchemy.repositories.catalog import SqlCatalogQueries
 from adapters.sqlalchemy.repositories.commerce import SqlCommerceLedger, SqlGrantRepository
 from adapters.sqlalchemy.repositories.content import SqlContentRepository
+from adapters.sqlalchemy.repositories.credit_packs import SqlCreditPackRepository
 from adapters.sqlalchemy.repositories.credits import SqlCreditLedgerRepository
 from adapters.sqlalchemy.repositories.email_logs import SqlEmailLogRepository
 from adapters.sqlalchemy.repositories.installments import SqlInstallmentRepository
@@ -45,7 +46,7 @@ from application.unit_of_work import collect_events
 from domain.events import DomainEvent
 
 _TRACKED = ("users", "settings", "content", "series", "purchases", "tiers", "subscriptions",
-            "offerings", "bookings", "installments")
+            "offerings", "bookings", "installments", "credit_packs")
 
 
 class SqlAlchemyUnitOfWork:
@@ -162,6 +163,10 @@ class SqlAlchemyUnitOfWork:
     @cached_property
     def credits(self) -> SqlCreditLedgerRepository:
         return SqlCreditLedgerRepository(self._executor, self._ids)
+
+    @cached_property
+    def credit_packs(self) -> SqlCreditPackRepository:
+        return SqlCreditPackRepository(self._executor)
 
     @cached_property
     def offerings(self) -> SqlOfferingRepository:

@@ -12,6 +12,7 @@ import logging
 
 import attrs
 
+from application.credits.ledger import grant_pack_credits, withdraw_pack_credits
 from application.offerings.booking import apply_booking_payment
 from application.offerings.installments import apply_installment_payment
 from application.ports.payments import PaymentEvent
@@ -79,11 +80,17 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str
     elif purchase is not None and event.type == SUCCEEDED:
         # A series bundle needs no grants: the entitlement engine reads the
         # completed purchase itself, so items added later are covered too.
-        if purchase.complete(now) and purchase.content_id is not None:
-            uow.grants.grant(grant_id=services.ids.new_id(), user_id=purchase.customer_id,
-                             content_id=purchase.content_id, access_type="purchased",
-                             expires_at=None, now=now)
-            uow.ledger.add_purchase_count(purchase.content_id, +1)
+        if purchase.complete(now):
+            if purchase.content_id is not None:
+                uow.grants.grant(grant_id=services.ids.new_id(),
+                                 user_id=purchase.customer_id,
+                                 content_id=purchase.content_id, access_type="purchased",
+                                 expires_at=None, now=now)
+                uow.ledger.add_purchase_count(purchase.content_id, +1)
+            elif purchase.pack is not None:
+                pack = uow.credit_packs.get(purchase.pack.pack_id)
+                grant_pack_credits(uow, services, purchase,
+                                   pack.name if pack else "credits")
         outcome = "applied"
     elif purchase is not None and event.type == FAILED:
         purchase.fail(now)
@@ -92,14 +99,17 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str
         for refund in event.refunds:
             uow.ledger.record_refund(refund.id, purchase.id, refund.amount.amount,
                                      refund.amount.currency, now)
-        # Partial refunds keep access; once the refunds add up to the price, it goes.
+        # Partial refunds keep access (and a pack's credits); once the refunds add up to
+        # the price, access goes, and so do the pack's unspent credits.
         refunded = max(uow.ledger.refunded_total(purchase.id),
                        event.amount_refunded.amount if event.amount_refunded else 0)
-        if (refunded >= purchase.amount.amount and purchase.refund(now, purchase.refund_reason)
-                and purchase.content_id is not None):
-            uow.grants.revoke(user_id=purchase.customer_id, content_id=purchase.content_id,
-                              access_type="purchased")
-            uow.ledger.add_purchase_count(purchase.content_id, -1)
+        if refunded >= purchase.amount.amount and purchase.refund(now, purchase.refund_reason):
+            if purchase.content_id is not None:
+                uow.grants.revoke(user_id=purchase.customer_id,
+                                  content_id=purchase.content_id, access_type="purchased")
+                uow.ledger.add_purchase_count(purchase.content_id, -1)
+            elif purchase.pack is not None:
+                withdraw_pack_credits(uow, services, purchase)
         outcome = "applied"
     uow.commit()
     return outcome

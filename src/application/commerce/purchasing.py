@@ -1,4 +1,4 @@
-"""Buying a content item or a series bundle."""
+"""Buying a content item, a series bundle or a credit pack."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.access.decision import Reason
-from domain.commerce.purchase import Purchase, PurchaseStatus
+from domain.commerce.purchase import PackTerms, Purchase, PurchaseStatus
 from domain.commerce.revenue import split_revenue
 from domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from domain.identity.roles import Role
@@ -38,14 +38,40 @@ class StartPurchase:
     series_id: UUID | None = None
     payment_method: str | None = None
     idempotency_key: str | None = None
+    credit_pack_id: UUID | None = None
 
     def __repr__(self) -> str:
-        return f"StartPurchase(content_id={self.content_id}, series_id={self.series_id})"
+        return (f"StartPurchase(content_id={self.content_id}, series_id={self.series_id}, "
+                f"credit_pack_id={self.credit_pack_id})")
+
+    @property
+    def item(self) -> tuple[UUID | None, UUID | None, UUID | None]:
+        return self.content_id, self.series_id, self.credit_pack_id
+
+
+@attrs.frozen
+class _Sale:
+    price: Money
+    seller_role: Role
+    pack: PackTerms | None = None
+
+
+def _seller_role(uow: UnitOfWork, seller_id: UUID) -> Role:
+    seller = uow.users.get(seller_id)
+    return seller.role if seller else Role.PLATFORM_OWNER
 
 
 def _what_is_sold(cmd: StartPurchase, uow: UnitOfWork, services: Services,
-                  user_id: UUID) -> tuple[Money, UUID, str]:
-    """Price, seller and a description; refuses what is not for sale or already owned."""
+                  user_id: UUID) -> _Sale:
+    """Price, seller and what a pack grants; refuses what is not for sale or already owned."""
+    if cmd.credit_pack_id is not None:
+        pack = uow.credit_packs.get(cmd.credit_pack_id)
+        if pack is None:
+            raise NotFound("No such credit pack.", code="credit_pack.not_found")
+        pack.require_on_sale()
+        # Packs are the platform's own: credits are spent on any creator's offerings.
+        return _Sale(pack.price, Role.PLATFORM_OWNER,
+                     PackTerms(pack.id, pack.credits, pack.valid_days))
     if cmd.content_id is not None:
         found = resolve(uow, services, user_id=user_id, content_ids=[cmd.content_id]).one()
         if found is None or found[1].reason is Reason.NOT_FOUND:
@@ -58,13 +84,13 @@ def _what_is_sold(cmd: StartPurchase, uow: UnitOfWork, services: Services,
         entry = row.entry
         if entry.price is None or entry.price <= 0:
             raise Conflict("This item is not sold on its own.", code="purchase.not_for_sale")
-        return Money(entry.price, entry.currency), entry.creator_id, entry.title
+        return _Sale(Money(entry.price, entry.currency), _seller_role(uow, entry.creator_id))
     series = uow.series.get(cmd.series_id) if cmd.series_id else None
     if series is None or not series.is_live:
         raise NotFound("No such series.", code="series.not_found")
     if series.price is None or series.price.is_zero:
         raise Conflict("This series is not sold as a bundle.", code="purchase.not_for_sale")
-    return series.price, series.creator_id, series.title
+    return _Sale(series.price, _seller_role(uow, series.creator_id))
 
 
 def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> PurchaseStarted:
@@ -72,8 +98,8 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
     if not cmd.actor.email_verified:
         raise Forbidden("Confirm your email address before buying.",
                         code="purchase.email_unverified")
-    if (cmd.content_id is None) == (cmd.series_id is None):
-        raise ValidationError("Name exactly one of content_id and series_id.",
+    if cmd.item.count(None) != 2:
+        raise ValidationError("Name exactly one of content_id, series_id and credit_pack_id.",
                               code="purchase.one_item")
     if cmd.idempotency_key is not None and not 0 < len(cmd.idempotency_key) <= IDEMPOTENCY_KEY_MAX:
         raise ValidationError("Idempotency-Key must be 1 to 200 characters.",
@@ -85,32 +111,32 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
         first = uow.ledger.key_resource(user_id, "purchase", cmd.idempotency_key)
         if first is not None:
             earlier = uow.purchases.get(first)
-            if earlier is None or (earlier.content_id, earlier.series_id) != (
-                cmd.content_id, cmd.series_id
-            ):
+            if earlier is None or (earlier.content_id, earlier.series_id,
+                                   earlier.credit_pack_id) != cmd.item:
                 raise Conflict("This Idempotency-Key was used for another purchase.",
                                code="request.idempotency_key_reused")
             uow.rollback()
             return _pay(earlier.id, cmd, services)
 
     existing = uow.purchases.open_for(user_id, content_id=cmd.content_id,
-                                      series_id=cmd.series_id)
+                                      series_id=cmd.series_id,
+                                      credit_pack_id=cmd.credit_pack_id)
     if existing is not None and existing.status is PurchaseStatus.COMPLETED:
         raise Conflict("You already bought this.", code="purchase.already_bought")
     if existing is None:
-        price, seller_id, _ = _what_is_sold(cmd, uow, services, user_id)
-        seller = uow.users.get(seller_id)
-        split = split_revenue(price, seller.role if seller else Role.PLATFORM_OWNER)
+        sale = _what_is_sold(cmd, uow, services, user_id)
         purchase = Purchase.start(id=services.ids.new_id(), customer_id=user_id,
                                   content_id=cmd.content_id, series_id=cmd.series_id,
-                                  split=split, now=now)
+                                  split=split_revenue(sale.price, sale.seller_role), now=now,
+                                  pack=sale.pack)
         try:
             uow.purchases.add(purchase)
         except Conflict:
             # A parallel request (a double click) opened it first: continue with theirs.
             uow.rollback()
             theirs = uow.purchases.open_for(user_id, content_id=cmd.content_id,
-                                            series_id=cmd.series_id)
+                                            series_id=cmd.series_id,
+                                            credit_pack_id=cmd.credit_pack_id)
             if theirs is None:
                 raise
             purchase = theirs

@@ -14,7 +14,9 @@ import attrs
 
 from application.services import Services
 from application.unit_of_work import UnitOfWork
+from domain.commerce.purchase import Purchase, PurchaseStatus
 from domain.credits.ledger import CreditLedger, CreditType, Entry, refund_key
+from domain.credits.packs import pack_expiry, purchase_key, purchase_of, withdrawal_key
 from domain.errors import NotFound
 from domain.memberships.periods import add_months, months_in
 from domain.memberships.subscription import Subscription
@@ -42,10 +44,26 @@ def refund_spend(uow: UnitOfWork, services: Services, *, spend_id: UUID,
     ledger = uow.credits.load(customer_id)
     if uow.credits.has_source(refund_key(spend_id)):
         return None
-    entry = ledger.refund(services.ids.new_id, spend, services.clock.now(),
-                          description=description)
+    now = services.clock.now()
+    entry = ledger.refund(services.ids.new_id, spend, now, description=description)
+    _withdraw_from_refunded_packs(uow, services, ledger, entry, spend_id, now)
     uow.credits.save(ledger)
     return entry
+
+
+def _withdraw_from_refunded_packs(uow: UnitOfWork, services: Services, ledger: CreditLedger,
+                                  refund: Entry, spend_id: UUID, now: datetime) -> None:
+    """Credits a cancelled booking gives back to a pack refunded since it was booked
+    are withdrawn at once: the customer has their money back for that pack."""
+    lots = {lot.grant_id: lot for lot in ledger.lots}
+    for allocation in refund.allocations:
+        purchase_id = purchase_of(lots[allocation.grant_id].source_key)
+        purchase = uow.purchases.get(purchase_id) if purchase_id else None
+        if purchase is None or purchase.status is not PurchaseStatus.REFUNDED:
+            continue
+        ledger.withdraw(services.ids.new_id, allocation.grant_id, now,
+                        description="Credits returned to a refunded pack are withdrawn",
+                        source_key=f"{withdrawal_key(purchase.id)}:{spend_id}")
 
 
 def _owner(uow: UnitOfWork, spend_id: UUID) -> UUID:
@@ -53,6 +71,36 @@ def _owner(uow: UnitOfWork, spend_id: UUID) -> UUID:
     if owner is None:
         raise NotFound("No such credit spend.", code="credits.spend_not_found")
     return owner
+
+
+def grant_pack_credits(uow: UnitOfWork, services: Services, purchase: Purchase,
+                       pack_name: str) -> Entry | None:
+    """The credits a paid pack purchase grants, once (None if granted before)."""
+    if purchase.pack is None or uow.credits.has_source(purchase_key(purchase.id)):
+        return None
+    now = services.clock.now()
+    ledger = uow.credits.load(purchase.customer_id)
+    entry = ledger.earn(services.ids.new_id, CreditType.EARNED_PURCHASE, purchase.pack.credits,
+                        now, expires_at=pack_expiry(now, purchase.pack.valid_days),
+                        description=f"Credit pack: {pack_name}",
+                        source_key=purchase_key(purchase.id))
+    uow.credits.save(ledger)
+    return entry
+
+
+def withdraw_pack_credits(uow: UnitOfWork, services: Services, purchase: Purchase
+                          ) -> Entry | None:
+    """A refunded pack's credits that are still unspent go; spent ones stay spent (the
+    bookings they paid for stand). Once per purchase."""
+    grant_id = uow.credits.source_entry(purchase_key(purchase.id))
+    if grant_id is None or uow.credits.has_source(withdrawal_key(purchase.id)):
+        return None
+    ledger = uow.credits.load(purchase.customer_id)
+    entry = ledger.withdraw(services.ids.new_id, grant_id, services.clock.now(),
+                            description="Purchase refunded: its unspent credits withdrawn",
+                            source_key=withdrawal_key(purchase.id))
+    uow.credits.save(ledger)
+    return entry
 
 
 def expire_credits(uow: UnitOfWork, services: Services, customer_id: UUID) -> int:

@@ -9,6 +9,7 @@ from application.ports.commerce import PurchaseLine
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.commerce.events import PurchaseCompleted, PurchaseRefunded
+from domain.credits.packs import pack_expiry
 from domain.identity.user import User
 
 
@@ -27,6 +28,9 @@ def send_receipt(event: PurchaseCompleted, uow: UnitOfWork, services: Services) 
     if found is None:
         return
     line, user = found
+    if line.kind == "credit_pack":
+        _send_pack_receipt(uow, services, line, user)
+        return
     where = "series" if line.kind == "series" else "content"
     deliver(
         uow, services, to=user.email.value, user_id=user.id, email_type="purchase_receipt",
@@ -35,6 +39,27 @@ def send_receipt(event: PurchaseCompleted, uow: UnitOfWork, services: Services) 
             f"Hello {user.full_name},\n\nThank you for your purchase.\n\n"
             f"  {line.title}\n  {line.purchase.amount}\n  Purchase {line.purchase.id}\n\n"
             f"Open it at {services.config.public_url.rstrip('/')}/{where}/{line.slug}\n"
+        ),
+    )
+
+
+def _send_pack_receipt(uow: UnitOfWork, services: Services, line: PurchaseLine,
+                       user: User) -> None:
+    pack = line.purchase.pack
+    if pack is None:
+        return
+    granted = line.purchase.purchased_at
+    expiry = pack_expiry(granted, pack.valid_days) if granted else None
+    until = (f"They can be used until {expiry:%d %B %Y}." if expiry
+             else "They do not expire.")
+    deliver(
+        uow, services, to=user.email.value, user_id=user.id, email_type="purchase_receipt",
+        subject=f"Your receipt: {line.title}",
+        text=(
+            f"Hello {user.full_name},\n\nThank you for your purchase.\n\n"
+            f"  {line.title}\n  {line.purchase.amount}\n  Purchase {line.purchase.id}\n\n"
+            f"{pack.credits} credits were added to your account. {until}\n"
+            f"See them at {services.config.public_url.rstrip('/')}/account/credits\n"
         ),
     )
 
@@ -51,5 +76,7 @@ def send_refund_notice(event: PurchaseRefunded, uow: UnitOfWork, services: Servi
             f"Hello {user.full_name},\n\nYour purchase of {line.title} "
             f"({line.purchase.amount}) was refunded. The money goes back to your original "
             "payment method.\n"
+            + ("Credits from this pack that you had not used were withdrawn; bookings you "
+               "made with them stand.\n" if line.kind == "credit_pack" else "")
         ),
     )

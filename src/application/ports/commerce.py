@@ -24,8 +24,10 @@ class PurchaseRepository(Protocol):
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Purchase | None: ...
 
     def open_for(self, customer_id: UUID, *, content_id: UUID | None,
-                 series_id: UUID | None) -> Purchase | None:
-        """The pending or completed purchase of this item by this customer, if any."""
+                 series_id: UUID | None, credit_pack_id: UUID | None = None
+                 ) -> Purchase | None:
+        """The pending or completed purchase of this item by this customer, if any; for
+        a credit pack, which can be bought again, only a pending one."""
         ...
 
     def for_customer(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Purchase]: ...
@@ -38,7 +40,7 @@ class PurchaseLine:
     purchase: Purchase
     title: str
     slug: str
-    kind: str  # "content" or "series"
+    kind: str  # "content", "series" or "credit_pack"
 
 
 class GrantRepository(Protocol):

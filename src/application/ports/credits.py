@@ -1,4 +1,5 @@
-"""The CreditLedger's repository: what bookings and memberships call to move credits."""
+"""The CreditLedger's repository (what bookings and memberships call to move credits)
+and the credit packs sold for money."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Protocol
 from uuid import UUID
 
 from domain.credits.ledger import CreditLedger, Entry, Lot
+from domain.credits.packs import CreditPack
 
 
 class CreditLedgerRepository(Protocol):
@@ -22,6 +24,10 @@ class CreditLedgerRepository(Protocol):
         ...
 
     def has_source(self, source_key: str) -> bool: ...
+
+    def source_entry(self, source_key: str) -> UUID | None:
+        """The id of the entry written for this cause, if any."""
+        ...
 
     def entry(self, entry_id: UUID) -> Entry | None:
         """One entry with its allocations."""
@@ -61,4 +67,14 @@ class CreditLedgerRepository(Protocol):
 
     def with_expired_credits(self, now: datetime, limit: int) -> Sequence[UUID]:
         """Customers holding credits whose expiry has passed."""
+        ...
+
+
+class CreditPackRepository(Protocol):
+    def add(self, pack: CreditPack) -> None: ...
+
+    def get(self, pack_id: UUID, *, lock: bool = False) -> CreditPack | None: ...
+
+    def list(self, *, active_only: bool) -> Sequence[CreditPack]:
+        """Cheapest first."""
         ...

@@ -20,6 +20,15 @@ from domain.events import Aggregate
 from domain.values import Money
 
 
+@attrs.frozen
+class PackTerms:
+    """What a credit-pack purchase grants, fixed when the purchase starts."""
+
+    pack_id: UUID
+    credits: int
+    valid_days: int | None
+
+
 class PurchaseStatus(enum.StrEnum):
     PENDING = "pending"
     COMPLETED = "completed"
@@ -43,15 +52,22 @@ class Purchase(Aggregate):
     purchased_at: datetime | None = None
     refunded_at: datetime | None = None
     refund_reason: str | None = None
+    pack: PackTerms | None = None
 
     @classmethod
     def start(cls, *, id: UUID, customer_id: UUID, content_id: UUID | None,
-              series_id: UUID | None, split: RevenueSplit, now: datetime) -> Purchase:
-        if (content_id is None) == (series_id is None):
-            raise ValueError("a purchase is of one content item or one series")
+              series_id: UUID | None, split: RevenueSplit, now: datetime,
+              pack: PackTerms | None = None) -> Purchase:
+        if [content_id, series_id, pack].count(None) != 2:
+            raise ValueError("a purchase is of one content item, one series or one pack")
         return cls(id=id, customer_id=customer_id, content_id=content_id, series_id=series_id,
                    amount=split.amount, platform_fee=split.platform_fee,
-                   creator_payout=split.creator_payout, created_at=now, updated_at=now)
+                   creator_payout=split.creator_payout, created_at=now, updated_at=now,
+                   pack=pack)
+
+    @property
+    def credit_pack_id(self) -> UUID | None:
+        return self.pack.pack_id if self.pack else None
 
     def attach_payment(self, payment_intent_id: str, now: datetime) -> None:
         if self.payment_intent_id not in (None, payment_intent_id):

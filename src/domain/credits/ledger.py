@@ -89,6 +89,7 @@ class Lot:
     granted_at: datetime
     expires_at: datetime | None
     subscription_id: UUID | None = None
+    source_key: str | None = None  # what granted it, e.g. "purchase:<id>"
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -173,7 +174,8 @@ class CreditLedger:
         entry = self._append(Entry(new_id(), type, amount, 0, now, expires_at=expires_at,
                                    description=description, subscription_id=subscription_id,
                                    source_key=source_key, actor_id=actor_id))
-        self.lots.append(Lot(entry.id, type, amount, amount, now, expires_at, subscription_id))
+        self.lots.append(Lot(entry.id, type, amount, amount, now, expires_at, subscription_id,
+                             source_key))
         self.lifetime_earned += amount
         return entry
 
@@ -242,6 +244,20 @@ class CreditLedger:
         return self._append(Entry(new_id(), CreditType.ADJUSTMENT, amount, 0, now,
                                   description=reason, actor_id=actor_id,
                                   allocations=tuple(allocations)))
+
+    def withdraw(self, new_id: NewId, grant_id: UUID, now: datetime, *, description: str,
+                 source_key: str | None = None) -> Entry | None:
+        """Take back what is left of one grant (a refunded purchase's unspent credits):
+        an adjustment allocated to that grant alone. What was spent stays spent; None
+        when nothing is left."""
+        self.expire_due(now, new_id)
+        lot = next((lot for lot in self.lots if lot.grant_id == grant_id), None)
+        if lot is None or lot.remaining == 0:
+            return None
+        amount, lot.remaining = lot.remaining, 0
+        return self._append(Entry(new_id(), CreditType.ADJUSTMENT, -amount, 0, now,
+                                  description=description, source_key=source_key,
+                                  allocations=(Allocation(grant_id, amount),)))
 
     def expire_due(self, now: datetime, new_id: NewId) -> list[Entry]:
         """Write off what is left of every grant past its expiry: one ``expired`` entry

@@ -33,6 +33,7 @@ class Permission(enum.StrEnum):
     TIERS_MANAGE = "tiers.manage"
     SUBSCRIPTIONS_MANAGE_ANY = "subscriptions.manage_any"
     CREDITS_ADJUST = "credits.adjust"
+    CREDIT_PACKS_MANAGE = "credit_packs.manage"  # credits sold for money
     # Money across creators.
     EARNINGS_VIEW_ALL = "earnings.view_all"
 

@@ -13,7 +13,7 @@ import attrs
 
 from domain.errors import Conflict, NotFound, ValidationError
 from domain.events import Aggregate
-from domain.values import Money
+from domain.values import Money, text_field
 
 NAME_MAX = 255
 DESCRIPTION_MAX = 20_000
@@ -115,20 +115,6 @@ def parse_rules(value: Any) -> tuple[OfferingRule, ...]:
     return tuple(rules)
 
 
-def _text(value: Any, field: str, limit: int, *, required: bool) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip() and not required):
-        if required:
-            raise ValidationError(f"{field} is required.", code="validation.required",
-                                  field=field)
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{field} must be text.", field=field)
-    if len(value) > limit:
-        raise ValidationError(f"{field} is longer than {limit} characters.",
-                              code="validation.too_long", field=field)
-    return value.strip()
-
-
 def _count(value: Any, field: str, limit: int, *, nullable: bool = False) -> int | None:
     if value is None and nullable:
         return None
@@ -213,8 +199,8 @@ class SubscriptionTier(Aggregate):
             raise ValidationError(f"Unknown tier field {first!r}.", code="tier.unknown_field",
                                   field=first)
         merged = {**self._fields(), **changes}
-        name = _text(merged["name"], "name", NAME_MAX, required=True)
-        description = _text(merged["description"], "description", DESCRIPTION_MAX,
+        name = text_field(merged["name"], "name", NAME_MAX, required=True)
+        description = text_field(merged["description"], "description", DESCRIPTION_MAX,
                             required=False)
         monthly = _price(merged["price_monthly"], "price_monthly", self.currency)
         yearly = _price(merged["price_yearly"], "price_yearly", self.currency)

@@ -13,12 +13,14 @@ from rich.table import Table
 
 from application.credits.adjusting import AdjustCredits
 from application.credits.audit import AuditCredits
+from application.credits.packs import CreateCreditPack, ListCreditPacks, UpdateCreditPack
 from application.credits.schedule import RunCreditSchedule
 from application.memberships.renewals import AdvanceSandbox
 from application.memberships.subscribing import CancelSubscriptionNow
 from application.memberships.tiers import CreateTier, ListTiers, SyncTiers, UpdateTier
 from application.memberships.views import ListSubscriptions
 from application.principal import Principal
+from domain.credits.packs import CreditPack
 from domain.errors import ValidationError
 from domain.memberships.tier import SubscriptionTier
 from entrypoints.cli.errors import cli_errors
@@ -27,7 +29,10 @@ from entrypoints.cli.running import run
 tiers_app = typer.Typer(help="Membership tiers and their mirror at Stripe.",
                         no_args_is_help=True)
 subscriptions_app = typer.Typer(help="Members' subscriptions.", no_args_is_help=True)
-credits_app = typer.Typer(help="The credit ledger.", no_args_is_help=True)
+credits_app = typer.Typer(help="The credit ledger and the credit packs sold.",
+                          no_args_is_help=True)
+packs_app = typer.Typer(help="Credit packs: credits sold for money.", no_args_is_help=True)
+credits_app.add_typer(packs_app, name="packs")
 sandbox_app = typer.Typer(help="The sandbox payment gateway's clock.", no_args_is_help=True)
 console = Console(soft_wrap=True)
 SYSTEM = Principal.system()
@@ -229,6 +234,62 @@ def audit() -> None:
                   highlight=False)
     if not report.clean:
         raise typer.Exit(1)
+
+
+def _validity(pack: CreditPack) -> str:
+    return f"{pack.valid_days} days" if pack.valid_days else "never expire"
+
+
+@packs_app.command("list")
+@cli_errors
+def list_packs() -> None:
+    """Every credit pack, those no longer sold included."""
+    table = Table("id", "name", "price", "credits", "valid", "on sale")
+    for pack in run(ListCreditPacks(actor=SYSTEM, include_inactive=True)):
+        table.add_row(str(pack.id), pack.name, str(pack.price), str(pack.credits),
+                      _validity(pack), "yes" if pack.active else "no")
+    console.print(table)
+
+
+@packs_app.command("create")
+@cli_errors
+def create_pack(
+    name: Annotated[str, typer.Option(help="The pack's name, e.g. \"Ten classes\".")],
+    price: Annotated[str, typer.Option(help="Price, e.g. 120.00.")],
+    credits: Annotated[int, typer.Option(min=1, max=10_000, help="Credits it grants.")],
+    valid_days: Annotated[int | None, typer.Option(
+        min=1, max=3650, help="Days the credits last from the payment (default: ever).")
+    ] = None,
+    currency: Annotated[str, typer.Option(help="ISO 4217 code.")] = "usd",
+    description: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Put a credit pack on sale."""
+    pack = run(CreateCreditPack(actor=SYSTEM, currency=currency, fields=_fields(
+        name=name, price=price, credits=credits, valid_days=valid_days,
+        description=description)))
+    console.print(f"credit pack {pack.id}: {pack.name}, {pack.credits} credits for "
+                  f"{pack.price} ({_validity(pack)})", highlight=False)
+
+
+@packs_app.command("update")
+@cli_errors
+def update_pack(
+    pack_id: Annotated[UUID, typer.Argument(help="The pack's id.")],
+    name: Annotated[str | None, typer.Option()] = None,
+    price: Annotated[str | None, typer.Option(help="New price.")] = None,
+    credits: Annotated[int | None, typer.Option(min=1, max=10_000)] = None,
+    valid_days: Annotated[int | None, typer.Option(min=1, max=3650)] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    on_sale: Annotated[bool | None, typer.Option(
+        "--on-sale/--off-sale", help="Sell it, or stop selling it.")] = None,
+) -> None:
+    """Change a pack; purchases already started get what they were shown."""
+    pack = run(UpdateCreditPack(actor=SYSTEM, pack_id=pack_id, changes=_fields(
+        name=name, price=price, credits=credits, valid_days=valid_days,
+        description=description, active=on_sale)))
+    console.print(f"credit pack {pack.id}: {pack.name}, {pack.credits} credits for "
+                  f"{pack.price} ({_validity(pack)}), "
+                  f"{'on sale' if pack.active else 'not sold'}", highlight=False)
 
 
 @sandbox_app.command("advance")

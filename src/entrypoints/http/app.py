@@ -33,6 +33,7 @@ from entrypoints.http.commerce import (
     PurchasesController,
     WebhooksController,
 )
+from entrypoints.http.credit_packs import AdminCreditPacksController, CreditPacksController
 from entrypoints.http.dependencies import provide_actor, provide_patronage
 from entrypoints.http.guard import refuse_unsafe_input
 from entrypoints.http.headers import security_headers
@@ -133,7 +134,8 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
                            AdminMembershipsController, StudioOfferingsController,
                            OfferingsController, BookingsController, MyBookingsController,
                            StudioResourcesController, PortalsController,
-                           MyCalendarFeedController, CalendarFeedController]
+                           MyCalendarFeedController, CalendarFeedController,
+                           CreditPacksController, AdminCreditPacksController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
     handlers.append(pages.with_csrf(

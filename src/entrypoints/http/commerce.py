@@ -46,7 +46,10 @@ class PurchasesController(Controller):
           responses=problems(400, 401, 402, 403, 404, 409, 422, 503))
     def start(self, data: JSONBody[PurchaseBody], actor: Actor, patronage: App,
               request: Request[Any, Any, Any]) -> PurchaseOut:
-        """Buy a content item or a series bundle.
+        """Buy a content item, a series bundle or a credit pack (name exactly one).
+
+        A credit pack can be bought again and again; its credits are added when the
+        payment succeeds and last the pack's `valid_days`.
 
         Returns what the client needs to pay: with Stripe a PaymentIntent
         `client_secret` (the purchase completes when Stripe's webhook arrives); with
@@ -55,7 +58,7 @@ class PurchasesController(Controller):
         """
         started = patronage.handle(StartPurchase(
             actor=actor, content_id=data.content_id, series_id=data.series_id,
-            payment_method=data.payment_method,
+            credit_pack_id=data.credit_pack_id, payment_method=data.payment_method,
             idempotency_key=request.headers.get("idempotency-key")))
         return PurchaseOut(purchase_id=started.purchase_id, status=started.status,
                            amount=str(started.amount.amount), currency=started.amount.currency,

@@ -38,7 +38,8 @@ class FakePurchaseRepository:
 
     def add(self, purchase: Purchase) -> None:
         if self.open_for(purchase.customer_id, content_id=purchase.content_id,
-                         series_id=purchase.series_id) is not None:
+                         series_id=purchase.series_id,
+                         credit_pack_id=purchase.credit_pack_id) is not None:
             raise Conflict("There is already an open purchase of this item.",
                            code="purchase.already_open")
         self.seen[purchase.id] = purchase
@@ -51,15 +52,18 @@ class FakePurchaseRepository:
                                  if p.payment_intent_id == intent_id), None))
 
     def open_for(self, customer_id: UUID, *, content_id: UUID | None,
-                 series_id: UUID | None) -> Purchase | None:
-        def same_item(p: Purchase) -> bool:
-            return (p.content_id == content_id if content_id is not None
+                 series_id: UUID | None, credit_pack_id: UUID | None = None
+                 ) -> Purchase | None:
+        def is_open(p: Purchase) -> bool:
+            if credit_pack_id is not None:
+                return p.credit_pack_id == credit_pack_id and p.status is PurchaseStatus.PENDING
+            same = (p.content_id == content_id if content_id is not None
                     else p.series_id == series_id)
+            return same and p.status in (PurchaseStatus.PENDING, PurchaseStatus.COMPLETED)
 
         return self._track(next(
-            (p for p in self._all().values()
-             if p.customer_id == customer_id and same_item(p)
-             and p.status in (PurchaseStatus.PENDING, PurchaseStatus.COMPLETED)), None))
+            (p for p in self._all().values() if p.customer_id == customer_id and is_open(p)),
+            None))
 
     def for_customer(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Purchase]:
         rows = sorted((p for p in self._all().values() if p.customer_id == customer_id),
@@ -166,5 +170,6 @@ class FakeCommerceLedger:
                 all_series.get(p.series_id) if p.series_id else None)
             title, slug = (named.title, named.slug.value) if named else ("(removed item)", "")
             lines.append(PurchaseLine(purchase=p, title=title, slug=slug,
-                                      kind="content" if p.content_id else "series"))
+                                      kind="content" if p.content_id else "series"
+                                      if p.series_id else "credit_pack"))
         return lines

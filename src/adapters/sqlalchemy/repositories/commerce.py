@@ -14,6 +14,7 @@ from adapters.sqlalchemy.tables import (
     content,
     content_access,
     content_series,
+    credit_packs,
     idempotency_keys,
     purchase_refunds,
     purchases,
@@ -154,10 +155,15 @@ class SqlCommerceLedger(_Dialect):
             names.update({r.id: (r.title, r.slug) for r in self._execute(
                 sa.select(content_series.c.id, content_series.c.title, content_series.c.slug)
                 .where(content_series.c.id.in_(series_ids)))})
+        pack_ids = [p.credit_pack_id for p in items if p.credit_pack_id]
+        if pack_ids:
+            names.update({r.id: (r.name, "") for r in self._execute(
+                sa.select(credit_packs.c.id, credit_packs.c.name)
+                .where(credit_packs.c.id.in_(pack_ids)))})
         lines = []
         for p in items:
-            key = p.content_id or p.series_id
+            key = p.content_id or p.series_id or p.credit_pack_id
             title, slug = names.get(key, ("(removed item)", "")) if key else ("", "")
-            lines.append(PurchaseLine(purchase=p, title=title, slug=slug,
-                                      kind="content" if p.content_id else "series"))
+            kind = "content" if p.content_id else "series" if p.series_id else "credit_pack"
+            lines.append(PurchaseLine(purchase=p, title=title, slug=slug, kind=kind))
         return lines

@@ -63,7 +63,8 @@ class SqlCreditLedgerRepository:
         return [
             Lot(grant_id=r["id"], type=CreditType(r["type"]), amount=r["amount"],
                 remaining=r["amount"] - (r["used"] or 0), granted_at=r["created_at"],
-                expires_at=r["expires_at"], subscription_id=r["subscription_id"])
+                expires_at=r["expires_at"], subscription_id=r["subscription_id"],
+                source_key=r["source_key"])
             for r in self._execute(
                 sa.select(_tx, used.c.used).outerjoin(used, used.c.grant_id == _tx.c.id)
                 .where(_tx.c.customer_id == customer_id, _GRANT)
@@ -105,8 +106,12 @@ class SqlCreditLedgerRepository:
         ledger.new_entries.clear()
 
     def has_source(self, source_key: str) -> bool:
-        return self._execute(sa.select(_tx.c.id).where(_tx.c.source_key == source_key)
-                             ).first() is not None
+        return self.source_entry(source_key) is not None
+
+    def source_entry(self, source_key: str) -> UUID | None:
+        found: UUID | None = self._execute(
+            sa.select(_tx.c.id).where(_tx.c.source_key == source_key)).scalar()
+        return found
 
     def _with_allocations(self, rows: Sequence[sa.RowMapping]) -> list[Entry]:
         if not rows:

@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 from adapters.sqlalchemy.executor import Executor, conflict_from
 from adapters.sqlalchemy.repositories.tracking import Tracker
 from adapters.sqlalchemy.tables import purchases
-from domain.commerce.purchase import Purchase, PurchaseStatus
+from domain.commerce.purchase import PackTerms, Purchase, PurchaseStatus
 from domain.errors import Conflict
 from domain.values import Money
 
@@ -28,7 +28,9 @@ def to_row(p: Purchase) -> dict[str, Any]:
         "creator_payout_amount": p.creator_payout.amount, "status": p.status.value,
         "purchased_at": p.purchased_at, "refunded_at": p.refunded_at,
         "refund_reason": p.refund_reason, "created_at": p.created_at,
-        "updated_at": p.updated_at,
+        "updated_at": p.updated_at, "credit_pack_id": p.credit_pack_id,
+        "pack_credits": p.pack.credits if p.pack else None,
+        "pack_valid_days": p.pack.valid_days if p.pack else None,
     }
 
 
@@ -43,6 +45,8 @@ def from_row(r: sa.RowMapping) -> Purchase:
         status=PurchaseStatus(r["status"]), payment_intent_id=r["stripe_payment_intent_id"],
         purchased_at=r["purchased_at"], refunded_at=r["refunded_at"],
         refund_reason=r["refund_reason"],
+        pack=(PackTerms(r["credit_pack_id"], r["pack_credits"], r["pack_valid_days"])
+              if r["credit_pack_id"] is not None else None),
     )
 
 
@@ -78,11 +82,19 @@ class SqlPurchaseRepository:
         return self._one(purchases.c.stripe_payment_intent_id == intent_id, lock)
 
     def open_for(self, customer_id: UUID, *, content_id: UUID | None,
-                 series_id: UUID | None) -> Purchase | None:
-        item = (purchases.c.content_id == content_id if content_id is not None
-                else purchases.c.series_id == series_id)
-        return self._one(sa.and_(purchases.c.customer_id == customer_id, item,
-                                 purchases.c.status.in_(OPEN_STATUSES)), False)
+                 series_id: UUID | None, credit_pack_id: UUID | None = None
+                 ) -> Purchase | None:
+        if credit_pack_id is not None:
+            # A pack is bought again and again: only a payment still awaited is open.
+            item = sa.and_(purchases.c.credit_pack_id == credit_pack_id,
+                           purchases.c.status == "pending")
+        elif content_id is not None:
+            item = sa.and_(purchases.c.content_id == content_id,
+                           purchases.c.status.in_(OPEN_STATUSES))
+        else:
+            item = sa.and_(purchases.c.series_id == series_id,
+                           purchases.c.status.in_(OPEN_STATUSES))
+        return self._one(sa.and_(purchases.c.customer_id == customer_id, item), False)
 
     def for_customer(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Purchase]:
         rows = self._execute(

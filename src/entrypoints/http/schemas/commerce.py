@@ -16,6 +16,7 @@ from entrypoints.http.schemas.common import EmailText, PriceText, Strict
 class PurchaseBody(Strict):
     content_id: UUID | None = None
     series_id: UUID | None = None
+    credit_pack_id: UUID | None = None
     payment_method: Annotated[str, Meta(max_length=100, description=(
         "Stripe: a PaymentMethod id to confirm server-side (else confirm with the client "
         "secret). Sandbox: a test card number, 4242424242424242 succeeds, "
