@@ -67,9 +67,20 @@ def test_defaults() -> None:
 def test_editable_fields_are_exactly_the_documented_ones() -> None:
     documented = {
         *TEXT_CAPS, *URL_FIELDS, "primary_color", "contact_email", "timezone",
-        "featured_content_ids", "social_links", "membership_grace_days",
+        "featured_content_ids", "social_links", "membership_grace_days", "search_language",
     }
     assert documented == EDITABLE_FIELDS
+
+
+@pytest.mark.parametrize("language", ["English", "klingon", "", None, 7])
+def test_the_search_language_is_one_postgresql_knows(language: object) -> None:
+    s = settings()
+    with pytest.raises(ValidationError) as raised:
+        s.apply({"search_language": language}, T0)
+    assert raised.value.field == "search_language"
+    assert s.search_language == "english"
+    s.apply({"search_language": "french"}, T0)
+    assert s.search_language == "french"
 
 
 @pytest.mark.parametrize("days", [-1, 61, 1.5, True, "7"])

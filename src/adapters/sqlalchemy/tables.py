@@ -373,6 +373,8 @@ platform_settings = sa.Table(
     _created(),
     # Revision 0008: how long a past_due member keeps access.
     sa.Column("membership_grace_days", sa.Integer, nullable=False, server_default="7"),
+    # Revision 0012: the PostgreSQL text-search configuration of catalog search.
+    sa.Column("search_language", sa.String(32), nullable=False, server_default="english"),
     # The sandbox's clock runs this far ahead of the real one (`patronage sandbox
     # advance`); always 0 with a real payment provider.
     sa.Column("sandbox_clock_offset_seconds", sa.BigInteger, nullable=False,

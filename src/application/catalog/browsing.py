@@ -26,13 +26,18 @@ from domain.errors import NotFound, ValidationError
 from domain.identity.permissions import Permission
 from domain.values import Email
 
-SORTS = ("newest", "popular")
+SORTS = ("newest", "popular", "relevance")
 PAGE_MAX = 50
 
 
 def encode_cursor(sort: str, entry: CatalogEntry) -> str:
-    key: object = (entry.published_at.isoformat() if sort == "newest" and entry.published_at
-                   else entry.view_count)
+    key: object
+    if sort == "relevance":
+        key = entry.relevance or 0.0
+    elif sort == "newest" and entry.published_at:
+        key = entry.published_at.isoformat()
+    else:
+        key = entry.view_count
     raw = json.dumps({"s": sort, "k": key, "i": str(entry.id)}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -48,6 +53,12 @@ def decode_cursor(sort: str, cursor: str) -> tuple[object, UUID]:
             key = datetime.fromisoformat(data["k"])
             if key.tzinfo is None:
                 raise ValueError("naive timestamp")
+        elif sort == "relevance":
+            key = data["k"]
+            if not isinstance(key, int | float) or isinstance(key, bool) or not (
+                    -1e9 < key < 1e9):
+                raise ValueError("relevance out of range")
+            key = float(key)
         else:
             key = data["k"]
             if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key < 2**31:
@@ -67,15 +78,20 @@ class BrowseCatalog(Query):
     series_id: UUID | None = None
     price: str | None = None
     search: str | None = None
-    sort: str = "newest"
+    sort: str | None = None  # default: relevance with a search, else newest
     cursor: str | None = None
     limit: int = 20
 
 
 def browse_catalog(cmd: BrowseCatalog, uow: UnitOfWork, services: Services) -> CatalogPage:
-    if cmd.sort not in SORTS:
-        raise ValidationError("sort is newest or popular.", code="catalog.bad_sort",
+    search = cmd.search.strip() if cmd.search and cmd.search.strip() else None
+    sort = cmd.sort or ("relevance" if search else "newest")
+    if sort not in SORTS:
+        raise ValidationError("sort is newest, popular or relevance.", code="catalog.bad_sort",
                               field="sort")
+    if sort == "relevance" and search is None:
+        raise ValidationError("sort=relevance ranks the results of a search: give q too.",
+                              code="catalog.bad_sort", field="sort")
     if cmd.price not in (None, "free", "paid"):
         raise ValidationError("price is free or paid.", code="catalog.bad_price", field="price")
     limit = max(1, min(cmd.limit, PAGE_MAX))
@@ -84,15 +100,15 @@ def browse_catalog(cmd: BrowseCatalog, uow: UnitOfWork, services: Services) -> C
         tag=cmd.tag.strip().lower() if cmd.tag else None,
         content_type=cmd.content_type.value if cmd.content_type else None,
         series_id=cmd.series_id, price=cmd.price,
-        search=cmd.search.strip() if cmd.search and cmd.search.strip() else None,
+        search=search,
     )
-    after = decode_cursor(cmd.sort, cmd.cursor) if cmd.cursor else None
+    after = decode_cursor(sort, cmd.cursor) if cmd.cursor else None
     # One row more than asked tells whether there is a next page.
-    rows = list(uow.catalog.browse(filters, sort=cmd.sort, after=after, limit=limit + 1))
+    rows = list(uow.catalog.browse(filters, sort=sort, after=after, limit=limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     return CatalogPage(items=rows,
-                       next_cursor=encode_cursor(cmd.sort, rows[-1]) if more and rows else None)
+                       next_cursor=encode_cursor(sort, rows[-1]) if more and rows else None)
 
 
 @attrs.frozen(repr=False)

@@ -43,6 +43,11 @@ def update_settings(cmd: UpdateSettings, uow: UnitOfWork, services: Services) ->
                 details={"ids": sorted(str(m) for m in missing)},
             )
     settings = uow.settings.get()
+    language = settings.search_language
     settings.apply(cmd.changes, services.clock.now())
+    if settings.search_language != language:
+        # Searches are matched in the new language from this commit on, so the index
+        # changes in the same transaction.
+        uow.catalog.reindex_search(settings.search_language)
     uow.commit()
     return settings

@@ -72,6 +72,7 @@ class CatalogEntry:
     view_count: int
     status: str
     creator_id: UUID
+    relevance: float | None = None  # how well it matches a search, higher is better
 
 
 @attrs.frozen
@@ -99,6 +100,11 @@ class CatalogQueries(Protocol):
     def studio(self, *, creator_id: UUID | None, status: str | None, limit: int,
                offset: int) -> Sequence[CatalogEntry]:
         """Items of one creator (or all when None), drafts included, newest first."""
+        ...
+
+    def reindex_search(self, language: str) -> None:
+        """Rebuild the search index of every item in ``language`` (where the index has
+        a language; in the caller's transaction)."""
         ...
 
 

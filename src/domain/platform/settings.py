@@ -33,9 +33,17 @@ _NULLABLE = frozenset(
     }
 )
 GRACE_DAYS_MAX = 60
+# PostgreSQL's built-in text-search configurations: stemming and stop words of one
+# language, or "simple" (words as written). SQLite's index ignores it.
+SEARCH_LANGUAGES = (
+    "simple", "arabic", "armenian", "basque", "catalan", "danish", "dutch", "english",
+    "finnish", "french", "german", "greek", "hindi", "hungarian", "indonesian", "irish",
+    "italian", "lithuanian", "nepali", "norwegian", "portuguese", "romanian", "russian",
+    "serbian", "spanish", "swedish", "tamil", "turkish", "yiddish",
+)
 EDITABLE_FIELDS = frozenset(
     {*_TEXT_FIELDS, *_URL_FIELDS, "primary_color", "contact_email", "timezone",
-     "featured_content_ids", "social_links", "membership_grace_days"}
+     "featured_content_ids", "social_links", "membership_grace_days", "search_language"}
 )
 
 
@@ -61,6 +69,8 @@ class PlatformSettings(Aggregate):
     timezone: str = "UTC"
     # How long a member whose renewal failed (past_due) keeps access.
     membership_grace_days: int = 7
+    # The language catalog search stems and drops stop words in.
+    search_language: str = "english"
 
     @classmethod
     def defaults(cls, id: UUID, now: datetime) -> PlatformSettings:
@@ -110,6 +120,12 @@ def _clean(name: str, value: Any) -> Any:
             return _social_links(value)
         if name == "featured_content_ids":
             return parse_featured_ids(value)
+        if name == "search_language":
+            if value not in SEARCH_LANGUAGES:
+                raise ValidationError(
+                    f"search_language is one of {', '.join(SEARCH_LANGUAGES)}.",
+                    code="settings.search_language")
+            return value
         if name == "membership_grace_days":
             if isinstance(value, bool) or not isinstance(value, int) or not (
                     0 <= value <= GRACE_DAYS_MAX):

@@ -228,7 +228,7 @@ def settings_show() -> None:
     table = Table("setting", "value")
     for key in ("platform_name", "logo_url", "primary_color", "hero_title", "hero_subtitle",
                 "hero_background_url", "hero_cta_text", "hero_cta_link", "contact_email",
-                "email_from_name", "timezone"):
+                "email_from_name", "timezone", "membership_grace_days", "search_language"):
         value = getattr(s, key)
         table.add_row(key, "" if value is None else str(value))
     table.add_row("featured_content_ids", json.dumps([str(i) for i in s.featured_content_ids]))

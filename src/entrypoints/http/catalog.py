@@ -45,14 +45,18 @@ class ContentController(Controller):
         series_id: FromQuery[UUID | None] = None,
         price: Annotated[str | None, QueryParameter(name="price", pattern="^(free|paid)$")] = None,
         q: Annotated[str | None, QueryParameter(name="q", max_length=100)] = None,
-        sort: FromQuery[Annotated[str, Parameter(pattern="^(newest|popular)$")]] = "newest",
+        sort: FromQuery[Annotated[str | None, Parameter(
+            pattern="^(newest|popular|relevance)$",
+            description="Default: relevance with `q`, else newest")]] = None,
         cursor: Annotated[str | None, QueryParameter(name="cursor", max_length=200)] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=50)]] = 20,
     ) -> PageOut:
         """Published items, newest or most viewed first, 20 a page.
 
-        Filter by category, tag, type, series, free/paid and title text. Pass the
-        returned `next_cursor` as `cursor` for the next page.
+        Filter by category, tag, type, series and free/paid. `q` searches titles, tags
+        and descriptions through the database's full-text index: every word must match
+        (as a word or the start of one), best matches first unless `sort` says
+        otherwise. Pass the returned `next_cursor` as `cursor` for the next page.
         """
         page = patronage.handle(
             BrowseCatalog(

@@ -31,6 +31,7 @@ def settings_out(s: PlatformSettings) -> SettingsOut:
         email_from_name=s.email_from_name,
         timezone=s.timezone,
         membership_grace_days=s.membership_grace_days,
+        search_language=s.search_language,
         updated_at=s.updated_at,
     )
 
@@ -50,6 +51,7 @@ class SettingsController(Controller):
 
         Colours are #rrggbb, URLs absolute http(s), timezone an IANA name, featured
         ids must be published content; `membership_grace_days` (0-60) is how long a
-        member whose renewal failed keeps access.
+        member whose renewal failed keeps access; a new `search_language` re-indexes
+        the catalog in the same request (on PostgreSQL).
         """
         return settings_out(patronage.handle(UpdateSettings(actor=actor, changes=set_fields(data))))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+import attrs
 
 from application.ports.catalog import CatalogEntry, CatalogFilter, Progress
 from domain.catalog.content import ContentItem
@@ -132,16 +135,38 @@ class FakeCatalogQueries:
                 return False
             if filters.price == "paid" and item.is_free:
                 return False
-            return not (filters.search and filters.search.lower() not in item.title.lower())
+            return not filters.search or relevance(item) > 0
+
+        def relevance(item: ContentItem) -> float:
+            # As the databases do it: every word matches a word or a word's start; title
+            # words weigh most, then tags, then the description.
+            wanted = re.findall(r"[^\W_]+", (filters.search or "").lower())
+            fields = ((10.0, item.title), (5.0, " ".join(item.tags)),
+                      (1.0, item.description or ""))
+            score = 0.0
+            for word in wanted:
+                hits = [weight for weight, text in fields
+                        if any(w.startswith(word)
+                               for w in re.findall(r"[^\W_]+", text.lower()))]
+                if not hits:
+                    return 0.0
+                score += sum(hits)
+            return score
 
         def key(item: ContentItem) -> tuple[Any, UUID]:
+            if sort == "relevance":
+                return relevance(item), item.id
             return (item.published_at if sort == "newest" else item.view_count), item.id
 
         rows = sorted((i for i in self._content._all().values() if matches(i)),
                       key=key, reverse=True)
         if after is not None:
             rows = [i for i in rows if key(i) < after]
-        return [entry_of(i) for i in rows[:limit]]
+        return [attrs.evolve(entry_of(i), relevance=relevance(i) if filters.search else None)
+                for i in rows[:limit]]
+
+    def reindex_search(self, language: str) -> None:
+        """The fake's search has no language: nothing to rebuild."""
 
     def studio(self, *, creator_id: UUID | None, status: str | None, limit: int,
                offset: int) -> Sequence[CatalogEntry]:

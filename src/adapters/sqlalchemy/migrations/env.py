@@ -7,6 +7,7 @@ from typing import Any
 from alembic import context
 
 from adapters.sqlalchemy.engine import create_engine
+from adapters.sqlalchemy.search import SEARCH_OBJECTS
 from adapters.sqlalchemy.tables import metadata
 
 config = context.config
@@ -16,7 +17,8 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     # GIN indexes on JSONB exist only on PostgreSQL.
     if type_ == "index" and getattr(obj, "info", {}).get("postgresql_only"):
         return context.get_context().dialect.name == "postgresql"
-    return True
+    # The search index is the database's own (revision 0012), outside the metadata.
+    return not (reflected and compare_to is None and name in SEARCH_OBJECTS)
 
 
 def run_migrations(connection: Any) -> None:

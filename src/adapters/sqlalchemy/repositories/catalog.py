@@ -8,6 +8,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from adapters.sqlalchemy import search
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import content
 from application.ports.catalog import CatalogEntry, CatalogFilter
@@ -29,15 +30,12 @@ def entry_from(row: sa.Row[object] | sa.RowMapping) -> CatalogEntry:
         tags=tuple(m["tags"] or ()), price=m["price"], currency=m["currency"],
         thumbnail_url=m["thumbnail_url"], duration_seconds=m["media_duration_seconds"],
         series_id=m["series_id"], published_at=m["published_at"], view_count=m["view_count"],
-        status=m["status"], creator_id=m["creator_id"],
+        status=m["status"], creator_id=m["creator_id"], relevance=m.get("relevance"),
     )
 
 
 _BROWSE: dict[tuple[Any, ...], sa.Select[Any]] = {}
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+_COUNT = search.count_statement()
 
 
 class SqlCatalogQueries:
@@ -58,44 +56,73 @@ class SqlCatalogQueries:
             if getattr(filters, name):
                 params[name] = getattr(filters, name)
         if filters.search:
-            params["search"] = f"%{_escape_like(filters.search.lower())}%"
+            words = search.terms(filters.search)
+            if not words:
+                return []  # nothing but punctuation: nothing can match
+            params["search"] = search.match_text(words, self._execute.dialect)
+        common = False
+        if filters.search and sort != "relevance" and self._execute.dialect == "postgresql":
+            # One cheap statement first: in an indexed order, a word in thousands of
+            # items is read another way than a rare one (decision 18).
+            counted = self._execute(_COUNT, {"search": params["search"]}).scalar_one()
+            common = counted >= search.COMMON
         if after is not None:
             params["after_key"], params["after_id"] = after
-        shape = (self._execute.dialect, sort, filters.price, after is not None,
+        shape = (self._execute.dialect, sort, filters.price, after is not None, common,
                  *sorted(k for k in params if k not in ("limit", "after_key", "after_id")))
         statement = _BROWSE.get(shape)
         if statement is None:
             statement = _BROWSE[shape] = self._build_browse(
-                sort, set(params), filters.price, after is not None)
+                sort, set(params), filters.price, after is not None, common=common)
         return [entry_from(r) for r in self._execute(statement, params)]
 
     def _build_browse(self, sort: str, present: set[str], price: str | None,
-                      paged: bool) -> sa.Select[Any]:
+                      paged: bool, *, common: bool = False) -> sa.Select[Any]:
         # Built once per filter shape, with bound parameters, then reused.
-        query = sa.select(*ENTRY_COLUMNS).where(
+        dialect = self._execute.dialect
+        conditions: list[sa.ColumnElement[bool]] = [
             content.c.status == "published",
             content.c.deleted_at.is_(None),
             content.c.visibility != "private",
-        )
+        ]
         for name in ("category", "content_type", "series_id"):
             if name in present:
                 column = content.c[name]
-                query = query.where(column == sa.bindparam(name, type_=column.type))
+                conditions.append(column == sa.bindparam(name, type_=column.type))
         if "tag" in present:
-            query = query.where(self._has_tag(sa.bindparam("tag", type_=sa.String())))
+            conditions.append(self._has_tag(sa.bindparam("tag", type_=sa.String())))
         if price == "free":
-            query = query.where(sa.or_(content.c.price.is_(None), content.c.price == 0))
+            conditions.append(sa.or_(content.c.price.is_(None), content.c.price == 0))
         elif price == "paid":
-            query = query.where(content.c.price > 0)
-        if "search" in present:
-            query = query.where(sa.func.lower(content.c.title).like(
-                sa.bindparam("search", type_=sa.String()), escape="\\"))
-        key = content.c.published_at if sort == "newest" else content.c.view_count
+            conditions.append(content.c.price > 0)
+        if sort == "relevance":
+            ranked, _ = search.ranked(dialect, ENTRY_COLUMNS)
+            # Ranked in a subquery: SQLite allows bm25() only where the match is made.
+            hits = ranked.where(*conditions).subquery("hits")
+            key, ident = hits.c.relevance, hits.c.id
+            query = sa.select(hits)
+        else:
+            source: sa.FromClause = content
+            if "search" in present and common:
+                conditions.append(search.common_match())
+            elif "search" in present:
+                source, matched = search.matching(dialect)
+                conditions.append(matched)
+            key = content.c.published_at if sort == "newest" else content.c.view_count
+            ident = content.c.id
+            query = sa.select(*ENTRY_COLUMNS).select_from(source).where(*conditions)
         if paged:
-            query = query.where(sa.tuple_(key, content.c.id) < sa.tuple_(
+            query = query.where(sa.tuple_(key, ident) < sa.tuple_(
                 sa.bindparam("after_key", type_=key.type),
                 sa.bindparam("after_id", type_=content.c.id.type)))
-        return query.order_by(key.desc(), content.c.id.desc()).limit(sa.bindparam("limit"))
+        return query.order_by(key.desc(), ident.desc()).limit(sa.bindparam("limit"))
+
+    def reindex_search(self, language: str) -> None:
+        if self._execute.dialect == "postgresql":
+            self._execute(sa.text(
+                "UPDATE content SET search_vector = patronage_content_vector("
+                "CAST(:language AS regconfig), title, description, tags)"),
+                {"language": language})
 
     def studio(self, *, creator_id: UUID | None, status: str | None, limit: int,
                offset: int) -> Sequence[CatalogEntry]:

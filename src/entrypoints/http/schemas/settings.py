@@ -28,6 +28,9 @@ class SettingsPatch(Strict):
     email_from_name: Annotated[str, Meta(max_length=255)] | UnsetType | None = UNSET
     timezone: Annotated[str, Meta(max_length=50)] | UnsetType = UNSET
     membership_grace_days: Annotated[int, Meta(ge=0, le=60)] | UnsetType = UNSET
+    search_language: Annotated[str, Meta(max_length=32, description=(
+        "Language of catalog search (PostgreSQL text-search configuration, e.g. "
+        "english, french, simple)"))] | UnsetType = UNSET
 
 
 class SettingsOut(msgspec.Struct):
@@ -46,4 +49,5 @@ class SettingsOut(msgspec.Struct):
     email_from_name: str | None
     timezone: str
     membership_grace_days: int
+    search_language: str
     updated_at: datetime
