@@ -1,11 +1,13 @@
 """Throughput of the hot paths as ratios to a bare Litestar endpoint, in one run.
 
     make bench                      # or: .venv/bin/python bench/run.py [--rows N]
+    .venv/bin/python bench/run.py --database sqlite     # the embedded default
 
 "access (metrics)" is the access check on the same app with Prometheus metrics on
 (two processes counting into one folder); the run ends with what metrics cost.
 
 Builds a throwaway PostgreSQL database with --rows content items (default 100,000),
+(with --database sqlite, copies it into a migrated SQLite file and serves that),
 sessions and grants, serves the baseline app and Patronage with granian (2 workers
 each, like production on this machine), and drives each endpoint with wrk
 (-t2 -c64). Prints req/s, the ratio to /plain, and latency percentiles; writes
@@ -201,6 +203,26 @@ def seed(url: str, rows: int, grants: int = 50) -> dict[str, list[str]]:
             "buyable": [f"{by_hash[h]} {cid}" for cid, h in buyable]}
 
 
+def copy_to_sqlite(pg_url: str, sqlite_url: str) -> None:
+    """The seeded rows, table by table, into a migrated SQLite file: the same data on
+    the embedded default (its search index fills through its triggers)."""
+    from adapters.sqlalchemy.engine import create_engine
+    from adapters.sqlalchemy.tables import metadata
+
+    source, target = create_engine(pg_url), create_engine(sqlite_url)
+    try:
+        with source.connect() as src, target.begin() as dst:
+            dst.exec_driver_sql("DELETE FROM platform_settings")
+            for table in metadata.sorted_tables:
+                result = src.execution_options(yield_per=5000).execute(sa.select(table))
+                for chunk in result.mappings().partitions():
+                    dst.execute(table.insert(), [dict(row) for row in chunk])
+            dst.exec_driver_sql("ANALYZE")
+    finally:
+        source.dispose()
+        target.dispose()
+
+
 def signed_events(count: int, secret: str) -> list[str]:
     """Distinct, correctly signed Stripe events (their intents are unknown: recorded once)."""
     from stripe import WebhookSignature
@@ -314,6 +336,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--grants", type=int, default=50,
                         help="grants per user (64 users): 156 ≈ 10k, 15625 = 1M")
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql",
+                        help="what Patronage serves from (the data is seeded the same)")
     parser.add_argument("--only", nargs="*", default=None,
                         help="endpoint labels to run, e.g. 'access check'")
     opts = parser.parse_args()
@@ -329,6 +353,13 @@ def main() -> None:
         started = time.monotonic()
         data = seed(url, opts.rows, opts.grants)
         print(f"seeded {opts.rows} items in {time.monotonic() - started:.1f}s")
+        served_url = url
+        if opts.database == "sqlite":
+            started = time.monotonic()
+            served_url = f"sqlite:///{workdir}/bench.db"
+            migrate.upgrade(served_url)
+            copy_to_sqlite(url, served_url)
+            print(f"copied into SQLite in {time.monotonic() - started:.1f}s")
         pairs_file = workdir / "pairs.txt"
         pairs_file.write_text("\n".join(data["pairs"]) + "\n")
         members_file = workdir / "members.txt"
@@ -337,7 +368,8 @@ def main() -> None:
         classes_file.write_text("\n".join(data["classes"]) + "\n")
 
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'bench'}",
-               "PATRONAGE_DATABASE_URL": url, "PATRONAGE_DATA_DIR": str(workdir / "var"),
+               "PATRONAGE_DATABASE_URL": served_url,
+               "PATRONAGE_DATA_DIR": str(workdir / "var"),
                "PATRONAGE_SECRET_KEY": secrets.token_urlsafe(48)}
         plain_port, app_port = free_port(), free_port()
         servers.append(serve(["plain_app:app"], env, plain_port, "/plain"))
@@ -406,6 +438,7 @@ def main() -> None:
                 wrk(target, 2, opts.connections, lua)
             results[label] = wrk(target, opts.seconds, opts.connections, lua)
         baseline = results["plain (baseline)"]["rps"]
+        print(f"\n{opts.database}, {opts.rows} items")
         print(f"\n{'endpoint':<18}{'req/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
               f"{'p99/p50':>9}{'errors':>8}")
         for label, r in results.items():
@@ -420,7 +453,8 @@ def main() -> None:
         out = ROOT / "bench" / "results"
         out.mkdir(exist_ok=True)
         (out / "latest.json").write_text(json.dumps(
-            {"rows": opts.rows, "connections": opts.connections, "seconds": opts.seconds,
+            {"database": opts.database, "rows": opts.rows,
+             "connections": opts.connections, "seconds": opts.seconds,
              "results": results}, indent=2))
     finally:
         for proc in servers:

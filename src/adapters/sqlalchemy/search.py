@@ -4,7 +4,7 @@ PostgreSQL matches ``content.search_vector`` (title A, tags B, description C, in
 language of ``platform_settings.search_language``) through its GIN index and ranks
 with ``ts_rank``. SQLite matches the FTS5 table ``content_search`` and ranks with
 ``bm25`` (title weighted 10, tags 5, description 1). Every word a reader types must
-match, the last ones as prefixes too, so "yog fl" finds "Yoga flow".
+match a word or the start of one, so "yog flow" finds "Yoga flow".
 
 Neither index is in the SQLAlchemy metadata (alembic leaves ``SEARCH_OBJECTS`` alone).
 A later migration that rebuilds ``content`` in SQLite batch mode drops its triggers:
