@@ -5,6 +5,8 @@
 
 "access (metrics)" is the access check on the same app with Prometheus metrics on
 (two processes counting into one folder); the run ends with what metrics cost.
+"access (peer)" is the same check written the common way (`bench/peer/app.py`:
+Litestar and the SQLAlchemy ORM), served the same way on the same database.
 
 Builds a throwaway PostgreSQL database with --rows content items (default 100,000),
 (with --database sqlite, copies it into a migrated SQLite file and serves that),
@@ -375,6 +377,8 @@ def main() -> None:
         servers.append(serve(["plain_app:app"], env, plain_port, "/plain"))
         servers.append(serve(["--factory", "entrypoints.http.app:app_without_retry"], env,
                              app_port, "/health"))
+        peer_port = free_port()
+        servers.append(serve(["peer.app:app"], env, peer_port, "/health"))
 
         buyable_file = workdir / "buyable.txt"
         buyable_file.write_text("\n".join(data["buyable"]) + "\n")
@@ -414,6 +418,8 @@ def main() -> None:
                                               members_file)),
             "access (metrics)": (f"http://127.0.0.1:{metered_port}",
                                  script("/api/v1/content/{id}/access")),
+            "access (peer)": (f"http://127.0.0.1:{peer_port}",
+                              script("/api/v1/content/{id}/access")),
             "playback URL": (base, script("/api/v1/content/{id}/playback", "POST")),
             "catalog page": (f"{base}/api/v1/content?limit=20&category=category-7", None),
             "search (miss)": (f"{base}/api/v1/content?limit=20&q=zyzzyva", None),
@@ -446,6 +452,10 @@ def main() -> None:
             spread = r["p99_ms"] / r["p50_ms"] if r["p50_ms"] else float("nan")
             print(f"{label:<18}{r['rps']:>10.0f}{r['ratio']:>8.1%}{r['p50_ms']:>9.2f}"
                   f"{r['p99_ms']:>9.2f}{spread:>9.1f}{r['errors']:>8.0f}")
+        if "access check" in results and "access (peer)" in results:
+            ahead = results["access check"]["rps"] / results["access (peer)"]["rps"]
+            print(f"\nthe access check serves {ahead:.2f} times the requests of the peer "
+                  f"(the common ORM way) in the same run")
         if "access check" in results and "access (metrics)" in results:
             cost = 1 - results["access (metrics)"]["rps"] / results["access check"]["rps"]
             print(f"\nmetrics on cost the access check {cost:.1%} of its throughput "
