@@ -23,45 +23,37 @@ def _line_and_buyer(uow: UnitOfWork, purchase_id: UUID, customer_id: UUID
     return line, user
 
 
+def _receipt(uow: UnitOfWork, services: Services, line: PurchaseLine, user: User,
+             closing: str) -> None:
+    deliver(
+        uow, services, to=user.email.value, user_id=user.id, email_type="purchase_receipt",
+        subject=f"Your receipt: {line.title}",
+        text=(
+            f"Hello {user.full_name},\n\nThank you for your purchase.\n\n"
+            f"  {line.title}\n  {line.purchase.amount}\n  Purchase {line.purchase.id}\n\n"
+            f"{closing}\n"
+        ),
+    )
+
+
 def send_receipt(event: PurchaseCompleted, uow: UnitOfWork, services: Services) -> None:
     found = _line_and_buyer(uow, event.purchase_id, event.customer_id)
     if found is None:
         return
     line, user = found
-    if line.kind == "credit_pack":
-        _send_pack_receipt(uow, services, line, user)
+    site = services.config.public_url.rstrip("/")
+    pack = line.purchase.pack
+    if pack is not None:
+        granted = line.purchase.purchased_at
+        expiry = pack_expiry(granted, pack.valid_days) if granted else None
+        until = (f"They can be used until {expiry:%d %B %Y}." if expiry
+                 else "They do not expire.")
+        _receipt(uow, services, line, user,
+                 f"{pack.credits} credits were added to your account. {until}\n"
+                 f"See them at {site}/account/credits")
         return
     where = "series" if line.kind == "series" else "content"
-    deliver(
-        uow, services, to=user.email.value, user_id=user.id, email_type="purchase_receipt",
-        subject=f"Your receipt: {line.title}",
-        text=(
-            f"Hello {user.full_name},\n\nThank you for your purchase.\n\n"
-            f"  {line.title}\n  {line.purchase.amount}\n  Purchase {line.purchase.id}\n\n"
-            f"Open it at {services.config.public_url.rstrip('/')}/{where}/{line.slug}\n"
-        ),
-    )
-
-
-def _send_pack_receipt(uow: UnitOfWork, services: Services, line: PurchaseLine,
-                       user: User) -> None:
-    pack = line.purchase.pack
-    if pack is None:
-        return
-    granted = line.purchase.purchased_at
-    expiry = pack_expiry(granted, pack.valid_days) if granted else None
-    until = (f"They can be used until {expiry:%d %B %Y}." if expiry
-             else "They do not expire.")
-    deliver(
-        uow, services, to=user.email.value, user_id=user.id, email_type="purchase_receipt",
-        subject=f"Your receipt: {line.title}",
-        text=(
-            f"Hello {user.full_name},\n\nThank you for your purchase.\n\n"
-            f"  {line.title}\n  {line.purchase.amount}\n  Purchase {line.purchase.id}\n\n"
-            f"{pack.credits} credits were added to your account. {until}\n"
-            f"See them at {services.config.public_url.rstrip('/')}/account/credits\n"
-        ),
-    )
+    _receipt(uow, services, line, user, f"Open it at {site}/{where}/{line.slug}")
 
 
 def send_refund_notice(event: PurchaseRefunded, uow: UnitOfWork, services: Services) -> None:
