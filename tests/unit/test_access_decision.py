@@ -541,7 +541,9 @@ def test_decisions_follow_the_rules(
         refusal = Reason.NOT_FOUND
     elif the_item.visibility is Visibility.MEMBERS_ONLY:
         refusal = None if facts.membership_covers else Reason.MEMBERSHIP_REQUIRED
-    elif not the_item.is_free:
+    elif not the_item.is_free and not facts.membership_covers:
+        # A tier may cover paid items of its categories (or the whole catalog): the
+        # facts say so for this item (decision 15).
         refusal = Reason.PURCHASE_REQUIRED
     if refusal is None and facts.missing_prerequisites > 0:
         # Only a signed-in person can complete prerequisites, so strangers are asked to sign in.
