@@ -31,6 +31,11 @@ class Principal:
         """The operator at the CLI: holds every permission of a platform owner."""
         return cls(user_id=None, role=Role.PLATFORM_OWNER, is_system=True, email_verified=True)
 
+    @classmethod
+    def visitor(cls) -> Principal:
+        """Someone without an account: may see only what anyone may see."""
+        return cls(user_id=None, role=Role.CUSTOMER)
+
     def can(self, permission: Permission) -> bool:
         return allows(self.role, permission)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import attrs
 import httpx
+import sqlalchemy as sa
 
 BIN = Path(sys.executable).parent
 # The argon2 floor of ASVS: fast enough for tests, the same algorithm as production.
@@ -83,3 +84,17 @@ def serving(env: dict[str, str], *args: str) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def wait_until_outbox_drained(engine: sa.Engine, *, seconds: float, poll: float) -> None:
+    """Until every outbox message is processed; fails naming how many never were."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with engine.connect() as conn:
+            left = conn.execute(sa.text(
+                "SELECT count(*) FROM outbox_messages WHERE status <> 'processed'")
+            ).scalar_one()
+        if left == 0:
+            return
+        assert time.monotonic() < deadline, f"{left} outbox messages never handled"
+        time.sleep(poll)

@@ -42,6 +42,7 @@ from tests.integration.servers import (
     demo_platform,
     server_env,
     serving,
+    wait_until_outbox_drained,
 )
 from tests.integration.test_stripe_gateway import Recorded, Reply, StripeRecorder
 
@@ -269,16 +270,7 @@ def test_two_workers_handle_each_message_once_even_when_one_is_killed(
         first.send_signal(signal.SIGKILL)  # in the middle of a delivery, or about to be
         first.wait(10)
         restarted = worker()
-        deadline = time.monotonic() + 60
-        while True:
-            with engine.connect() as conn:
-                left = conn.execute(sa.text(
-                    "SELECT count(*) FROM outbox_messages WHERE status <> 'processed'")
-                ).scalar_one()
-            if left == 0:
-                break
-            assert time.monotonic() < deadline, f"{left} messages never handled"
-            time.sleep(0.2)
+        wait_until_outbox_drained(engine, seconds=60, poll=0.2)
         with engine.connect() as conn:
             sent = dict(conn.execute(sa.text(
                 "SELECT recipient_email, count(*) FROM email_logs WHERE status = 'sent' "

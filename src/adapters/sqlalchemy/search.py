@@ -87,19 +87,14 @@ def matching(dialect: str) -> tuple[sa.FromClause, sa.ColumnElement[bool]]:
         sa.bindparam("search", type_=sa.String()))
 
 
-def ranked(dialect: str, columns: tuple[sa.ColumnElement[Any], ...]
-           ) -> tuple[sa.Select[Any], sa.ColumnElement[Any]]:
-    """The catalog columns of matching items with a relevance (higher is better), and
-    that relevance as a column of the returned select."""
+def ranked(dialect: str, columns: tuple[sa.ColumnElement[Any], ...]) -> sa.Select[Any]:
+    """The catalog columns of matching items with their ``relevance`` (higher is
+    better). Every match is ranked, so there is no order to walk instead."""
     if dialect == "postgresql":
         rank = sa.cast(sa.func.ts_rank(_vector, _tsquery()), sa.Float).label("relevance")
-        return sa.select(*columns, rank).where(_vector.op("@@")(_tsquery())), rank
+        return sa.select(*columns, rank).where(_vector.op("@@")(_tsquery()))
     # bm25 is lower for better matches; negated, higher is better as on PostgreSQL.
     rank = (-sa.func.bm25(sa.literal_column("content_search"), 10.0, 5.0, 1.0)
             ).label("relevance")
-    query = (sa.select(*columns, rank)
-             .select_from(content.join(_docs, _docs.c.content_id == content.c.id)
-                          .join(_fts, _fts.c.rowid == _docs.c.docid))
-             .where(sa.literal_column("content_search").op("MATCH")(
-                 sa.bindparam("search", type_=sa.String()))))
-    return query, rank
+    source, matched = matching(dialect)
+    return sa.select(*columns, rank).select_from(source).where(matched)

@@ -16,7 +16,6 @@ from application.credits.packs import (
 )
 from application.principal import Principal
 from domain.credits.packs import CreditPack
-from domain.identity.roles import Role
 from entrypoints.http.auth import SECURED
 from entrypoints.http.dependencies import Actor, App
 from entrypoints.http.openapi import OWNER, PUBLIC, problems
@@ -24,7 +23,7 @@ from entrypoints.http.schemas.common import set_fields
 from entrypoints.http.schemas.credit_packs import CreditPackBody, CreditPackOut, CreditPackPatch
 
 # The public routes need no account: they show only what anyone may see.
-VISITOR = Principal(user_id=None, role=Role.CUSTOMER)
+VISITOR = Principal.visitor()
 
 
 def pack_out(p: CreditPack) -> CreditPackOut:

@@ -23,7 +23,6 @@ from application.memberships.subscribing import (
 from application.memberships.tiers import CreateTier, GetTier, ListTiers, UpdateTier
 from application.memberships.views import ListSubscriptions, MembershipView, MySubscription
 from application.principal import Principal
-from domain.identity.roles import Role
 from domain.memberships.subscription import Subscription
 from domain.memberships.tier import SubscriptionTier
 from entrypoints.http.auth import SECURED
@@ -50,7 +49,7 @@ from entrypoints.http.schemas.memberships import (
 )
 
 # The public routes need no account: they show only what anyone may see.
-VISITOR = Principal(user_id=None, role=Role.CUSTOMER)
+VISITOR = Principal.visitor()
 
 
 def tier_out(t: SubscriptionTier) -> TierOut:

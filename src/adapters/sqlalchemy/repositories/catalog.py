@@ -96,9 +96,8 @@ class SqlCatalogQueries:
         elif price == "paid":
             conditions.append(content.c.price > 0)
         if sort == "relevance":
-            ranked, _ = search.ranked(dialect, ENTRY_COLUMNS)
             # Ranked in a subquery: SQLite allows bm25() only where the match is made.
-            hits = ranked.where(*conditions).subquery("hits")
+            hits = search.ranked(dialect, ENTRY_COLUMNS).where(*conditions).subquery("hits")
             key, ident = hits.c.relevance, hits.c.id
             query = sa.select(hits)
         else:
