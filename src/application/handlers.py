@@ -25,6 +25,7 @@ from application.notifications import (
     commerce_emails,
     identity_emails,
     membership_emails,
+    payout_emails,
 )
 from application.offerings import authoring as offering_authoring
 from application.offerings import booking as offering_booking
@@ -36,6 +37,9 @@ from application.offerings import reminders as offering_reminders
 from application.offerings import session_moves
 from application.offerings import views as offering_views
 from application.offerings import waitlist as offering_waitlist
+from application.payouts import accounts as payout_accounts
+from application.payouts import earnings as payout_earnings
+from application.payouts import invitations as payout_invitations
 from application.platform import settings
 from application.system import health
 from domain.commerce import events as commerce_events
@@ -43,6 +47,8 @@ from domain.events import DomainEvent
 from domain.identity import events as identity_events
 from domain.memberships import events as membership_events
 from domain.offerings import events as offering_events
+from domain.payouts import accounts as payout_account_events
+from domain.payouts import invitations as invitation_events
 
 COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     registration.RegisterCustomer: registration.register_customer,
@@ -155,6 +161,14 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     offering_views.BookingCalendar: offering_views.booking_calendar,
     offering_views.OfferingBookings: offering_views.offering_bookings,
     offering_views.MarkBooking: offering_views.mark_booking,
+    payout_invitations.InviteMediaOwner: payout_invitations.invite_media_owner,
+    payout_invitations.ListInvitations: payout_invitations.list_invitations,
+    payout_invitations.AcceptInvitation: payout_invitations.accept_invitation,
+    payout_accounts.GetPayoutAccount: payout_accounts.get_payout_account,
+    payout_accounts.StartPayoutOnboarding: payout_accounts.start_payout_onboarding,
+    payout_accounts.ListMediaOwners: payout_accounts.list_media_owners,
+    payout_earnings.GetEarnings: payout_earnings.get_earnings,
+    payout_earnings.ListPayouts: payout_earnings.list_payouts,
 }
 
 # Handler names are stored in outbox rows: renaming one strands its pending messages.
@@ -210,6 +224,12 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
     },
     offering_events.WaitlistSeatOffered: {
         "email.waitlist_seat_offered": booking_emails.send_seat_offer,
+    },
+    invitation_events.MediaOwnerInvited: {
+        "email.media_owner_invitation": payout_emails.send_invitation,
+    },
+    payout_account_events.PayoutsEnabled: {
+        "email.payouts_enabled": payout_emails.send_payouts_enabled,
     },
 }
 

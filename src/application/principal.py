@@ -15,6 +15,8 @@ _OWNER_ONLY = "auth.owner_only"
 _CODES = {
     Permission.CONTENT_CREATE: "auth.creators_only",
     Permission.OFFERINGS_CREATE: "auth.creators_only",
+    Permission.EARNINGS_VIEW_OWN: "auth.creators_only",
+    Permission.PAYOUTS_ONBOARD: "auth.media_owners_only",
 }
 
 
@@ -42,8 +44,9 @@ class Principal:
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
             raise Forbidden(
-                "Only the platform's owners may do this."
-                if permission not in _CODES else "Only creators may do this.",
+                "Only the platform's owners may do this." if permission not in _CODES
+                else "Only media owners may do this." if permission is Permission.PAYOUTS_ONBOARD
+                else "Only creators may do this.",
                 code=_CODES.get(permission, _OWNER_ONLY),
                 details={"permission": permission.value},
             )

@@ -30,6 +30,11 @@ from application.ports.offerings import (
     WaitlistRepository,
 )
 from application.ports.outbox import OutboxRepository
+from application.ports.payouts import (
+    EarningsRepository,
+    InvitationRepository,
+    PayoutAccountRepository,
+)
 from application.ports.settings import SettingsRepository
 from domain.events import DomainEvent
 
@@ -88,6 +93,12 @@ class UnitOfWork(Protocol):
     def outbox(self) -> OutboxRepository: ...
     @property
     def email_logs(self) -> EmailLogRepository: ...
+    @property
+    def invitations(self) -> InvitationRepository: ...
+    @property
+    def payout_accounts(self) -> PayoutAccountRepository: ...
+    @property
+    def earnings(self) -> EarningsRepository: ...
 
     @property
     def read_only(self) -> bool:

@@ -122,6 +122,7 @@ def build_payments(settings: Settings) -> PaymentGateway:
 
         return StripeGateway(api_key=settings.stripe_secret_key or "",
                              webhook_secret=settings.stripe_webhook_secret or "",
+                             connect_webhook_secret=settings.stripe_connect_webhook_secret,
                              api_base=settings.stripe_api_base)
     return SandboxGateway()
 

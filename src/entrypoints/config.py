@@ -72,6 +72,9 @@ class Settings:
     payments: str = "sandbox"
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
+    # The signing secret of a second endpoint that receives connected accounts' events
+    # (account.updated), when Stripe sends them to an endpoint of their own.
+    stripe_connect_webhook_secret: str | None = None
     stripe_api_base: str | None = None
     playback_url_minutes: int = 5
     max_upload_mb: int = 5120

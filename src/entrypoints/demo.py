@@ -1,5 +1,6 @@
-"""Demo data for ``make run``: two accounts, a small catalog, a series, a membership
-tier and a credit pack, created once."""
+"""Demo data for ``make run``: an owner, a customer and a media owner (paid out through
+the sandbox), a small catalog, a series, a membership tier and a credit pack, created
+once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from application.credits.packs import CreateCreditPack
 from application.identity.administration import ActAs
 from application.identity.registration import CreateUser
 from application.memberships.tiers import CreateTier
+from application.payouts.accounts import StartPayoutOnboarding
 from application.platform.settings import UpdateSettings
 from application.principal import Principal
 from domain.catalog.rules import ContentType, Visibility
@@ -23,6 +25,7 @@ from entrypoints.bootstrap import Patronage
 
 OWNER_EMAIL = "owner@demo.patronage.localhost"
 CUSTOMER_EMAIL = "customer@demo.patronage.localhost"
+MEDIA_OWNER_EMAIL = "creator@demo.patronage.localhost"
 
 
 def seed_demo(patronage: Patronage, data_dir: Path) -> str:
@@ -33,7 +36,8 @@ def seed_demo(patronage: Patronage, data_dir: Path) -> str:
         password = secrets.token_urlsafe(12)
         created_owner = False
         for email, role, name in ((OWNER_EMAIL, Role.PLATFORM_OWNER, "Demo Owner"),
-                                  (CUSTOMER_EMAIL, Role.CUSTOMER, "Demo Customer")):
+                                  (CUSTOMER_EMAIL, Role.CUSTOMER, "Demo Customer"),
+                                  (MEDIA_OWNER_EMAIL, Role.MEDIA_OWNER, "Demo Media Owner")):
             try:
                 patronage.handle(CreateUser(actor=system, email=email, password=password,
                                             full_name=name, role=role))
@@ -42,15 +46,32 @@ def seed_demo(patronage: Patronage, data_dir: Path) -> str:
                 continue
         if created_owner:
             _seed_catalog(patronage)
+            # With a real provider, onboarding happens at Stripe, by a real person: their
+            # items would only be on show, not for sale.
+            if patronage.services.payments.delivers_events_inline:
+                _seed_media_owner(patronage)
             patronage.handle(UpdateSettings(actor=system, changes={
                 "platform_name": "Patronage Demo Studio",
                 "hero_title": "Practice with us",
             }))
         data_dir.mkdir(parents=True, exist_ok=True)
-        login_file.write_text(f"{OWNER_EMAIL} / {password} (and {CUSTOMER_EMAIL}, same "
-                              "password)\n")
+        login_file.write_text(f"{OWNER_EMAIL} / {password} (and {CUSTOMER_EMAIL} and "
+                              f"{MEDIA_OWNER_EMAIL}, same password)\n")
         login_file.chmod(0o600)
     return login_file.read_text().strip()
+
+
+def _seed_media_owner(patronage: Patronage) -> None:
+    """A creator from outside, paid out through the sandbox: the platform keeps its fee
+    of each sale (see their studio's earnings)."""
+    maker = patronage.handle(ActAs(actor=Principal.system(), email=MEDIA_OWNER_EMAIL))
+    patronage.handle(StartPayoutOnboarding(actor=maker))
+    essay = patronage.handle(CreateContent(
+        actor=maker, title="Letters from a sound walker", content_type=ContentType.WRITTEN,
+        price="6.00", category="listening", tags=("sound", "walks"),
+        description="An essay by a guest author, sold on the platform.",
+        body_html="<p>Walk slowly and listen. " + "The city hums. " * 30 + "</p>"))
+    patronage.handle(PublishContent(actor=maker, content_id=essay.id))
 
 
 def _seed_catalog(patronage: Patronage) -> None:

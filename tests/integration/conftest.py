@@ -91,7 +91,8 @@ def reset_database(engine: sa.Engine) -> None:
             "hero_background_url = NULL, hero_cta_text = NULL, hero_cta_link = NULL, "
             "featured_content_ids = '[]', contact_email = NULL, social_links = '{}', "
             "about_content = NULL, email_from_name = NULL, timezone = 'UTC', "
-            "membership_grace_days = 7, sandbox_clock_offset_seconds = 0"
+            "membership_grace_days = 7, sandbox_clock_offset_seconds = 0, "
+            "platform_fee_percent = 30, search_language = 'english'"
         )
 
 

@@ -42,6 +42,7 @@ from application.identity.registration import CreateUser
 from application.offerings.booking import ReleaseExpiredHolds
 from application.offerings.installments import ChargeDueInstallments
 from application.ports.payments import PaymentEvent, PaymentIntent, RefundRecord
+from application.ports.payouts import Transfer
 from application.principal import Principal
 from domain.identity.roles import Role
 from domain.offerings.schedules import WEEKDAYS
@@ -486,26 +487,31 @@ class ClientConfirmedSandbox(SandboxGateway):
 
     def create_payment(self, *, amount: Money, purchase_id: UUID, customer_id: str | None,
                        description: str, payment_method: str | None = None,
-                       save_card: bool = False) -> PaymentIntent:
+                       save_card: bool = False, transfer: Transfer | None = None
+                       ) -> PaymentIntent:
         intent = super().create_payment(amount=amount, purchase_id=purchase_id,
                                         customer_id=customer_id, description=description,
-                                        payment_method=payment_method, save_card=save_card)
+                                        payment_method=payment_method, save_card=save_card,
+                                        transfer=transfer)
         return attrs.evolve(intent, status="requires_confirmation")
 
     def charge_saved(self, *, amount: Money, purchase_id: UUID, customer_id: str,
-                     payment_method: str, description: str, attempt: int) -> PaymentIntent:
+                     payment_method: str, description: str, attempt: int,
+                     transfer: Transfer | None = None) -> PaymentIntent:
         """An off-session charge the provider is still processing: it answers later."""
         with self._lock:
             self.charges.append((purchase_id, attempt))
         intent = super().charge_saved(amount=amount, purchase_id=purchase_id,
                                       customer_id=customer_id, payment_method=payment_method,
-                                      description=description, attempt=attempt)
+                                      description=description, attempt=attempt,
+                                      transfer=transfer)
         return attrs.evolve(intent, status="processing")
 
-    def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str
-               ) -> RefundRecord:
+    def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str,
+               reverse_transfer: bool = False) -> RefundRecord:
         record = super().refund(intent_id=intent_id, amount=amount,
-                                idempotency_key=idempotency_key)
+                                idempotency_key=idempotency_key,
+                                reverse_transfer=reverse_transfer)
         with self._lock:
             self.refunds.append((intent_id, record))
         return record

@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from domain.commerce.events import PurchaseCompleted, PurchaseFailed, PurchaseRefunded
 from domain.commerce.purchase import Purchase, PurchaseStatus
-from domain.commerce.revenue import MEDIA_OWNER_FEE, RevenueSplit, split_revenue
+from domain.commerce.revenue import DEFAULT_FEE_PERCENT, RevenueSplit, split_revenue
 from domain.errors import Conflict
 from domain.events import DomainEvent
 from domain.identity.roles import Role
@@ -40,8 +40,9 @@ def usd(text: str) -> Money:
 # -- split_revenue ---------------------------------------------------------------
 
 
-def test_the_media_owner_fee_is_thirty_percent() -> None:
-    assert Decimal("0.30") == MEDIA_OWNER_FEE
+def test_the_media_owner_fee_is_thirty_percent_by_default() -> None:
+    assert Decimal("30") == DEFAULT_FEE_PERCENT
+    assert split_revenue(usd("10.00"), Role.MEDIA_OWNER).platform_fee == usd("3.00")
 
 
 @pytest.mark.parametrize("role", FEE_FREE_ROLES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -68,8 +69,28 @@ def test_editable_fields_are_exactly_the_documented_ones() -> None:
     documented = {
         *TEXT_CAPS, *URL_FIELDS, "primary_color", "contact_email", "timezone",
         "featured_content_ids", "social_links", "membership_grace_days", "search_language",
+        "platform_fee_percent",
     }
     assert documented == EDITABLE_FIELDS
+
+
+@pytest.mark.parametrize(("given", "kept"), [
+    ("25", Decimal("25.00")), (0, Decimal("0.00")), ("100", Decimal("100.00")),
+    ("12.5", Decimal("12.50")), (Decimal("30.25"), Decimal("30.25"))])
+def test_the_platform_fee_is_a_percentage_with_cents(given: object, kept: Decimal) -> None:
+    s = settings()
+    s.apply({"platform_fee_percent": given}, T0)
+    assert s.platform_fee_percent == kept
+
+
+@pytest.mark.parametrize("given", ["-1", "100.01", "12.345", "NaN", "Infinity", "thirty",
+                                   "", None, True, 30.5, [30]])
+def test_a_platform_fee_outside_zero_to_a_hundred_is_refused(given: object) -> None:
+    s = settings()
+    with pytest.raises(ValidationError) as raised:
+        s.apply({"platform_fee_percent": given}, T0)
+    assert raised.value.field == "platform_fee_percent"
+    assert s.platform_fee_percent == Decimal("30")
 
 
 @pytest.mark.parametrize("language", ["English", "klingon", "", None, 7])

@@ -35,11 +35,13 @@ from application.ports.payments import (
     PaymentIntent,
     RefundRecord,
 )
+from application.ports.payouts import PayoutRecord, Transfer
 from application.ports.system import Clock
 from domain.errors import ValidationError
 from domain.memberships.periods import period_end
 from domain.memberships.subscription import BillingState, Subscription, SubscriptionStatus
 from domain.memberships.tier import BillingPeriod, SubscriptionTier
+from domain.payouts.accounts import AccountStatus
 from domain.values import Money
 
 SUCCEEDS = "4242424242424242"
@@ -91,7 +93,9 @@ class SandboxGateway:
 
     def create_payment(self, *, amount: Money, purchase_id: UUID, customer_id: str | None,
                        description: str, payment_method: str | None = None,
-                       save_card: bool = False) -> PaymentIntent:
+                       save_card: bool = False, transfer: Transfer | None = None
+                       ) -> PaymentIntent:
+        _check_transfer(amount, transfer)
         card = (payment_method or SUCCEEDS).replace(" ", "")
         if save_card and card == RENEWALS_FAIL:
             outcome = "rf"
@@ -121,7 +125,9 @@ class SandboxGateway:
             failure=failure, payment_method=f"{_SAVED}{outcome}" if succeeded else None)
 
     def charge_saved(self, *, amount: Money, purchase_id: UUID, customer_id: str,
-                     payment_method: str, description: str, attempt: int) -> PaymentIntent:
+                     payment_method: str, description: str, attempt: int,
+                     transfer: Transfer | None = None) -> PaymentIntent:
+        _check_transfer(amount, transfer)
         if payment_method == f"{_SAVED}rf":
             raise PaymentDeclined("Your card was declined (card_declined).",
                                   details={"reason": "card_declined"})
@@ -129,8 +135,8 @@ class SandboxGateway:
             raise PaymentDeclined("Sandbox: no such saved card.", code="payment.invalid_card")
         return self.retrieve_payment(f"sbx_pi_{purchase_id.hex}_s_{_encode_amount(amount)}")
 
-    def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str
-               ) -> RefundRecord:
+    def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str,
+               reverse_transfer: bool = False) -> RefundRecord:
         intent = self.retrieve_payment(intent_id)
         refunded = amount or intent.amount
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
@@ -153,6 +159,41 @@ class SandboxGateway:
         return PaymentEvent(id=f"sbx_evt_refund_{refund.id}", type="charge.refunded",
                             created=self.clock.now(), intent_id=intent_id,
                             purchase_id=intent.purchase_id, amount=paid, refunds=(refund,))
+
+    # --- Connect: media owners' accounts ------------------------------------------------
+    # Onboarding completes at once: the link leads straight back, and the account it
+    # was made for can be paid from then on. No payouts are ever made.
+
+    def create_connected_account(self, *, user_id: UUID, email: str) -> AccountStatus:
+        return AccountStatus(account_id=f"sbx_acct_{user_id.hex}", charges_enabled=False,
+                             payouts_enabled=False, details_submitted=False,
+                             requirements_due=("external_account", "tos_acceptance.date"),
+                             as_of=self.clock.now())
+
+    def create_account_link(self, *, account_id: str, refresh_url: str, return_url: str
+                            ) -> str:
+        self._account(account_id)
+        return return_url
+
+    def retrieve_account(self, account_id: str) -> AccountStatus:
+        return self._account(account_id)
+
+    def inline_account_event(self, account_id: str) -> PaymentEvent | None:
+        status = self._account(account_id)
+        return PaymentEvent(id=f"sbx_evt_account.updated_{account_id}_"
+                               f"{status.as_of.timestamp():.6f}",
+                            type="account.updated", created=status.as_of, account=status)
+
+    def list_payouts(self, account_id: str, limit: int) -> list[PayoutRecord]:
+        self._account(account_id)
+        return []
+
+    def _account(self, account_id: str) -> AccountStatus:
+        if not account_id.startswith("sbx_acct_"):
+            raise InvalidWebhook("Unknown sandbox account.", code="payment.unknown")
+        return AccountStatus(account_id=account_id, charges_enabled=True, payouts_enabled=True,
+                             details_submitted=True, requirements_due=(),
+                             as_of=self.clock.now())
 
     # --- memberships ------------------------------------------------------------------
 
@@ -243,6 +284,17 @@ class SandboxGateway:
         return BillingChange(state=state, events=(
             _event("customer.subscription.updated", state),
             _event("invoice.payment_failed" if fails else "invoice.paid", state, invoice)))
+
+
+def _check_transfer(amount: Money, transfer: Transfer | None) -> None:
+    """What Stripe refuses of a destination charge, the sandbox refuses too."""
+    if transfer is None:
+        return
+    fee = transfer.application_fee
+    if fee.currency != amount.currency or fee.is_negative or fee.amount > amount.amount:
+        raise ValueError(f"an application fee of {fee} does not fit a payment of {amount}")
+    if not transfer.destination.startswith("sbx_acct_"):
+        raise InvalidWebhook("Unknown sandbox account.", code="payment.unknown")
 
 
 def _invoice_id(provider_id: str, period_start: datetime) -> str:

@@ -379,7 +379,11 @@ platform_settings = sa.Table(
     # advance`); always 0 with a real payment provider.
     sa.Column("sandbox_clock_offset_seconds", sa.BigInteger, nullable=False,
               server_default="0"),
+    # Revision 0013: the platform's share of a media owner's sale, in percent.
+    sa.Column("platform_fee_percent", sa.Numeric(5, 2), nullable=False, server_default="30"),
     sa.CheckConstraint("singleton", name="singleton"),
+    sa.CheckConstraint("platform_fee_percent >= 0 AND platform_fee_percent <= 100",
+                       name="platform_fee_percent"),
     sa.CheckConstraint("membership_grace_days >= 0 AND membership_grace_days <= 60",
                        name="grace_days"),
     sa.UniqueConstraint("singleton", name="uq_platform_settings_singleton"),
@@ -948,4 +952,99 @@ analytics_daily = sa.Table(
     sa.Column("dimension", sa.String(255), primary_key=True),
     sa.Column("value", sa.Numeric(18, 2), nullable=False, server_default="0"),
     _updated(),
+)
+
+# --------------------------------------------------------------------------- media owners
+# Revision 0013: media owners sell on the platform and are paid through Stripe Connect.
+
+INVITATION_PENDING = "accepted_at IS NULL"
+media_owner_invitations = sa.Table(
+    "media_owner_invitations",
+    metadata,
+    _id(),
+    sa.Column("email", sa.String(255), nullable=False),
+    # SHA-256 of the emailed token, set when the email is sent; never the token itself.
+    sa.Column("token_hash", sa.String(64)),
+    sa.Column("expires_at", UTCDateTime),
+    # Null when an operator invited from the command line.
+    _fk("invited_by", "users.id", nullable=True),
+    sa.Column("accepted_at", UTCDateTime),
+    _fk("accepted_user_id", "users.id", nullable=True),
+    _created(),
+    _updated(),
+    sa.CheckConstraint("(accepted_at IS NULL) = (accepted_user_id IS NULL)", name="accepted"),
+    sa.UniqueConstraint("token_hash", name="uq_media_owner_invitations_token_hash"),
+    # One open invitation per address: inviting again sends a fresh link for it.
+    sa.Index("uq_media_owner_invitations_open", "email", unique=True,
+             postgresql_where=sa.text(INVITATION_PENDING),
+             sqlite_where=sa.text(INVITATION_PENDING)),
+)
+
+# A media owner's connected account at the payment provider, and its state as the
+# provider last reported it (status_as_of orders reports that arrive out of order).
+payout_accounts = sa.Table(
+    "payout_accounts",
+    metadata,
+    _fk("user_id", "users.id"),
+    sa.Column("account_id", sa.String(255), nullable=False),
+    sa.Column("charges_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("payouts_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("details_submitted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("requirements_due", JSONDocument, nullable=False,
+              server_default=sa.text("'[]'")),
+    sa.Column("disabled_reason", sa.String(255)),
+    sa.Column("status_as_of", UTCDateTime, nullable=False),
+    # The provider's payouts to this account, kept for a few minutes between reads.
+    sa.Column("payouts", JSONDocument),
+    sa.Column("payouts_fetched_at", UTCDateTime),
+    _created(),
+    _updated(),
+    sa.PrimaryKeyConstraint("user_id", name="pk_payout_accounts"),
+    sa.UniqueConstraint("account_id", name="uq_payout_accounts_account_id"),
+)
+
+# Every sale of a creator's item and every refund of one, with the platform's fee and
+# the creator's share: the one ledger earnings are read from. A sale's reference is
+# its payment at the provider, a refund's the refund, so a redelivered event or a
+# retried refund is recorded once.
+EARNINGS_ENTRY_TYPES = ("sale", "refund")
+EARNINGS_SOURCES = ("purchase", "booking", "installment")
+earnings_entries = sa.Table(
+    "earnings_entries",
+    metadata,
+    _id(),
+    _fk("seller_id", "users.id"),
+    sa.Column("entry_type", sa.String(20), nullable=False),
+    sa.Column("source_type", sa.String(20), nullable=False),
+    # The purchase or booking (an installment's booking); not a foreign key, since it
+    # points at one of two tables.
+    sa.Column("source_id", UUIDKey, nullable=False),
+    _fk("content_id", "content.id", nullable=True),
+    _fk("series_id", "content_series.id", nullable=True),
+    _fk("offering_id", "offerings.id", nullable=True),
+    sa.Column("reference", sa.String(255), nullable=False),
+    # The payment a refund gives back (for a sale, its own reference).
+    sa.Column("payment_ref", sa.String(255), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", Amount, nullable=False),
+    sa.Column("platform_fee", Amount, nullable=False),
+    sa.Column("creator_payout", Amount, nullable=False),
+    # The connected account the creator's share went to (null: the platform kept it).
+    sa.Column("destination_account", sa.String(255)),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    _created(),
+    sa.CheckConstraint(_in("entry_type", EARNINGS_ENTRY_TYPES), name="entry_type"),
+    sa.CheckConstraint(_in("source_type", EARNINGS_SOURCES), name="source_type"),
+    # Equal to the cent: SQLite keeps NUMERIC as a float, where 0.03 + 0.07 <> 0.10.
+    sa.CheckConstraint("amount > 0 AND platform_fee >= 0 AND creator_payout >= 0 AND "
+                       "abs(platform_fee + creator_payout - amount) < 0.005", name="split"),
+    sa.CheckConstraint(
+        "(CASE WHEN content_id IS NULL THEN 0 ELSE 1 END) + "
+        "(CASE WHEN series_id IS NULL THEN 0 ELSE 1 END) + "
+        "(CASE WHEN offering_id IS NULL THEN 0 ELSE 1 END) = 1", name="one_item"),
+    sa.UniqueConstraint("entry_type", "reference", name="uq_earnings_entries_reference"),
+    sa.Index("idx_earnings_entries_seller", "seller_id", "occurred_at"),
+    sa.Index("idx_earnings_entries_occurred_at", "occurred_at"),
+    sa.Index("idx_earnings_entries_source", "source_id"),
+    sa.Index("idx_earnings_entries_payment", "payment_ref"),
 )

@@ -19,6 +19,7 @@ from adapters.sqlalchemy.repositories.commerce import SqlCommerceLedger, SqlGran
 from adapters.sqlalchemy.repositories.content import SqlContentRepository
 from adapters.sqlalchemy.repositories.credit_packs import SqlCreditPackRepository
 from adapters.sqlalchemy.repositories.credits import SqlCreditLedgerRepository
+from adapters.sqlalchemy.repositories.earnings import SqlEarningsRepository
 from adapters.sqlalchemy.repositories.email_logs import SqlEmailLogRepository
 from adapters.sqlalchemy.repositories.installments import SqlInstallmentRepository
 from adapters.sqlalchemy.repositories.offerings import (
@@ -31,6 +32,10 @@ from adapters.sqlalchemy.repositories.offerings import (
     SqlWaitlistRepository,
 )
 from adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
+from adapters.sqlalchemy.repositories.payouts import (
+    SqlInvitationRepository,
+    SqlPayoutAccountRepository,
+)
 from adapters.sqlalchemy.repositories.progress import SqlProgressRepository
 from adapters.sqlalchemy.repositories.purchases import SqlPurchaseRepository
 from adapters.sqlalchemy.repositories.series import SqlSeriesRepository
@@ -46,7 +51,8 @@ from application.unit_of_work import collect_events
 from domain.events import DomainEvent
 
 _TRACKED = ("users", "settings", "content", "series", "purchases", "tiers", "subscriptions",
-            "offerings", "bookings", "installments", "credit_packs")
+            "offerings", "bookings", "installments", "credit_packs", "invitations",
+            "payout_accounts")
 
 
 class SqlAlchemyUnitOfWork:
@@ -207,6 +213,18 @@ class SqlAlchemyUnitOfWork:
     @cached_property
     def email_logs(self) -> SqlEmailLogRepository:
         return SqlEmailLogRepository(self._executor)
+
+    @cached_property
+    def invitations(self) -> SqlInvitationRepository:
+        return SqlInvitationRepository(self._executor)
+
+    @cached_property
+    def payout_accounts(self) -> SqlPayoutAccountRepository:
+        return SqlPayoutAccountRepository(self._executor)
+
+    @cached_property
+    def earnings(self) -> SqlEarningsRepository:
+        return SqlEarningsRepository(self._executor)
 
     def _trackers(self) -> list[Tracker[Any]]:
         made = self.__dict__

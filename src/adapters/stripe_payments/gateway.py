@@ -19,11 +19,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import attrs
 import stripe
 from stripe.params import (
+    AccountCreateParams,
     PaymentIntentCreateParams,
     RefundCreateParams,
     SubscriptionCreateParams,
@@ -39,9 +40,11 @@ from application.ports.payments import (
     PaymentIntent,
     RefundRecord,
 )
+from application.ports.payouts import PayoutRecord, Transfer
 from domain.errors import Conflict, ValidationError
 from domain.memberships.subscription import BillingState, Subscription, SubscriptionStatus
 from domain.memberships.tier import BillingPeriod, SubscriptionTier
+from domain.payouts.accounts import AccountStatus, requirement_names
 from domain.values import Money, currency_exponent
 
 # The one place the API version is pinned; the SDK's types are generated for it.
@@ -226,6 +229,39 @@ def _invoice(obj: Mapping[str, Any]) -> InvoiceFacts | None:
                         amount_paid=_money(obj, "amount_paid", obj.get("currency")))
 
 
+def _account_status(obj: Mapping[str, Any], as_of: datetime) -> AccountStatus:
+    """A connected Account in our terms: may it take charges, is it paid out, and what
+    does Stripe still need (currently or past due)."""
+    account_id = _text(obj.get("id"))
+    if account_id is None:
+        raise _bad_response("Account")
+    requirements = _plain(obj.get("requirements"))
+    due = [*(requirements.get("currently_due") or []), *(requirements.get("past_due") or [])]
+    return AccountStatus(
+        account_id=account_id, charges_enabled=obj.get("charges_enabled") is True,
+        payouts_enabled=obj.get("payouts_enabled") is True,
+        details_submitted=obj.get("details_submitted") is True,
+        requirements_due=requirement_names(due),
+        disabled_reason=_text(requirements.get("disabled_reason")), as_of=as_of)
+
+
+def _payout(obj: Mapping[str, Any]) -> PayoutRecord | None:
+    payout_id, created = _text(obj.get("id")), _time(obj.get("created"))
+    amount = _money(obj, "amount", obj.get("currency"))
+    if payout_id is None or created is None or amount is None:
+        return None
+    return PayoutRecord(id=payout_id, amount=amount, status=_text(obj.get("status")) or "unknown",
+                        arrival_date=_time(obj.get("arrival_date")), created=created)
+
+
+def _destination(params: PaymentIntentCreateParams, transfer: Transfer | None) -> None:
+    """A destination charge: Stripe keeps the application fee for the platform and
+    transfers the rest to the connected account."""
+    if transfer is not None:
+        params["application_fee_amount"] = to_minor_units(transfer.application_fee)
+        params["transfer_data"] = {"destination": transfer.destination}
+
+
 def _edition(tier: SubscriptionTier) -> str:
     """Which edit of the tier a request mirrors, for its idempotency key: a retry of the
     same sync repeats the request, while a later edit back to an earlier price or name
@@ -276,6 +312,10 @@ HANDLED_EVENTS = (
     "customer.subscription.created", "customer.subscription.updated",
     "customer.subscription.deleted", "invoice.paid", "invoice.payment_failed",
 )
+# Connected accounts' events reach only an endpoint registered for Connect ("Events on
+# connected accounts"), which has a signing secret of its own
+# (PATRONAGE_STRIPE_CONNECT_WEBHOOK_SECRET). Needed once media owners are paid out.
+CONNECT_EVENTS = ("account.updated",)
 
 
 @attrs.frozen
@@ -299,13 +339,14 @@ class StripeGateway:
     delivers_events_inline = False
 
     def __init__(self, *, api_key: str, webhook_secret: str, api_base: str | None = None,
-                 timeout: float = 20.0) -> None:
+                 timeout: float = 20.0, connect_webhook_secret: str | None = None) -> None:
         if not api_key:
             raise ValueError("A Stripe API key is required")
         if not webhook_secret:
             raise ValueError("A Stripe webhook signing secret is required")
         self._api_base = api_base or DEFAULT_API_BASE
-        self._webhook_secret = webhook_secret
+        self._webhook_secrets = tuple(secret for secret in (webhook_secret,
+                                                             connect_webhook_secret) if secret)
         # The API key lives only inside the client's options, never on this object.
         self._client = stripe.StripeClient(
             api_key,
@@ -333,7 +374,8 @@ class StripeGateway:
 
     def create_payment(self, *, amount: Money, purchase_id: UUID, customer_id: str | None,
                        description: str, payment_method: str | None = None,
-                       save_card: bool = False) -> PaymentIntent:
+                       save_card: bool = False, transfer: Transfer | None = None
+                       ) -> PaymentIntent:
         params: PaymentIntentCreateParams = {
             "amount": to_minor_units(amount),
             "currency": amount.currency,
@@ -352,6 +394,7 @@ class StripeGateway:
             params["payment_method"] = payment_method
             params["confirm"] = True
             params["allowed_payment_method_types"] = ["card"]
+        _destination(params, transfer)
         with _stripe_errors("payment creation"):
             intent = self._client.v1.payment_intents.create(
                 params, {"idempotency_key": f"purchase-{purchase_id}"},
@@ -359,7 +402,8 @@ class StripeGateway:
         return _intent(_plain(intent))
 
     def charge_saved(self, *, amount: Money, purchase_id: UUID, customer_id: str,
-                     payment_method: str, description: str, attempt: int) -> PaymentIntent:
+                     payment_method: str, description: str, attempt: int,
+                     transfer: Transfer | None = None) -> PaymentIntent:
         params: PaymentIntentCreateParams = {
             "amount": to_minor_units(amount),
             "currency": amount.currency,
@@ -370,6 +414,7 @@ class StripeGateway:
             "off_session": True,
             "confirm": True,
         }
+        _destination(params, transfer)
         with _stripe_errors("off-session charge"):
             intent = self._client.v1.payment_intents.create(
                 params, {"idempotency_key": f"installment-{purchase_id}-{attempt}"},
@@ -381,11 +426,16 @@ class StripeGateway:
             intent = self._client.v1.payment_intents.retrieve(intent_id)
         return _intent(_plain(intent))
 
-    def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str
-               ) -> RefundRecord:
+    def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str,
+               reverse_transfer: bool = False) -> RefundRecord:
         params: RefundCreateParams = {"payment_intent": intent_id}
         if amount is not None:
             params["amount"] = to_minor_units(amount)
+        if reverse_transfer:
+            # Both in proportion to the refund: the creator gives back their share of it,
+            # the platform its fee's share.
+            params["reverse_transfer"] = True
+            params["refund_application_fee"] = True
         with _stripe_errors("refund"):
             refund = self._client.v1.refunds.create(
                 params, {"idempotency_key": idempotency_key},
@@ -398,16 +448,19 @@ class StripeGateway:
     def parse_event(self, payload: bytes, signature: str | None) -> PaymentEvent:
         if not signature:
             raise InvalidWebhook("The Stripe-Signature header is missing.")
-        try:
-            # construct_event checks the signature over the raw bytes AND the timestamp's age.
-            event = self._client.construct_event(payload, signature, self._webhook_secret,
-                                                 tolerance=WEBHOOK_TOLERANCE_SECONDS)
-            data = _plain(event)
-        except stripe.SignatureVerificationError:
-            raise InvalidWebhook("The webhook signature is invalid or too old.") from None
-        except (stripe.StripeError, ValueError, TypeError, AttributeError, KeyError):
-            raise InvalidWebhook("The webhook payload is not a Stripe event.") from None
-        return self._event(data)
+        for secret in self._webhook_secrets:
+            try:
+                # construct_event checks the signature over the raw bytes AND the
+                # timestamp's age.
+                event = self._client.construct_event(payload, signature, secret,
+                                                     tolerance=WEBHOOK_TOLERANCE_SECONDS)
+                data = _plain(event)
+            except stripe.SignatureVerificationError:
+                continue  # perhaps the other endpoint's (Connect) secret
+            except (stripe.StripeError, ValueError, TypeError, AttributeError, KeyError):
+                raise InvalidWebhook("The webhook payload is not a Stripe event.") from None
+            return self._event(data)
+        raise InvalidWebhook("The webhook signature is invalid or too old.")
 
     def _event(self, data: Mapping[str, Any]) -> PaymentEvent:
         event_id, kind = _text(data.get("id")), _text(data.get("type"))
@@ -437,6 +490,9 @@ class StripeGateway:
         if kind.startswith("customer.subscription."):
             return PaymentEvent(id=event_id, type=kind, created=when,
                                 subscription_ref=_text(obj.get("id")))
+        if kind == "account.updated":
+            return PaymentEvent(id=event_id, type=kind, created=when,
+                                account=_account_status(obj, when))
         if kind.startswith("invoice."):
             invoice = _invoice(obj)
             return PaymentEvent(id=event_id, type=kind, created=when, invoice=invoice,
@@ -462,6 +518,57 @@ class StripeGateway:
     def inline_refund_event(self, intent_id: str, paid: Money, refund: RefundRecord
                             ) -> PaymentEvent | None:
         return None
+
+    # --- Connect: media owners' accounts ------------------------------------------------
+
+    def create_connected_account(self, *, user_id: UUID, email: str) -> AccountStatus:
+        params: AccountCreateParams = {
+            # Express-style and platform-controlled: Stripe hosts onboarding and a light
+            # dashboard, the platform pays Stripe's fees and answers for losses.
+            "controller": {"fees": {"payer": "application"},
+                           "losses": {"payments": "application"},
+                           "requirement_collection": "stripe",
+                           "stripe_dashboard": {"type": "express"}},
+            "capabilities": {"card_payments": {"requested": True},
+                             "transfers": {"requested": True}},
+            "email": email,
+            "metadata": {"user_id": str(user_id)},
+        }
+        with _stripe_errors("connected account creation"):
+            account = _plain(self._client.v1.accounts.create(
+                params, {"idempotency_key": f"connect-account-{user_id}"}))
+        # As of the account's creation by Stripe's clock, the one its events are stamped
+        # with: an account.updated from the same second is never taken for an older one.
+        return _account_status(account, _time(account.get("created")) or datetime.now(UTC))
+
+    def create_account_link(self, *, account_id: str, refresh_url: str, return_url: str
+                            ) -> str:
+        with _stripe_errors("account link creation"):
+            link = _plain(self._client.v1.account_links.create(
+                {"account": account_id, "refresh_url": refresh_url, "return_url": return_url,
+                 "type": "account_onboarding"},
+                # A link is single-use: each request is a new one, a retry the same.
+                {"idempotency_key": f"account-link-{account_id}-{uuid4().hex}"}))
+        url = _text(link.get("url"))
+        if url is None:
+            raise _bad_response("AccountLink")
+        return url
+
+    def retrieve_account(self, account_id: str) -> AccountStatus:
+        with _stripe_errors("account retrieval"):
+            account = self._client.v1.accounts.retrieve(account_id)
+        return _account_status(_plain(account), datetime.now(UTC))
+
+    def inline_account_event(self, account_id: str) -> PaymentEvent | None:
+        return None
+
+    def list_payouts(self, account_id: str, limit: int) -> list[PayoutRecord]:
+        with _stripe_errors("payout listing"):
+            page = _plain(self._client.v1.payouts.list(
+                {"limit": limit}, {"stripe_account": account_id}))
+        items = _listed(page) or []
+        found = (_payout(_plain(item)) for item in items)
+        return [payout for payout in found if payout is not None]
 
     # --- operations -------------------------------------------------------------------
 

@@ -9,20 +9,27 @@ so reordered events cannot move a purchase backwards.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import attrs
 
 from application.credits.ledger import grant_pack_credits, withdraw_pack_credits
 from application.offerings.booking import apply_booking_payment
 from application.offerings.installments import apply_installment_payment
+from application.payouts.accounts import apply_account_event
+from application.payouts.ledger import record_refund, record_sale
+from application.payouts.terms import destination_of, seller_of
 from application.ports.payments import PaymentEvent
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.commerce.purchase import Purchase
+from domain.commerce.revenue import RevenueSplit
+from domain.payouts.earnings import ItemRef, SourceType
 
 SUCCEEDED = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"
 REFUNDED = "charge.refunded"
+ACCOUNT_UPDATED = "account.updated"
 
 log = logging.getLogger("patronage.payments")
 
@@ -61,6 +68,10 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str
     if not uow.ledger.record_event(event.id, services.payments.name, event.type, now):
         uow.rollback()
         return "duplicate"
+    if event.type == ACCOUNT_UPDATED:
+        outcome = apply_account_event(uow, services, event)
+        uow.commit()
+        return outcome
     purchase = _purchase_for(uow, event) if event.type in (SUCCEEDED, FAILED, REFUNDED) else None
     outcome = "ignored"
     if purchase is None and event.type in (SUCCEEDED, FAILED):
@@ -91,6 +102,7 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str
                 pack = uow.credit_packs.get(purchase.pack.pack_id)
                 grant_pack_credits(uow, services, purchase,
                                    pack.name if pack else "credits")
+            _record_sale(uow, services, purchase, now)
         outcome = "applied"
     elif purchase is not None and event.type == FAILED:
         purchase.fail(now)
@@ -99,6 +111,7 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str
         for refund in event.refunds:
             uow.ledger.record_refund(refund.id, purchase.id, refund.amount.amount,
                                      refund.amount.currency, now)
+            record_refund(uow, services, purchase.payment_intent_id, refund, now)
         # Partial refunds keep access (and a pack's credits); once the refunds add up to
         # the price, access goes, and so do the pack's unspent credits.
         refunded = max(uow.ledger.refunded_total(purchase.id),
@@ -113,3 +126,18 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str
         outcome = "applied"
     uow.commit()
     return outcome
+
+
+def _record_sale(uow: UnitOfWork, services: Services, purchase: Purchase, now: datetime
+                 ) -> None:
+    """A creator's item sold: into the earnings ledger, as the purchase split it."""
+    seller = seller_of(uow, content_id=purchase.content_id, series_id=purchase.series_id)
+    if seller is None or purchase.payment_intent_id is None:
+        return
+    record_sale(uow, services, seller_id=seller, source=SourceType.PURCHASE,
+                source_id=purchase.id,
+                item=ItemRef(content_id=purchase.content_id, series_id=purchase.series_id),
+                payment_ref=purchase.payment_intent_id,
+                split=RevenueSplit(purchase.amount, purchase.platform_fee,
+                                   purchase.creator_payout),
+                destination=destination_of(uow, seller), at=now)

@@ -8,13 +8,15 @@ import attrs
 
 from application.catalog.entitlements import resolve
 from application.commerce.payment_events import HandlePaymentEvent, handle_payment_event
+from application.payouts.terms import seller_of, terms_for
 from application.ports.payments import PaymentDeclined, PaymentIntent
+from application.ports.payouts import Transfer
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.access.decision import Reason
 from domain.commerce.purchase import PackTerms, Purchase, PurchaseStatus
-from domain.commerce.revenue import split_revenue
+from domain.commerce.revenue import RevenueSplit, split_revenue
 from domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from domain.identity.roles import Role
 from domain.values import Money
@@ -51,14 +53,13 @@ class StartPurchase:
 
 @attrs.frozen
 class _Sale:
-    price: Money
-    seller_role: Role
+    split: RevenueSplit
     pack: PackTerms | None = None
 
 
-def _seller_role(uow: UnitOfWork, seller_id: UUID) -> Role:
-    seller = uow.users.get(seller_id)
-    return seller.role if seller else Role.PLATFORM_OWNER
+def _by_creator(uow: UnitOfWork, price: Money, creator_id: UUID) -> _Sale:
+    """A creator's item: a media owner's is for sale only once they can be paid."""
+    return _Sale(terms_for(uow, creator_id).split(price))
 
 
 def _what_is_sold(cmd: StartPurchase, uow: UnitOfWork, services: Services,
@@ -70,7 +71,7 @@ def _what_is_sold(cmd: StartPurchase, uow: UnitOfWork, services: Services,
             raise NotFound("No such credit pack.", code="credit_pack.not_found")
         pack.require_on_sale()
         # Packs are the platform's own: credits are spent on any creator's offerings.
-        return _Sale(pack.price, Role.PLATFORM_OWNER,
+        return _Sale(split_revenue(pack.price, Role.PLATFORM_OWNER),
                      PackTerms(pack.id, pack.credits, pack.valid_days))
     if cmd.content_id is not None:
         found = resolve(uow, services, user_id=user_id, content_ids=[cmd.content_id]).one()
@@ -84,13 +85,13 @@ def _what_is_sold(cmd: StartPurchase, uow: UnitOfWork, services: Services,
         entry = row.entry
         if entry.price is None or entry.price <= 0:
             raise Conflict("This item is not sold on its own.", code="purchase.not_for_sale")
-        return _Sale(Money(entry.price, entry.currency), _seller_role(uow, entry.creator_id))
+        return _by_creator(uow, Money(entry.price, entry.currency), entry.creator_id)
     series = uow.series.get(cmd.series_id) if cmd.series_id else None
     if series is None or not series.is_live:
         raise NotFound("No such series.", code="series.not_found")
     if series.price is None or series.price.is_zero:
         raise Conflict("This series is not sold as a bundle.", code="purchase.not_for_sale")
-    return _Sale(series.price, _seller_role(uow, series.creator_id))
+    return _by_creator(uow, series.price, series.creator_id)
 
 
 def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> PurchaseStarted:
@@ -127,7 +128,7 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
         sale = _what_is_sold(cmd, uow, services, user_id)
         purchase = Purchase.start(id=services.ids.new_id(), customer_id=user_id,
                                   content_id=cmd.content_id, series_id=cmd.series_id,
-                                  split=split_revenue(sale.price, sale.seller_role), now=now,
+                                  split=sale.split, now=now,
                                   pack=sale.pack)
         try:
             uow.purchases.add(purchase)
@@ -167,6 +168,9 @@ def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services) -> PurchaseS
         if customer_id != user.stripe_customer_id:
             user.stripe_customer_id = customer_id
             uow.commit()
+        transfer = None
+        if not purchase.payment_intent_id:
+            transfer = _transfer(uow, purchase)
     try:
         # A purchase has one payment: a repeated request looks it up again (the
         # client confirms it with its secret) instead of creating another.
@@ -175,7 +179,8 @@ def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services) -> PurchaseS
                   else gateway.create_payment(amount=purchase.amount, purchase_id=purchase.id,
                                               customer_id=customer_id,
                                               description=f"Purchase {purchase.id}",
-                                              payment_method=cmd.payment_method))
+                                              payment_method=cmd.payment_method,
+                                              transfer=transfer))
     except PaymentDeclined:
         _record_failure(purchase_id, services)
         raise
@@ -199,6 +204,19 @@ def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services) -> PurchaseS
         raise PaymentDeclined(f"The payment was declined ({intent.failure or 'declined'}).",
                               details={"purchase_id": str(purchase_id)})
     return _started(final, intent, gateway.name)
+
+
+def _transfer(uow: UnitOfWork, purchase: Purchase) -> Transfer | None:
+    """A media owner's sale is a destination charge: the fee agreed when the purchase
+    started stays with the platform, the rest goes to the owner's account (which must
+    still be able to take it)."""
+    seller = seller_of(uow, content_id=purchase.content_id, series_id=purchase.series_id)
+    if seller is None:
+        return None
+    terms = terms_for(uow, seller)
+    if terms.destination is None:
+        return None
+    return Transfer(destination=terms.destination, application_fee=purchase.platform_fee)
 
 
 def _record_failure(purchase_id: UUID, services: Services) -> None:

@@ -9,6 +9,7 @@ from uuid import UUID
 import attrs
 
 from application.commerce.payment_events import HandlePaymentEvent, handle_payment_event
+from application.payouts.ledger import takes_back_transfer
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -78,10 +79,12 @@ def refund_purchase(cmd: RefundPurchase, uow: UnitOfWork, services: Services) ->
                               code="refund.amount", field="amount")
     purchase.refund_reason = cmd.reason.strip()
     intent_id = purchase.payment_intent_id
+    # A media owner's sale: their share of the refund comes back from their account.
+    reverse = takes_back_transfer(uow, intent_id)
     uow.commit()
     refund = services.payments.refund(
         intent_id=intent_id, amount=amount,
-        idempotency_key=f"refund-{purchase.id}-{asked}",
+        idempotency_key=f"refund-{purchase.id}-{asked}", reverse_transfer=reverse,
     )
     uow.ledger.remember_refund_request(purchase.id, request_key, refund, services.clock.now())
     uow.commit()

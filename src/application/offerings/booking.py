@@ -23,7 +23,9 @@ import attrs
 from application.credits.ledger import refund_spend, spend_credits
 from application.offerings.portals import sync_portal
 from application.offerings.views import BookingView, view
-from application.ports.payments import PaymentDeclined, PaymentEvent
+from application.payouts.ledger import record_refund, record_sale, takes_back_transfer
+from application.payouts.terms import terms_for, terms_from_details, transfer_for
+from application.ports.payments import PaymentDeclined, PaymentEvent, RefundRecord
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -45,6 +47,7 @@ from domain.offerings.schedules import (
     OfferingType,
     RecurringBookable,
 )
+from domain.payouts.earnings import ItemRef, SourceType
 from domain.values import Money
 
 log = logging.getLogger("patronage.bookings")
@@ -206,6 +209,7 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
 
     credits = 0
     amount = Money("0", offering.currency)
+    sale_details: dict[str, str] = {}
     if paid_with is PaidWith.CREDITS:
         if offering.credit_cost is None:
             raise Conflict("This offering is not booked with credits.",
@@ -218,6 +222,9 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
             raise Conflict("This offering is not sold for money.",
                            code="booking.not_for_sale")
         amount = offering.price
+        # A media owner's offering is sold only once they can be paid; the split agreed
+        # now holds for every payment of the booking.
+        sale_details = terms_for(uow, offering.creator_id).as_details()
     plan_size = offering.payment_options.installments
     if cmd.installments:
         if paid_with is not PaidWith.PURCHASE or plan_size is None or \
@@ -237,7 +244,7 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
         hold_expires_at=(now + timedelta(minutes=offering.payment_options.seat_hold_minutes)
                          if paid_with is PaidWith.PURCHASE else None),
         details=({"session_title": session.title} if session.title else {})
-        | ({"installments": str(plan_size)} if cmd.installments else {}))
+        | ({"installments": str(plan_size)} if cmd.installments else {}) | sale_details)
     held = uow.bookings.live_for(user_id, offering.id, session.key)
     if held is not None:
         raise Conflict("You already hold a place in this session.", code="booking.exists",
@@ -297,7 +304,8 @@ def _pay(booking_id: UUID, title: str, cmd: BookOffering, services: Services) ->
         intent = gateway.create_payment(
             amount=booking.amount_paid, purchase_id=first.id if first else booking.id,
             customer_id=customer_id, payment_method=cmd.card, save_card=first is not None,
-            description=f"Booking: {title}" + (" (installment 1)" if first else ""))
+            description=f"Booking: {title}" + (" (installment 1)" if first else ""),
+            transfer=transfer_for(booking.details, booking.amount_paid))
     except PaymentDeclined:
         with services.uow_factory() as uow:
             release_booking(uow, services, booking_id, "payment declined")
@@ -419,6 +427,10 @@ def _apply_to_booking(uow: UnitOfWork, services: Services, booking: Booking,
         log.error("payment %s for booking %s paid %s, expected %s: not confirmed; review it",
                   event.intent_id, booking.id, event.amount, booking.amount_paid)
         return "mismatch"
+    # Money received, whatever becomes of the booking (a late payment is refunded, and
+    # that refund is recorded against this sale).
+    record_booking_sale(uow, services, booking, event.intent_id, booking.amount_paid,
+                        SourceType.BOOKING, now)
     if booking.status is BookingStatus.PENDING:
         booking.confirm(now)
         offering = uow.offerings.get(booking.offering_id)
@@ -453,6 +465,30 @@ def _apply_to_booking(uow: UnitOfWork, services: Services, booking: Booking,
     return "ignored"
 
 
+def record_booking_sale(uow: UnitOfWork, services: Services, booking: Booking,
+                        intent_id: str | None, amount: Money, source: SourceType,
+                        now: datetime) -> None:
+    offering = uow.offerings.get(booking.offering_id)
+    if offering is None or intent_id is None:
+        return
+    terms = terms_from_details(offering.creator_id, booking.details)
+    record_sale(uow, services, seller_id=offering.creator_id, source=source,
+                source_id=booking.id, item=ItemRef(offering_id=offering.id),
+                payment_ref=intent_id, split=terms.split(amount),
+                destination=terms.destination, at=now)
+
+
+def refund_booking_payment(uow: UnitOfWork, services: Services, *, intent_id: str,
+                           amount: Money, idempotency_key: str) -> RefundRecord:
+    """Give a booking's payment back; a media owner's share of it comes back from their
+    account. Recorded in ``uow``'s earnings ledger (the caller commits)."""
+    refund = services.payments.refund(
+        intent_id=intent_id, amount=amount, idempotency_key=idempotency_key,
+        reverse_transfer=takes_back_transfer(uow, intent_id))
+    record_refund(uow, services, intent_id, refund, services.clock.now())
+    return refund
+
+
 def refund_late_payment(event: LatePaymentRefundDue, uow: UnitOfWork, services: Services
                         ) -> None:
     """Give back a payment that came after its seat went (or after its booking was
@@ -465,8 +501,8 @@ def refund_late_payment(event: LatePaymentRefundDue, uow: UnitOfWork, services: 
         installment = uow.installments.get(event.installment_id)
         if installment is None or installment.payment_intent_id is None:
             return
-        refund = services.payments.refund(
-            intent_id=installment.payment_intent_id, amount=installment.amount,
+        refund = refund_booking_payment(
+            uow, services, intent_id=installment.payment_intent_id, amount=installment.amount,
             idempotency_key=f"booking-installment-late-{installment.id}")
         ended = uow.bookings.get(event.booking_id, lock=True)
         if ended is not None:
@@ -478,9 +514,9 @@ def refund_late_payment(event: LatePaymentRefundDue, uow: UnitOfWork, services: 
     if booking is None or booking.payment_intent_id is None \
             or booking.details.get("late_refund"):
         return
-    refund = services.payments.refund(intent_id=booking.payment_intent_id,
-                                      amount=booking.amount_paid,
-                                      idempotency_key=f"booking-seat-lost-{booking.id}")
+    refund = refund_booking_payment(uow, services, intent_id=booking.payment_intent_id,
+                                    amount=booking.amount_paid,
+                                    idempotency_key=f"booking-seat-lost-{booking.id}")
     locked = uow.bookings.get(event.booking_id, lock=True)
     if locked is not None:
         locked.late_payment_refunded(refund.amount, services.clock.now(),
@@ -557,6 +593,7 @@ def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> C
         outcome = Outcome.FULL_REFUND
     uow.rollback()
     refunded = None
+    refunds: list[tuple[str, RefundRecord]] = []
     # A pending booking was never paid: nothing to give back (a payment that succeeds
     # after this cancellation is refunded when it arrives).
     if booking.status is BookingStatus.CONFIRMED and booking.paid_with is PaidWith.PURCHASE \
@@ -565,11 +602,14 @@ def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> C
                                                and offering.credit_cost is None)):
         # Money first, keyed by the booking: a retry after a failure here is the same
         # refund, and the booking is only cancelled once the money is on its way back.
-        refunded = _refund_payments(uow, services, booking)
+        refunds = _refund_payments(uow, services, booking)
+        refunded = sum((r.amount for _, r in refunds), Money("0", booking.amount_paid.currency))
     with services.uow_factory() as writer:
         locked = writer.bookings.get(booking.id, lock=True)
         if locked is None or not locked.is_live:
             raise Conflict("This booking is not active.", code="booking.not_active")
+        for intent_id, refund in refunds:
+            record_refund(writer, services, intent_id, refund, now)
         returned = 0
         if outcome is not Outcome.NOTHING and locked.credits_used:
             spend = writer.credits.spend_for_booking(locked.id)
@@ -604,8 +644,10 @@ def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> C
     return Cancellation(shown, outcome, refunded, returned)
 
 
-def _refund_payments(uow: UnitOfWork, services: Services, booking: Booking) -> Money:
-    """Give back what a booking was paid: its one payment, or each installment paid."""
+def _refund_payments(uow: UnitOfWork, services: Services, booking: Booking
+                     ) -> list[tuple[str, RefundRecord]]:
+    """Give back what a booking was paid: its one payment, or each installment paid (a
+    media owner's share of each from their account)."""
     payments = [(i.payment_intent_id, i.amount, f"booking-cancel-{booking.id}-{i.number}")
                 for i in (uow.installments.of_booking(booking.id)
                           if booking.in_installments else ())
@@ -613,11 +655,10 @@ def _refund_payments(uow: UnitOfWork, services: Services, booking: Booking) -> M
     if not payments and booking.payment_intent_id:
         payments = [(booking.payment_intent_id, booking.amount_paid,
                      f"booking-cancel-{booking.id}")]
-    total = Money("0", booking.amount_paid.currency)
-    for intent_id, amount, key in payments:
-        total = total + services.payments.refund(intent_id=intent_id, amount=amount,
-                                                 idempotency_key=key).amount
-    return total
+    return [(intent_id, services.payments.refund(
+                intent_id=intent_id, amount=amount, idempotency_key=key,
+                reverse_transfer=takes_back_transfer(uow, intent_id)))
+            for intent_id, amount, key in payments]
 
 
 # --- rescheduling -----------------------------------------------------------------------

@@ -21,14 +21,17 @@ from uuid import UUID
 
 import attrs
 
-from application.offerings.booking import offer_freed_seat
+from application.offerings.booking import offer_freed_seat, record_booking_sale
 from application.offerings.portals import sync_portal
+from application.payouts.terms import transfer_for
 from application.ports.payments import GatewayUnavailable, PaymentDeclined, PaymentEvent
+from application.ports.payouts import Transfer
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.offerings.booking import Booking, BookingStatus
 from domain.offerings.installments import Installment, InstallmentStatus
+from domain.payouts.earnings import SourceType
 from domain.values import Money
 
 log = logging.getLogger("patronage.bookings")
@@ -61,6 +64,7 @@ class _Claim:
     card: str | None  # None: no saved card, a decline
     title: str
     intent_id: str | None  # a charge sent before, still unanswered
+    transfer: Transfer | None = None  # a media owner's share, on the booking's terms
 
 
 def charge_due_installments(cmd: ChargeDueInstallments, uow: UnitOfWork, services: Services
@@ -85,7 +89,7 @@ def charge_due_installments(cmd: ChargeDueInstallments, uow: UnitOfWork, service
                 intent = services.payments.charge_saved(
                     amount=claim.amount, purchase_id=claim.id,
                     customer_id=claim.customer_ref, payment_method=claim.card,
-                    attempt=claim.attempt,
+                    attempt=claim.attempt, transfer=claim.transfer,
                     description=f"Booking: {claim.title} (installment {claim.number})")
         except PaymentDeclined:
             intent = None
@@ -97,7 +101,7 @@ def charge_due_installments(cmd: ChargeDueInstallments, uow: UnitOfWork, service
         at = services.clock.now()
         with services.uow_factory() as writer:
             if intent is not None and intent.succeeded:
-                outcome = _paid(writer, intent.id, intent.amount, claim.id, at)
+                outcome = _paid(writer, services, intent.id, intent.amount, claim.id, at)
             elif intent is None or intent.status not in ("processing",
                                                          "requires_confirmation"):
                 # Declined, or wanting the customer (who is not there): a decline.
@@ -138,7 +142,8 @@ def _claim(services: Services, installment_id: UUID, now: datetime) -> _Claim | 
     return _Claim(id=installment.id, number=installment.number, amount=installment.amount,
                   attempt=installment.attempts, customer_ref=customer_ref, card=card,
                   title=offering.title if offering else "booking",
-                  intent_id=installment.payment_intent_id)
+                  intent_id=installment.payment_intent_id,
+                  transfer=transfer_for(booking.details, installment.amount))
 
 
 def _locked(uow: UnitOfWork, installment_id: UUID
@@ -204,10 +209,10 @@ def apply_installment_payment(uow: UnitOfWork, services: Services, event: Paymen
         return _declined(uow, services, found.id, now)
     if event.type != SUCCEEDED:
         return "ignored"
-    return _paid(uow, event.intent_id, event.amount, found.id, now)
+    return _paid(uow, services, event.intent_id, event.amount, found.id, now)
 
 
-def _paid(uow: UnitOfWork, intent_id: str | None, amount: Money | None,
+def _paid(uow: UnitOfWork, services: Services, intent_id: str | None, amount: Money | None,
           installment_id: UUID, now: datetime) -> str:
     booking, installment = _locked(uow, installment_id)
     if booking is None or installment is None:
@@ -218,6 +223,8 @@ def _paid(uow: UnitOfWork, intent_id: str | None, amount: Money | None,
         return "mismatch"
     if not installment.settle(intent_id, now):
         return "ignored"
+    record_booking_sale(uow, services, booking, intent_id, installment.amount,
+                        SourceType.INSTALLMENT, now)
     booking.amount_paid = booking.amount_paid + installment.amount
     booking.updated_at = now
     if booking.status is BookingStatus.CANCELED:

@@ -10,9 +10,11 @@ from uuid import UUID
 import attrs
 
 from application.ports.billing import InvoiceFacts, TierSync
+from application.ports.payouts import PayoutRecord, Transfer
 from domain.errors import DomainError, ErrorKind, Unavailable, ValidationError
 from domain.memberships.subscription import BillingState, Subscription
 from domain.memberships.tier import BillingPeriod, SubscriptionTier
+from domain.payouts.accounts import AccountStatus
 from domain.values import Money
 
 
@@ -83,6 +85,8 @@ class PaymentEvent:
     billing: BillingState | None = None
     # A payment's method (the card saved with a plan's first installment).
     payment_method: str | None = None
+    # account.updated: a connected account's state as the event reports it.
+    account: AccountStatus | None = None
 
     @property
     def is_billing(self) -> bool:
@@ -107,7 +111,30 @@ class BillingChange:
     events: tuple[PaymentEvent, ...] = ()
 
 
-class PaymentGateway(Protocol):
+class ConnectGateway(Protocol):
+    def create_connected_account(self, *, user_id: UUID, email: str) -> AccountStatus:
+        """A connected account the platform controls (Express-style onboarding),
+        created once per user: the idempotency key is the user's."""
+        ...
+
+    def create_account_link(self, *, account_id: str, refresh_url: str, return_url: str
+                            ) -> str:
+        """A single-use URL where the owner completes onboarding at the provider."""
+        ...
+
+    def retrieve_account(self, account_id: str) -> AccountStatus: ...
+
+    def inline_account_event(self, account_id: str) -> PaymentEvent | None:
+        """For inline gateways: the account.updated event onboarding produced; None for
+        a real provider, whose webhook brings it."""
+        ...
+
+    def list_payouts(self, account_id: str, limit: int) -> Sequence[PayoutRecord]:
+        """The newest payouts of a connected account."""
+        ...
+
+
+class PaymentGateway(ConnectGateway, Protocol):
     name: str
     # True when the gateway has no webhooks of its own and hands back the event
     # the real one would send (the sandbox); the same use case then handles it.
@@ -119,17 +146,20 @@ class PaymentGateway(Protocol):
 
     def create_payment(self, *, amount: Money, purchase_id: UUID, customer_id: str | None,
                        description: str, payment_method: str | None = None,
-                       save_card: bool = False) -> PaymentIntent:
+                       save_card: bool = False, transfer: Transfer | None = None
+                       ) -> PaymentIntent:
         """Create (and with ``payment_method``, confirm) a payment.
 
         The idempotency key is derived from ``purchase_id``: a retry after a
         timeout returns the same payment, never a second charge. ``save_card`` keeps
-        the card for later off-session charges (``charge_saved``).
+        the card for later off-session charges (``charge_saved``). With ``transfer``
+        it is a destination charge: the creator's share goes to their account.
         """
         ...
 
     def charge_saved(self, *, amount: Money, purchase_id: UUID, customer_id: str,
-                     payment_method: str, description: str, attempt: int) -> PaymentIntent:
+                     payment_method: str, description: str, attempt: int,
+                     transfer: Transfer | None = None) -> PaymentIntent:
         """Charge a saved card without the customer present (a plan's later
         installment). Keyed by ``purchase_id`` and ``attempt``: a retry of one attempt
         is the same charge. A decline raises PaymentDeclined."""
@@ -137,8 +167,12 @@ class PaymentGateway(Protocol):
 
     def retrieve_payment(self, intent_id: str) -> PaymentIntent: ...
 
-    def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str
-               ) -> RefundRecord: ...
+    def refund(self, *, intent_id: str, amount: Money | None, idempotency_key: str,
+               reverse_transfer: bool = False) -> RefundRecord:
+        """With ``reverse_transfer`` (a destination charge), the creator's share of the
+        refund is taken back from their account and the platform's fee is refunded in
+        proportion: the platform never pays the creator's share of a refund."""
+        ...
 
     def parse_event(self, payload: bytes, signature: str | None) -> PaymentEvent:
         """Verify the signature over the raw bytes (with a freshness tolerance)."""

@@ -34,16 +34,22 @@ class Permission(enum.StrEnum):
     SUBSCRIPTIONS_MANAGE_ANY = "subscriptions.manage_any"
     CREDITS_ADJUST = "credits.adjust"
     CREDIT_PACKS_MANAGE = "credit_packs.manage"  # credits sold for money
-    # Money across creators.
+    # Money: a creator's own earnings, everyone's, and media owners' payouts.
+    EARNINGS_VIEW_OWN = "earnings.view_own"
     EARNINGS_VIEW_ALL = "earnings.view_all"
+    MEDIA_OWNERS_INVITE = "media_owners.invite"
+    PAYOUTS_ONBOARD = "payouts.onboard"  # a connected account of one's own, to be paid
 
 
-_CREATOR = frozenset({Permission.CONTENT_CREATE, Permission.OFFERINGS_CREATE})
+_CREATOR = frozenset({Permission.CONTENT_CREATE, Permission.OFFERINGS_CREATE,
+                      Permission.EARNINGS_VIEW_OWN})
 
 MATRIX: Mapping[Role, frozenset[Permission]] = {
     Role.PLATFORM_OWNER: frozenset(Permission),
     Role.PLATFORM_CREATOR: _CREATOR,
-    Role.MEDIA_OWNER: _CREATOR,
+    # Media owners are paid out to an account of their own; the platform's creators are
+    # paid by the platform, outside it.
+    Role.MEDIA_OWNER: _CREATOR | {Permission.PAYOUTS_ONBOARD},
     Role.CUSTOMER: frozenset(),
 }
 

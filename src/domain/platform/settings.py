@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
@@ -43,7 +44,8 @@ SEARCH_LANGUAGES = (
 )
 EDITABLE_FIELDS = frozenset(
     {*_TEXT_FIELDS, *_URL_FIELDS, "primary_color", "contact_email", "timezone",
-     "featured_content_ids", "social_links", "membership_grace_days", "search_language"}
+     "featured_content_ids", "social_links", "membership_grace_days", "search_language",
+     "platform_fee_percent"}
 )
 
 
@@ -71,6 +73,8 @@ class PlatformSettings(Aggregate):
     membership_grace_days: int = 7
     # The language catalog search stems and drops stop words in.
     search_language: str = "english"
+    # The platform's share of a media owner's sale (the Stripe application fee).
+    platform_fee_percent: Decimal = Decimal("30")
 
     @classmethod
     def defaults(cls, id: UUID, now: datetime) -> PlatformSettings:
@@ -126,6 +130,8 @@ def _clean(name: str, value: Any) -> Any:
                     f"search_language is one of {', '.join(SEARCH_LANGUAGES)}.",
                     code="settings.search_language")
             return value
+        if name == "platform_fee_percent":
+            return _percent(value)
         if name == "membership_grace_days":
             if isinstance(value, bool) or not isinstance(value, int) or not (
                     0 <= value <= GRACE_DAYS_MAX):
@@ -161,3 +167,16 @@ def parse_featured_ids(value: Any) -> list[UUID]:
         if uid not in ids:
             ids.append(uid)
     return ids
+
+
+def _percent(value: Any) -> Decimal:
+    try:
+        percent = Decimal(str(value)) if isinstance(value, int | str | Decimal) \
+            and not isinstance(value, bool) else None
+    except InvalidOperation:
+        percent = None
+    if percent is None or not percent.is_finite() or not 0 <= percent <= 100 \
+            or percent != percent.quantize(Decimal("0.01")):
+        raise ValidationError("platform_fee_percent is a number from 0 to 100, with at most "
+                              "two decimals.", code="settings.platform_fee_percent")
+    return percent.quantize(Decimal("0.01"))

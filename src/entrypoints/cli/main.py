@@ -37,6 +37,7 @@ from entrypoints.cli.commerce import purchases_app
 from entrypoints.cli.errors import cli_errors
 from entrypoints.cli.memberships import credits_app, sandbox_app, subscriptions_app, tiers_app
 from entrypoints.cli.offerings import bookings_app, offerings_app
+from entrypoints.cli.payouts import earnings_app, media_owners_app
 from entrypoints.cli.running import run
 from entrypoints.config import Settings
 from entrypoints.doctor import diagnose
@@ -63,6 +64,8 @@ app.add_typer(credits_app, name="credits")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(offerings_app, name="offerings")
 app.add_typer(bookings_app, name="bookings")
+app.add_typer(media_owners_app, name="media-owners")
+app.add_typer(earnings_app, name="earnings")
 
 # soft_wrap: long lines stay whole when the output is piped into grep or a file.
 console = Console(soft_wrap=True)
@@ -228,7 +231,8 @@ def settings_show() -> None:
     table = Table("setting", "value")
     for key in ("platform_name", "logo_url", "primary_color", "hero_title", "hero_subtitle",
                 "hero_background_url", "hero_cta_text", "hero_cta_link", "contact_email",
-                "email_from_name", "timezone", "membership_grace_days", "search_language"):
+                "email_from_name", "timezone", "membership_grace_days", "search_language",
+                "platform_fee_percent"):
         value = getattr(s, key)
         table.add_row(key, "" if value is None else str(value))
     table.add_row("featured_content_ids", json.dumps([str(i) for i in s.featured_content_ids]))

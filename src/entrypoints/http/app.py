@@ -57,6 +57,12 @@ from entrypoints.http.offerings import (
     StudioResourcesController,
 )
 from entrypoints.http.openapi import mark_closed_bodies
+from entrypoints.http.payouts import (
+    AdminEarningsController,
+    AdminMediaOwnersController,
+    MediaOwnerInvitationsController,
+    StudioPayoutsController,
+)
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.request_context import request_context
 from entrypoints.http.settings import SettingsController
@@ -135,7 +141,9 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
                            OfferingsController, BookingsController, MyBookingsController,
                            StudioResourcesController, PortalsController,
                            MyCalendarFeedController, CalendarFeedController,
-                           CreditPacksController, AdminCreditPacksController]
+                           CreditPacksController, AdminCreditPacksController,
+                           AdminMediaOwnersController, MediaOwnerInvitationsController,
+                           StudioPayoutsController, AdminEarningsController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
     handlers.append(pages.with_csrf(

@@ -32,6 +32,7 @@ def settings_out(s: PlatformSettings) -> SettingsOut:
         timezone=s.timezone,
         membership_grace_days=s.membership_grace_days,
         search_language=s.search_language,
+        platform_fee_percent=s.platform_fee_percent,
         updated_at=s.updated_at,
     )
 
@@ -52,6 +53,7 @@ class SettingsController(Controller):
         Colours are #rrggbb, URLs absolute http(s), timezone an IANA name, featured
         ids must be published content; `membership_grace_days` (0-60) is how long a
         member whose renewal failed keeps access; a new `search_language` re-indexes
-        the catalog in the same request (on PostgreSQL).
+        the catalog in the same request (on PostgreSQL); `platform_fee_percent` is the
+        platform's share of media owners' sales started from then on.
         """
         return settings_out(patronage.handle(UpdateSettings(actor=actor, changes=set_fields(data))))

@@ -13,6 +13,7 @@ from application.identity.login import Login
 from application.identity.registration import CreateUser
 from application.identity.sessions import Authenticate
 from application.messagebus import EventRouting, MessageBus, OutboxProcessor, RetryPolicy
+from application.ports.payments import PaymentGateway
 from application.principal import Principal
 from application.services import CoreConfig, Services
 from domain.identity.roles import Role
@@ -33,7 +34,8 @@ class FakeApp:
     """The core wired with fakes: the unit-test twin of ``bootstrap``."""
 
     def __init__(self, *, routing: EventRouting | None = None,
-                 retry: RetryPolicy | None = None, config: CoreConfig | None = None) -> None:
+                 retry: RetryPolicy | None = None, config: CoreConfig | None = None,
+                 payments: PaymentGateway | None = None) -> None:
         self.store = Store()
         self.clock = FrozenClock()
         self.ids = SequentialIds()
@@ -50,7 +52,8 @@ class FakeApp:
         self.services = Services(clock=self.clock, ids=self.ids, hasher=self.hasher,
                                  mailer=self.mailer, uow_factory=uow_factory,
                                  media=self.storage, html=FakeSanitizer(),
-                                 payments=SandboxGateway(), strength=FakeStrength(),
+                                 payments=payments or SandboxGateway(),
+                                 strength=FakeStrength(),
                                  config=config or CoreConfig(),
                                  # As in bootstrap: work committed by units of work a
                                  # handler opens itself reaches the event handlers too.

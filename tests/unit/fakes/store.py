@@ -20,6 +20,9 @@ from domain.identity.user import User
 from domain.offerings.booking import Booking
 from domain.offerings.installments import Installment
 from domain.offerings.offering import Offering
+from domain.payouts.accounts import PayoutAccount
+from domain.payouts.earnings import EarningsEntry
+from domain.payouts.invitations import Invitation
 from domain.platform.settings import PlatformSettings
 
 
@@ -48,6 +51,10 @@ class Store:
         self.bookings: dict[UUID, Booking] = {}
         self.seats: dict[tuple[UUID, str], int] = {}
         self.installments: dict[UUID, Installment] = {}
+        self.invitations: dict[UUID, Invitation] = {}
+        self.payout_accounts: dict[UUID, PayoutAccount] = {}
+        self.payouts_cache: dict[UUID, tuple[list[Any], datetime]] = {}
+        self.earnings: list[EarningsEntry] = []
 
 
 @attrs.frozen

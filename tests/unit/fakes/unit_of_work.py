@@ -34,6 +34,11 @@ from tests.unit.fakes.offerings import (
     FakeSeatRepository,
 )
 from tests.unit.fakes.outbox import FakeOutboxRepository
+from tests.unit.fakes.payouts import (
+    FakeEarningsRepository,
+    FakeInvitationRepository,
+    FakePayoutAccountRepository,
+)
 from tests.unit.fakes.settings import FakeSettingsRepository
 from tests.unit.fakes.store import Store
 from tests.unit.fakes.system import FrozenClock, SequentialIds
@@ -84,6 +89,10 @@ class FakeUnitOfWork:
         self._staged.bookings = self._store.bookings
         self._staged.seats = dict(self._store.seats)
         self._staged.installments = self._store.installments
+        self._staged.invitations = self._store.invitations
+        self._staged.payout_accounts = self._store.payout_accounts
+        self._staged.payouts_cache = dict(self._store.payouts_cache)
+        self._staged.earnings = list(self._store.earnings)
         self.users = FakeUserRepository(self._store, self._staged)
         self.sessions = FakeSessionRepository(self._staged, self.users)
         self.throttle = FakeThrottleRepository(self._staged)
@@ -103,6 +112,9 @@ class FakeUnitOfWork:
         self.seats = FakeSeatRepository(self._staged)
         self.bookings = FakeBookingRepository(self._staged)
         self.installments = FakeInstallmentRepository(self._staged)
+        self.invitations = FakeInvitationRepository(self._staged)
+        self.payout_accounts = FakePayoutAccountRepository(self._staged)
+        self.earnings = FakeEarningsRepository(self._staged)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -116,6 +128,8 @@ class FakeUnitOfWork:
         events += collect_events(iter(self.purchases.seen.values()))
         events += collect_events(iter(self.offerings.seen.values()))
         events += collect_events(iter(self.bookings.seen.values()))
+        events += collect_events(iter(self.invitations.seen.values()))
+        events += collect_events(iter(self.payout_accounts.seen.values()))
         now_ids = []
         for event in events:
             for handler in self._routing.handler_names_for(event):
@@ -140,6 +154,10 @@ class FakeUnitOfWork:
         self._store.bookings.update(copy.deepcopy(self.bookings.seen))
         self._store.installments.update(copy.deepcopy(self.installments.seen))
         self._store.seats = self._staged.seats
+        self._store.invitations.update(copy.deepcopy(self.invitations.seen))
+        self._store.payout_accounts.update(copy.deepcopy(self.payout_accounts.seen))
+        self._store.payouts_cache = self._staged.payouts_cache
+        self._store.earnings = self._staged.earnings
         self._committed.extend(now_ids)
         self.commits += 1
         kept = (self.users.seen, self.content.seen, self.series.seen, self.purchases.seen)

@@ -21,11 +21,13 @@ A = TypeVar("A")
 
 class Tracker(Generic[A]):
     def __init__(
-        self, execute: Executor, table: sa.Table, to_row: Callable[[A], dict[str, Any]]
+        self, execute: Executor, table: sa.Table, to_row: Callable[[A], dict[str, Any]],
+        key: str = "id",
     ) -> None:
         self._execute = execute
         self._table = table
         self._to_row = to_row
+        self._key = key
         self._seen: dict[UUID, tuple[A, dict[str, Any]]] = {}
 
     def get(self, key: UUID) -> A | None:
@@ -45,7 +47,7 @@ class Tracker(Generic[A]):
         the earlier copy's changes, and the events that copy recorded move over."""
         if row is None:
             return None
-        key = row["id"]
+        key = row[self._key]
         known = self.get(key)
         if known is not None and not locked:
             return known
@@ -68,7 +70,8 @@ class Tracker(Generic[A]):
             changed = {k: v for k, v in row.items() if snapshot.get(k) != v}
             if changed:
                 self._execute(
-                    sa.update(self._table).where(self._table.c.id == key).values(**changed)
+                    sa.update(self._table).where(self._table.c[self._key] == key)
+                    .values(**changed)
                 )
                 self._seen[key] = (aggregate, row)
 

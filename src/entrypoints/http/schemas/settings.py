@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
@@ -31,6 +32,11 @@ class SettingsPatch(Strict):
     search_language: Annotated[str, Meta(max_length=32, description=(
         "Language of catalog search (PostgreSQL text-search configuration, e.g. "
         "english, french, simple)"))] | UnsetType = UNSET
+    platform_fee_percent: Annotated[str, Meta(
+        pattern=r"^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$", description=(
+            "The platform's share of a media owner's sale, in percent as a string "
+            "(\"0\" to \"100\", two decimals at most, e.g. \"30\" or \"12.5\"); applies "
+            "to sales started from then on"))] | UnsetType = UNSET
 
 
 class SettingsOut(msgspec.Struct):
@@ -50,4 +56,6 @@ class SettingsOut(msgspec.Struct):
     timezone: str
     membership_grace_days: int
     search_language: str
+    platform_fee_percent: Annotated[Decimal, Meta(description=(
+        "The platform's share of a media owner's sale, in percent"))]
     updated_at: datetime

@@ -1,0 +1,1 @@
+"""Media owners: their invitations, payout accounts and earnings."""
