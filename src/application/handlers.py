@@ -10,6 +10,7 @@ from application.credits import adjusting, audit, packs, schedule
 from application.credits import views as credit_views
 from application.identity import (
     administration,
+    api_keys,
     login,
     passwords,
     profile,
@@ -161,6 +162,9 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     offering_views.BookingCalendar: offering_views.booking_calendar,
     offering_views.OfferingBookings: offering_views.offering_bookings,
     offering_views.MarkBooking: offering_views.mark_booking,
+    api_keys.CreateApiKey: api_keys.create_api_key,
+    api_keys.ListApiKeys: api_keys.list_api_keys,
+    api_keys.RevokeApiKey: api_keys.revoke_api_key,
     payout_invitations.InviteMediaOwner: payout_invitations.invite_media_owner,
     payout_invitations.ListInvitations: payout_invitations.list_invitations,
     payout_invitations.AcceptInvitation: payout_invitations.accept_invitation,

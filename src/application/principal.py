@@ -27,6 +27,13 @@ class Principal:
     session_id: UUID | None = None
     email_verified: bool = False
     is_system: bool = False
+    # Acting through an API key: its id and scopes (None: a signed-in session).
+    api_key_id: UUID | None = None
+    scopes: frozenset[str] | None = None
+
+    @property
+    def by_key(self) -> bool:
+        return self.api_key_id is not None
 
     @classmethod
     def system(cls) -> Principal:
@@ -54,6 +61,12 @@ class Principal:
     def may_manage(self, owner_id: UUID, *, own: Permission, any_: Permission) -> bool:
         return may_manage(self.role, own=own, any_=any_, actor_id=self.user_id,
                           owner_id=owner_id)
+
+    def require_session(self) -> None:
+        """Things only a person signed in does (managing keys, changing one's account)."""
+        if self.by_key:
+            raise Forbidden("An API key cannot do this; sign in.",
+                            code="api_key.session_only")
 
     def require_user(self) -> UUID:
         if self.user_id is None:

@@ -41,6 +41,9 @@ class CoreConfig:
         max_failures=5, window=timedelta(hours=1)))
     sender_throttle: ThrottlePolicy = attrs.field(factory=lambda: ThrottlePolicy(
         max_failures=30, window=timedelta(hours=1)))
+    # Requests per API key: a program that loops cannot starve everyone else.
+    api_key_throttle: ThrottlePolicy = attrs.field(factory=lambda: ThrottlePolicy(
+        max_failures=600, window=timedelta(minutes=1)))
     # Signed media URLs: minutes, never longer than a viewing session needs to start.
     playback_ttl: timedelta = timedelta(minutes=5)
     upload_ttl: timedelta = timedelta(minutes=30)

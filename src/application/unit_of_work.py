@@ -16,7 +16,12 @@ from application.ports.catalog import (
 )
 from application.ports.commerce import CommerceLedger, GrantRepository, PurchaseRepository
 from application.ports.credits import CreditLedgerRepository, CreditPackRepository
-from application.ports.identity import SessionRepository, ThrottleRepository, UserRepository
+from application.ports.identity import (
+    ApiKeyRepository,
+    SessionRepository,
+    ThrottleRepository,
+    UserRepository,
+)
 from application.ports.mail import EmailLogRepository
 from application.ports.memberships import SubscriptionRepository, TierRepository
 from application.ports.offerings import (
@@ -93,6 +98,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> OutboxRepository: ...
     @property
     def email_logs(self) -> EmailLogRepository: ...
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
     @property
     def invitations(self) -> InvitationRepository: ...
     @property

@@ -147,6 +147,8 @@ def core_config(settings: Settings) -> CoreConfig:
         address_throttle=ThrottlePolicy(settings.address_max_failures, window),
         mail_throttle=ThrottlePolicy(settings.mail_max_per_hour, timedelta(hours=1)),
         sender_throttle=ThrottlePolicy(settings.sender_max_per_hour, timedelta(hours=1)),
+        api_key_throttle=ThrottlePolicy(settings.api_key_requests_per_minute,
+                                        timedelta(minutes=1)),
         playback_ttl=timedelta(minutes=settings.playback_url_minutes),
         max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
     )

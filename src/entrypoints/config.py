@@ -57,6 +57,8 @@ class Settings:
     # address, and per client address (behind a proxy that is the proxy: raise it).
     mail_max_per_hour: int = 5
     sender_max_per_hour: int = 30
+    # Requests one API key may make per minute (then 429 with Retry-After).
+    api_key_requests_per_minute: int = 600
     log_level: str = "INFO"
     # "text" for people (make run), "json" (one object per line) for log shippers.
     log_format: str = "text"

@@ -139,6 +139,8 @@ ACTIONS: dict[str, tuple[set[Role], Action]] = {
     "invite a media owner": ({OWNER}, lambda w: w.client.post(
         "/api/v1/admin/media-owners/invite", headers=w.actor,
         json={"email": "invitee@example.com"})),
+    "list everyone's API keys": ({OWNER}, lambda w: w.client.get(
+        "/api/v1/admin/api-keys", headers=w.actor)),
     "list media owners": ({OWNER}, lambda w: w.client.get(
         "/api/v1/admin/media-owners/", headers=w.actor)),
     "list invitations": ({OWNER}, lambda w: w.client.get(

@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, translate_operational
 from adapters.sqlalchemy.repositories.access import SqlAccessFacts
+from adapters.sqlalchemy.repositories.api_keys import SqlApiKeyRepository
 from adapters.sqlalchemy.repositories.catalog import SqlCatalogQueries
 from adapters.sqlalchemy.repositories.commerce import SqlCommerceLedger, SqlGrantRepository
 from adapters.sqlalchemy.repositories.content import SqlContentRepository
@@ -213,6 +214,10 @@ class SqlAlchemyUnitOfWork:
     @cached_property
     def email_logs(self) -> SqlEmailLogRepository:
         return SqlEmailLogRepository(self._executor)
+
+    @cached_property
+    def api_keys(self) -> SqlApiKeyRepository:
+        return SqlApiKeyRepository(self._executor)
 
     @cached_property
     def invitations(self) -> SqlInvitationRepository:

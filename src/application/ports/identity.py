@@ -9,6 +9,7 @@ from uuid import UUID
 
 import attrs
 
+from domain.identity.api_keys import ApiKey, Scope
 from domain.identity.roles import Role
 from domain.identity.session import AuthSession
 from domain.identity.user import User
@@ -88,3 +89,35 @@ class ThrottleRepository(Protocol):
     def release(self, key: str) -> None:
         """Give back one counted attempt (one that turned out to succeed)."""
         ...
+
+
+@attrs.frozen
+class KeyPrincipal:
+    """What one lookup of an API key yields: the key, its scopes and its live owner."""
+
+    key_id: UUID
+    user_id: UUID
+    role: Role
+    email_verified: bool
+    scopes: frozenset[Scope]
+    last_used_at: datetime | None = None
+
+
+class ApiKeyRepository(Protocol):
+    def add(self, key: ApiKey) -> None: ...
+
+    def get(self, key_id: UUID) -> ApiKey | None: ...
+
+    def list(self, *, user_id: UUID | None, limit: int, offset: int) -> Sequence[ApiKey]:
+        """Newest first; everyone's with ``user_id`` None."""
+        ...
+
+    def revoke(self, key_id: UUID, now: datetime) -> bool:
+        """True when this call revoked it (False: already revoked)."""
+        ...
+
+    def principal_for(self, key_hash: str, now: datetime) -> KeyPrincipal | None:
+        """One lookup: a key neither revoked nor expired, whose owner is active."""
+        ...
+
+    def touch(self, key_id: UUID, now: datetime) -> None: ...

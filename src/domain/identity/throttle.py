@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import attrs
 
@@ -23,6 +24,10 @@ class ThrottlePolicy:
             return 0
         remaining = (window_started_at + self.window) - now
         return max(0, int(remaining.total_seconds()) + 1) if remaining > timedelta(0) else 0
+
+
+def api_key_key(key_id: UUID) -> str:
+    return f"api_key:{key_id}"
 
 
 def account_key(email: str) -> str:

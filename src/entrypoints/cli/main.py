@@ -32,6 +32,7 @@ from domain.identity.passwords import NewPassword
 from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.cli import backups
+from entrypoints.cli.api_keys import api_keys_app
 from entrypoints.cli.catalog import access_app, content_app
 from entrypoints.cli.commerce import purchases_app
 from entrypoints.cli.errors import cli_errors
@@ -66,6 +67,7 @@ app.add_typer(offerings_app, name="offerings")
 app.add_typer(bookings_app, name="bookings")
 app.add_typer(media_owners_app, name="media-owners")
 app.add_typer(earnings_app, name="earnings")
+app.add_typer(api_keys_app, name="api-keys")
 
 # soft_wrap: long lines stay whole when the output is piped into grep or a file.
 console = Console(soft_wrap=True)

@@ -9,9 +9,10 @@ from litestar.params import FromQuery, JSONBody, Parameter
 
 from application.identity.administration import DisableUser, ListUsers, SetRole
 from application.identity.registration import CreateUser
+from domain.identity.api_keys import Scope
 from domain.identity.roles import Role
 from entrypoints.http.auth import SECURED
-from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.dependencies import Actor, App, takes_key
 from entrypoints.http.me import user_out
 from entrypoints.http.openapi import MAX_OFFSET, OWNER
 from entrypoints.http.schemas.identity import CreateUserBody, EmailBody, SetRoleBody, UserOut
@@ -21,8 +22,9 @@ class AdminUsersController(Controller):
     path = "/api/v1/admin/users"
     tags = ["admin"]
     security = SECURED
+    opt = takes_key(Scope.USERS_WRITE)  # the list takes members:read
 
-    @get("/", sync_to_thread=True, responses=OWNER)
+    @get("/", sync_to_thread=True, responses=OWNER, opt=takes_key(Scope.MEMBERS_READ))
     def list_users(
         self,
         actor: Actor,

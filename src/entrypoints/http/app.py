@@ -25,6 +25,7 @@ from entrypoints.config import Settings
 from entrypoints.dispatch import RetryLoop
 from entrypoints.http import local_media, pages
 from entrypoints.http.admin import AdminUsersController
+from entrypoints.http.api_keys import AdminApiKeysController, MyApiKeysController
 from entrypoints.http.auth import AuthController
 from entrypoints.http.catalog import ContentController, SeriesController
 from entrypoints.http.commerce import (
@@ -126,7 +127,10 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(
-                    type="http", scheme="bearer", description="Opaque session token"
+                    type="http", scheme="bearer", description=(
+                        "An opaque session token from POST /api/v1/auth/login, or an API "
+                        "key (pat_…) from POST /api/v1/me/api-keys: a key works only on "
+                        "the routes of its scopes (docs/decisions/0020-api-keys.md)")
                 ),
             }
         ),
@@ -143,7 +147,8 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
                            MyCalendarFeedController, CalendarFeedController,
                            CreditPacksController, AdminCreditPacksController,
                            AdminMediaOwnersController, MediaOwnerInvitationsController,
-                           StudioPayoutsController, AdminEarningsController]
+                           StudioPayoutsController, AdminEarningsController,
+                           MyApiKeysController, AdminApiKeysController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
     handlers.append(pages.with_csrf(

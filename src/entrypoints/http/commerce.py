@@ -17,9 +17,10 @@ from application.commerce.purchasing import StartPurchase
 from application.commerce.refunds import RefundPurchase
 from application.memberships.billing_events import HandleBillingEvent
 from application.ports.payments import InvalidWebhook
+from domain.identity.api_keys import Scope
 from entrypoints.http.auth import SECURED
 from entrypoints.http.convert import decimal_from, entry_out
-from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.dependencies import Actor, App, takes_key
 from entrypoints.http.guard import RAW_BODY
 from entrypoints.http.openapi import AUTHENTICATED, MAX_OFFSET, OWNER, problems
 from entrypoints.http.schemas.commerce import (
@@ -126,6 +127,7 @@ class AdminCommerceController(Controller):
     path = "/api/v1/admin"
     tags = ["admin"]
     security = SECURED
+    opt = takes_key(Scope.REFUNDS_WRITE)  # refunds and access grants
 
     @post("/purchases/{purchase_id:uuid}/refund", status_code=200, sync_to_thread=True,
           responses=OWNER)

@@ -10,7 +10,8 @@ from litestar.di import NamedDependency
 
 from application.identity.sessions import Authenticate
 from application.principal import Principal
-from domain.errors import Unauthenticated
+from domain.errors import Forbidden, Unauthenticated
+from domain.identity.api_keys import Scope
 from entrypoints.bootstrap import Patronage
 from entrypoints.http.request_context import note_user
 
@@ -40,9 +41,26 @@ def optional_token(request: Request[Any, Any, Any]) -> str | None:
     return bearer_token(request)
 
 
+# A route's `opt` names the API-key scope it takes; a route without one takes no key.
+API_SCOPE = "api_scope"
+
+
+def takes_key(scope: Scope) -> dict[str, str]:
+    """The `opt` of a route an API key with ``scope`` may call."""
+    return {API_SCOPE: scope.value}
+
+
 def provide_actor(request: Request[Any, Any, Any], patronage: App) -> Principal:
     principal: Principal = patronage.handle(Authenticate(bearer_token(request)))
     note_user(request.scope, str(principal.user_id) if principal.user_id else None)
+    if principal.scopes is not None:
+        scope = request.route_handler.opt.get(API_SCOPE)
+        if scope is None:
+            raise Forbidden("API keys cannot be used here; sign in.",
+                            code="api_key.not_accepted")
+        if scope not in principal.scopes:
+            raise Forbidden(f"This API key lacks the scope {scope}.",
+                            code="api_key.scope_missing", details={"scope": scope})
     return principal
 
 

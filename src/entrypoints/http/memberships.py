@@ -23,10 +23,11 @@ from application.memberships.subscribing import (
 from application.memberships.tiers import CreateTier, GetTier, ListTiers, UpdateTier
 from application.memberships.views import ListSubscriptions, MembershipView, MySubscription
 from application.principal import Principal
+from domain.identity.api_keys import Scope
 from domain.memberships.subscription import Subscription
 from domain.memberships.tier import SubscriptionTier
 from entrypoints.http.auth import SECURED
-from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.dependencies import Actor, App, takes_key
 from entrypoints.http.openapi import AUTHENTICATED, MAX_OFFSET, OWNER, PUBLIC, problems
 from entrypoints.http.schemas.common import set_fields
 from entrypoints.http.schemas.memberships import (
@@ -239,7 +240,8 @@ class AdminMembershipsController(Controller):
     tags = ["admin"]
     security = SECURED
 
-    @get("/subscriptions", sync_to_thread=True, responses=OWNER)
+    @get("/subscriptions", sync_to_thread=True, responses=OWNER,
+         opt=takes_key(Scope.MEMBERS_READ))
     def subscriptions(
         self, actor: Actor, patronage: App,
         status: FromQuery[Annotated[str | None, Parameter(

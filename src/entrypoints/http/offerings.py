@@ -50,11 +50,12 @@ from application.offerings.views import (
 )
 from application.offerings.waitlist import JoinWaitlist, LeaveWaitlist
 from application.platform.settings import GetSettings
+from domain.identity.api_keys import Scope
 from domain.offerings.booking import Booking
 from domain.offerings.offering import Offering
 from domain.offerings.portal import Resource
 from entrypoints.http.auth import SECURED
-from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.dependencies import Actor, App, takes_key
 from entrypoints.http.openapi import AUTHENTICATED, MAX_OFFSET, PUBLIC, problems
 from entrypoints.http.schemas.common import set_fields
 from entrypoints.http.schemas.offerings import (
@@ -125,8 +126,9 @@ class StudioOfferingsController(Controller):
     path = "/api/v1/studio/offerings"
     tags = ["studio"]
     security = SECURED
+    opt = takes_key(Scope.OFFERINGS_WRITE)  # the reads below take catalog:read
 
-    @get("/", sync_to_thread=True, responses=CREATOR)
+    @get("/", sync_to_thread=True, responses=CREATOR, opt=takes_key(Scope.CATALOG_READ))
     def list_offerings(
         self, actor: Actor, patronage: App,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
@@ -146,7 +148,8 @@ class StudioOfferingsController(Controller):
                                                    slug=data.slug, currency=data.currency))
         return studio_out(offering, _zone(patronage))
 
-    @get("/{offering_id:uuid}", sync_to_thread=True, responses=CREATOR)
+    @get("/{offering_id:uuid}", sync_to_thread=True, responses=CREATOR,
+         opt=takes_key(Scope.CATALOG_READ))
     def get_offering(self, offering_id: FromPath[UUID], actor: Actor, patronage: App
                      ) -> StudioOfferingOut:
         """One of your offerings."""
@@ -191,7 +194,8 @@ class StudioOfferingsController(Controller):
                                              starts_at=data.from_, to=data.to))
         return [host_booking_out(b) for b in moved]
 
-    @get("/{offering_id:uuid}/bookings", sync_to_thread=True, responses=CREATOR)
+    @get("/{offering_id:uuid}/bookings", sync_to_thread=True, responses=CREATOR,
+         opt=takes_key(Scope.CATALOG_READ))
     def bookings(
         self, offering_id: FromPath[UUID], actor: Actor, patronage: App,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=500)]] = 100,
@@ -222,8 +226,9 @@ class StudioResourcesController(Controller):
     path = "/api/v1/studio/offerings/{offering_id:uuid}/resources"
     tags = ["studio"]
     security = SECURED
+    opt = takes_key(Scope.OFFERINGS_WRITE)  # the list takes catalog:read
 
-    @get("/", sync_to_thread=True, responses=CREATOR)
+    @get("/", sync_to_thread=True, responses=CREATOR, opt=takes_key(Scope.CATALOG_READ))
     def list_resources(self, offering_id: FromPath[UUID], actor: Actor, patronage: App
                        ) -> list[ResourceOut]:
         """The portal's resources, in display order."""
@@ -436,7 +441,8 @@ class BookingsController(Controller):
         return booking_out(patronage.handle(RescheduleBooking(
             actor=actor, booking_id=booking_id, starts_at=data.starts_at, cohort=data.cohort)))
 
-    @post("/{booking_id:uuid}/mark", status_code=200, sync_to_thread=True, responses=CREATOR)
+    @post("/{booking_id:uuid}/mark", status_code=200, sync_to_thread=True, responses=CREATOR,
+          opt=takes_key(Scope.OFFERINGS_WRITE))
     def mark(self, booking_id: FromPath[UUID], data: JSONBody[MarkBody], actor: Actor,
              patronage: App) -> HostBookingOut:
         """The host marks a booking completed or no_show."""

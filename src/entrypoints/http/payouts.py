@@ -35,8 +35,9 @@ from application.payouts.invitations import (
     ListInvitations,
 )
 from application.ports.payouts import EarningsLine
+from domain.identity.api_keys import Scope
 from entrypoints.http.auth import SECURED
-from entrypoints.http.dependencies import Actor, App, optional_token
+from entrypoints.http.dependencies import Actor, App, optional_token, takes_key
 from entrypoints.http.me import user_out
 from entrypoints.http.openapi import AUTHENTICATED, MAX_OFFSET, OWNER, problems
 from entrypoints.http.schemas.identity import UserOut
@@ -120,7 +121,7 @@ class AdminMediaOwnersController(Controller):
         return invitation_out(patronage.handle(InviteMediaOwner(actor=actor,
                                                                 email=data.email)))
 
-    @get("/", sync_to_thread=True, responses=OWNER)
+    @get("/", sync_to_thread=True, responses=OWNER, opt=takes_key(Scope.MEMBERS_READ))
     def media_owners(
         self, actor: Actor, patronage: App,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
@@ -132,7 +133,8 @@ class AdminMediaOwnersController(Controller):
                 for v in patronage.handle(ListMediaOwners(actor=actor, limit=limit,
                                                           offset=offset))]
 
-    @get("/invitations", sync_to_thread=True, responses=OWNER)
+    @get("/invitations", sync_to_thread=True, responses=OWNER,
+         opt=takes_key(Scope.MEMBERS_READ))
     def invitations(
         self, actor: Actor, patronage: App,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
@@ -142,7 +144,8 @@ class AdminMediaOwnersController(Controller):
         return [invitation_out(v) for v in patronage.handle(
             ListInvitations(actor=actor, limit=limit, offset=offset))]
 
-    @get("/{user_id:uuid}/payouts", sync_to_thread=True, responses=OWNER)
+    @get("/{user_id:uuid}/payouts", sync_to_thread=True, responses=OWNER,
+         opt=takes_key(Scope.ANALYTICS_READ))
     def payouts(self, user_id: FromPath[UUID], actor: Actor, patronage: App) -> PayoutsOut:
         """A media owner's payouts, as their studio shows them."""
         return payouts_out(patronage.handle(ListPayouts(actor=actor, user_id=user_id)))
@@ -171,7 +174,8 @@ class StudioPayoutsController(Controller):
     tags = ["studio"]
     security = SECURED
 
-    @get("/payouts/account", sync_to_thread=True, responses=OWNER)
+    @get("/payouts/account", sync_to_thread=True, responses=OWNER,
+         opt=takes_key(Scope.ANALYTICS_READ))
     def account(self, actor: Actor, patronage: App) -> PayoutAccountOut:
         """Your payout account: its state, and what the provider still needs. Your items
         are for sale once it is `enabled`."""
@@ -183,13 +187,15 @@ class StudioPayoutsController(Controller):
         an `onboarding_url` to open (single use; ask again for a new one)."""
         return account_out(patronage.handle(StartPayoutOnboarding(actor=actor)))
 
-    @get("/payouts", sync_to_thread=True, responses=OWNER)
+    @get("/payouts", sync_to_thread=True, responses=OWNER,
+         opt=takes_key(Scope.ANALYTICS_READ))
     def payouts(self, actor: Actor, patronage: App) -> PayoutsOut:
         """Your payouts from the provider, newest first (refreshed every few minutes;
         `stale` when the provider could not be reached)."""
         return payouts_out(patronage.handle(ListPayouts(actor=actor)))
 
-    @get("/earnings", sync_to_thread=True, responses=AUTHENTICATED)
+    @get("/earnings", sync_to_thread=True, responses=AUTHENTICATED,
+         opt=takes_key(Scope.ANALYTICS_READ))
     def earnings(self, actor: Actor, patronage: App, start: From = None, end: To = None
                  ) -> Response[EarningsOut]:
         """Your sales: gross, refunds, the platform's fee and your net, in total, by
@@ -197,7 +203,8 @@ class StudioPayoutsController(Controller):
         report = patronage.handle(GetEarnings(actor=actor, start=start, end=end))
         return Response(earnings_out(report, everyone=False), headers=NO_STORE)
 
-    @get("/earnings.csv", sync_to_thread=True, responses=AUTHENTICATED, media_type="text/csv")
+    @get("/earnings.csv", sync_to_thread=True, responses=AUTHENTICATED, media_type="text/csv",
+         opt=takes_key(Scope.ANALYTICS_READ))
     def earnings_csv(self, actor: Actor, patronage: App, start: From = None, end: To = None
                      ) -> Response[bytes]:
         """The same as CSV (one row per line, `section` says which table)."""
@@ -209,6 +216,7 @@ class AdminEarningsController(Controller):
     path = "/api/v1/admin"
     tags = ["admin"]
     security = SECURED
+    opt = takes_key(Scope.ANALYTICS_READ)
 
     @get("/earnings", sync_to_thread=True, responses=OWNER)
     def earnings(self, actor: Actor, patronage: App, start: From = None, end: To = None,

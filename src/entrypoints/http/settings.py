@@ -6,9 +6,10 @@ from litestar import Controller, get, patch
 from litestar.params import JSONBody
 
 from application.platform.settings import GetSettings, UpdateSettings
+from domain.identity.api_keys import Scope
 from domain.platform.settings import PlatformSettings
 from entrypoints.http.auth import SECURED
-from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.dependencies import Actor, App, takes_key
 from entrypoints.http.openapi import OWNER, PUBLIC
 from entrypoints.http.schemas.common import set_fields
 from entrypoints.http.schemas.settings import SettingsOut, SettingsPatch
@@ -46,7 +47,8 @@ class SettingsController(Controller):
         """Public platform settings: branding, homepage, contact."""
         return settings_out(patronage.handle(GetSettings()))
 
-    @patch("/", sync_to_thread=True, security=SECURED, responses=OWNER)
+    @patch("/", sync_to_thread=True, security=SECURED, responses=OWNER,
+           opt=takes_key(Scope.SETTINGS_WRITE))
     def update(self, data: JSONBody[SettingsPatch], actor: Actor, patronage: App) -> SettingsOut:
         """Change settings (platform owners only). All changes apply, or none.
 

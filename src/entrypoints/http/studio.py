@@ -31,9 +31,10 @@ from application.catalog.series import (
     UpdateSeries,
 )
 from domain.catalog.rules import ContentType, Status, Visibility
+from domain.identity.api_keys import Scope
 from entrypoints.http.auth import SECURED
 from entrypoints.http.convert import series_out, studio_entry_out, studio_item_out
-from entrypoints.http.dependencies import Actor, App
+from entrypoints.http.dependencies import Actor, App, takes_key
 from entrypoints.http.openapi import MAX_OFFSET, OWNER
 from entrypoints.http.schemas.catalog import (
     ContentCreate,
@@ -66,8 +67,9 @@ class StudioContentController(Controller):
     path = "/api/v1/studio/content"
     tags = ["studio"]
     security = SECURED
+    opt = takes_key(Scope.CONTENT_WRITE)  # the reads below take catalog:read
 
-    @get("/", sync_to_thread=True, responses=OWNER)
+    @get("/", sync_to_thread=True, responses=OWNER, opt=takes_key(Scope.CATALOG_READ))
     def list_items(
         self,
         actor: Actor,
@@ -105,7 +107,8 @@ class StudioContentController(Controller):
             )
         )
 
-    @get("/{content_id:uuid}", sync_to_thread=True, responses=OWNER)
+    @get("/{content_id:uuid}", sync_to_thread=True, responses=OWNER,
+         opt=takes_key(Scope.CATALOG_READ))
     def show(self, content_id: FromPath[UUID], actor: Actor, patronage: App) -> StudioItemOut:
         """One of your items, whatever its status."""
         return studio_item_out(patronage.handle(GetStudioItem(actor=actor, content_id=content_id)))
@@ -237,6 +240,7 @@ class StudioSeriesController(Controller):
     path = "/api/v1/studio/series"
     tags = ["studio"]
     security = SECURED
+    opt = takes_key(Scope.CONTENT_WRITE)
 
     @post("/", sync_to_thread=True, responses=OWNER)
     def create(self, data: JSONBody[SeriesCreate], actor: Actor, patronage: App) -> SeriesOut:
