@@ -25,6 +25,8 @@ from application.notifications import (
     booking_emails,
     commerce_emails,
     identity_emails,
+    in_app,
+    inbox,
     membership_emails,
     payout_emails,
 )
@@ -162,6 +164,12 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     offering_views.BookingCalendar: offering_views.booking_calendar,
     offering_views.OfferingBookings: offering_views.offering_bookings,
     offering_views.MarkBooking: offering_views.mark_booking,
+    inbox.ListNotifications: inbox.list_notifications,
+    inbox.UnreadNotifications: inbox.unread_notifications,
+    inbox.MarkNotificationRead: inbox.mark_notification_read,
+    inbox.MarkAllNotificationsRead: inbox.mark_all_notifications_read,
+    inbox.GetNotificationPreferences: inbox.get_notification_preferences,
+    inbox.SetNotificationPreferences: inbox.set_notification_preferences,
     api_keys.CreateApiKey: api_keys.create_api_key,
     api_keys.ListApiKeys: api_keys.list_api_keys,
     api_keys.RevokeApiKey: api_keys.revoke_api_key,
@@ -189,51 +197,65 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
     identity_events.PasswordChanged: {
         "email.password_changed": identity_emails.send_password_changed_notice,
     },
-    commerce_events.PurchaseCompleted: {"email.purchase_receipt": commerce_emails.send_receipt},
+    commerce_events.PurchaseCompleted: {"email.purchase_receipt": commerce_emails.send_receipt,
+                                        "notify.purchase_completed": in_app.purchase_completed},
     commerce_events.PurchaseRefunded: {
         "email.purchase_refund": commerce_emails.send_refund_notice,
+        "notify.purchase_refunded": in_app.purchase_refunded,
     },
     membership_events.MembershipStarted: {
         "email.membership_welcome": membership_emails.send_welcome,
+        "notify.membership_started": in_app.membership_started,
     },
     membership_events.MembershipRenewed: {
         "email.membership_renewal": membership_emails.send_renewal_receipt,
+        "notify.membership_renewed": in_app.membership_renewed,
     },
     membership_events.MembershipPaymentFailed: {
         "email.membership_payment_failed": membership_emails.send_payment_failed,
+        "notify.membership_payment_failed": in_app.membership_payment_failed,
     },
     membership_events.MembershipCancellationScheduled: {
         "email.membership_canceled": membership_emails.send_cancellation,
+        "notify.membership_ending": in_app.membership_ending,
     },
     membership_events.MembershipEnded: {
         "email.membership_ended": membership_emails.send_ended,
+        "notify.membership_ended": in_app.membership_ended,
     },
     offering_events.BookingConfirmed: {
         "email.booking_confirmation": booking_emails.send_confirmation,
+        "notify.booking_confirmed": in_app.booking_confirmed,
     },
     offering_events.BookingCanceled: {
         "email.booking_canceled": booking_emails.send_cancellation,
+        "notify.booking_canceled": in_app.booking_canceled,
     },
     offering_events.BookingRescheduled: {
         "email.booking_rescheduled": booking_emails.send_rescheduled,
+        "notify.booking_rescheduled": in_app.booking_rescheduled,
     },
     offering_events.BookingReminderDue: {
         "email.booking_reminder": booking_emails.send_reminder,
+        "notify.booking_reminder": in_app.booking_reminder,
     },
     offering_events.InstallmentDeclined: {
         "email.installment_declined": booking_emails.send_installment_declined,
+        "notify.installment_declined": in_app.installment_declined,
     },
     offering_events.LatePaymentRefundDue: {
         "payments.refund_late_booking": offering_booking.refund_late_payment,
     },
     offering_events.WaitlistSeatOffered: {
         "email.waitlist_seat_offered": booking_emails.send_seat_offer,
+        "notify.waitlist_seat_offered": in_app.waitlist_seat_offered,
     },
     invitation_events.MediaOwnerInvited: {
         "email.media_owner_invitation": payout_emails.send_invitation,
     },
     payout_account_events.PayoutsEnabled: {
         "email.payouts_enabled": payout_emails.send_payouts_enabled,
+        "notify.payouts_enabled": in_app.payouts_enabled,
     },
 }
 

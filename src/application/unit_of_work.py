@@ -24,6 +24,7 @@ from application.ports.identity import (
 )
 from application.ports.mail import EmailLogRepository
 from application.ports.memberships import SubscriptionRepository, TierRepository
+from application.ports.notifications import NotificationRepository
 from application.ports.offerings import (
     BookingRepository,
     CalendarFeedRepository,
@@ -100,6 +101,8 @@ class UnitOfWork(Protocol):
     def email_logs(self) -> EmailLogRepository: ...
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+    @property
+    def notifications(self) -> NotificationRepository: ...
     @property
     def invitations(self) -> InvitationRepository: ...
     @property

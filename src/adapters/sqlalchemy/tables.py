@@ -904,6 +904,25 @@ notifications = sa.Table(
     sa.Index("idx_notifications_user_id", "user_id", "created_at"),
     sa.Index("idx_notifications_read_at", "read_at"),
     sa.Index("idx_notifications_created_at", "created_at"),
+    # Revision 0014: what made it (one notification per event, whoever handles it), and
+    # the unread ones per person, for the badge's count.
+    sa.Column("source_key", sa.String(255)),
+    sa.Index("uq_notifications_source_key", "source_key", unique=True),
+    sa.Index("idx_notifications_unread", "user_id", postgresql_where=sa.text("read_at IS NULL"),
+             sqlite_where=sa.text("read_at IS NULL")),
+)
+
+# Where each person is told of each kind of notification (revision 0014); no row: both.
+NOTIFICATION_CHANNELS = ("in_app", "email", "both", "none")
+notification_preferences = sa.Table(
+    "notification_preferences",
+    metadata,
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    _updated(),
+    sa.CheckConstraint(_in("channel", NOTIFICATION_CHANNELS), name="channel"),
+    sa.PrimaryKeyConstraint("user_id", "kind", name="pk_notification_preferences"),
 )
 
 events = sa.Table(

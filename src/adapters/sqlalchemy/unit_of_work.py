@@ -23,6 +23,7 @@ from adapters.sqlalchemy.repositories.credits import SqlCreditLedgerRepository
 from adapters.sqlalchemy.repositories.earnings import SqlEarningsRepository
 from adapters.sqlalchemy.repositories.email_logs import SqlEmailLogRepository
 from adapters.sqlalchemy.repositories.installments import SqlInstallmentRepository
+from adapters.sqlalchemy.repositories.notifications import SqlNotificationRepository
 from adapters.sqlalchemy.repositories.offerings import (
     SqlBookingRepository,
     SqlCalendarFeedRepository,
@@ -214,6 +215,10 @@ class SqlAlchemyUnitOfWork:
     @cached_property
     def email_logs(self) -> SqlEmailLogRepository:
         return SqlEmailLogRepository(self._executor)
+
+    @cached_property
+    def notifications(self) -> SqlNotificationRepository:
+        return SqlNotificationRepository(self._executor)
 
     @cached_property
     def api_keys(self) -> SqlApiKeyRepository:

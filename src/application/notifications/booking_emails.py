@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from application.notifications.delivery import deliver
+from application.notifications.in_app import wants_email
 from application.offerings.views import BookingView, calendar_events, view
 from application.ports.mail import Attachment
 from application.services import Services
 from application.unit_of_work import UnitOfWork
+from domain.notifications.kinds import Kind
 from domain.offerings.booking import BookingStatus
 from domain.offerings.events import (
     BookingCanceled,
@@ -109,6 +111,8 @@ def send_reminder(event: BookingReminderDue, uow: UnitOfWork, services: Services
     user = uow.users.get(event.customer_id)
     if booking is None or user is None or booking.status is not BookingStatus.CONFIRMED:
         return
+    if not wants_email(uow, user.id, Kind.BOOKING_REMINDER):
+        return  # they chose the app, or nothing, for reminders
     v = view(uow, booking)
     if event.session_start is not None:
         # A later session of a series, program or cohort.

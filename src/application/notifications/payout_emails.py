@@ -6,9 +6,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from application.notifications.delivery import deliver
+from application.notifications.in_app import wants_email
 from application.security import hash_token, new_token
 from application.services import Services
 from application.unit_of_work import UnitOfWork
+from domain.notifications.kinds import Kind
 from domain.payouts.accounts import PayoutsEnabled
 from domain.payouts.invitations import INVITATION_TTL, MediaOwnerInvited
 
@@ -38,7 +40,8 @@ def send_invitation(event: MediaOwnerInvited, uow: UnitOfWork, services: Service
 
 def send_payouts_enabled(event: PayoutsEnabled, uow: UnitOfWork, services: Services) -> None:
     user = uow.users.get(event.user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or not wants_email(uow, user.id,
+                                                              Kind.PAYOUTS_ENABLED):
         return
     deliver(
         uow, services, to=user.email.value, user_id=user.id, email_type="payouts_enabled",

@@ -17,6 +17,8 @@ class PayoutsEnabled(DomainEvent):
     """A media owner's account can now be paid: their items are for sale."""
 
     user_id: UUID
+    # When the provider said so: enabled again after a restriction is news again.
+    as_of: datetime | None = None
 
 
 @attrs.frozen
@@ -92,7 +94,7 @@ class PayoutAccount(Aggregate):
          self.requirements_due, self.disabled_reason) = new
         self.updated_at = now
         if self.ready and not was_ready:
-            self.record(PayoutsEnabled(user_id=self.user_id))
+            self.record(PayoutsEnabled(user_id=self.user_id, as_of=status.as_of))
         return True
 
 

@@ -47,6 +47,7 @@ from entrypoints.http.memberships import (
     SubscriptionsController,
     TiersController,
 )
+from entrypoints.http.notifications import MyNotificationsController
 from entrypoints.http.offerings import (
     BookingsController,
     CalendarFeedController,
@@ -148,7 +149,8 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
                            CreditPacksController, AdminCreditPacksController,
                            AdminMediaOwnersController, MediaOwnerInvitationsController,
                            StudioPayoutsController, AdminEarningsController,
-                           MyApiKeysController, AdminApiKeysController]
+                           MyApiKeysController, AdminApiKeysController,
+                           MyNotificationsController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
     handlers.append(pages.with_csrf(

@@ -17,6 +17,7 @@ from domain.catalog.series import ContentSeries
 from domain.commerce.purchase import Purchase
 from domain.identity.session import AuthSession
 from domain.identity.user import User
+from domain.notifications.kinds import Channel, Kind, Notification
 from domain.offerings.booking import Booking
 from domain.offerings.installments import Installment
 from domain.offerings.offering import Offering
@@ -55,6 +56,8 @@ class Store:
         self.payout_accounts: dict[UUID, PayoutAccount] = {}
         self.payouts_cache: dict[UUID, tuple[list[Any], datetime]] = {}
         self.earnings: list[EarningsEntry] = []
+        self.notifications: dict[UUID, Notification] = {}
+        self.notification_preferences: dict[UUID, dict[Kind, Channel]] = {}
 
 
 @attrs.frozen

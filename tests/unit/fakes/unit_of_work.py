@@ -27,6 +27,7 @@ from tests.unit.fakes.identity import (
     FakeUserRepository,
 )
 from tests.unit.fakes.mail import FakeEmailLogRepository
+from tests.unit.fakes.notifications import FakeNotificationRepository
 from tests.unit.fakes.offerings import (
     FakeBookingRepository,
     FakeInstallmentRepository,
@@ -93,6 +94,9 @@ class FakeUnitOfWork:
         self._staged.payout_accounts = self._store.payout_accounts
         self._staged.payouts_cache = dict(self._store.payouts_cache)
         self._staged.earnings = list(self._store.earnings)
+        self._staged.notifications = dict(self._store.notifications)
+        self._staged.notification_preferences = copy.deepcopy(
+            self._store.notification_preferences)
         self.users = FakeUserRepository(self._store, self._staged)
         self.sessions = FakeSessionRepository(self._staged, self.users)
         self.throttle = FakeThrottleRepository(self._staged)
@@ -115,6 +119,7 @@ class FakeUnitOfWork:
         self.invitations = FakeInvitationRepository(self._staged)
         self.payout_accounts = FakePayoutAccountRepository(self._staged)
         self.earnings = FakeEarningsRepository(self._staged)
+        self.notifications = FakeNotificationRepository(self._staged)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -158,6 +163,8 @@ class FakeUnitOfWork:
         self._store.payout_accounts.update(copy.deepcopy(self.payout_accounts.seen))
         self._store.payouts_cache = self._staged.payouts_cache
         self._store.earnings = self._staged.earnings
+        self._store.notifications = self._staged.notifications
+        self._store.notification_preferences = self._staged.notification_preferences
         self._committed.extend(now_ids)
         self.commits += 1
         kept = (self.users.seen, self.content.seen, self.series.seen, self.purchases.seen)
