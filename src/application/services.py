@@ -9,6 +9,7 @@ from uuid import UUID
 import attrs
 
 from application.ports.calendar import CalendarWriter
+from application.ports.css import CssSanitizer
 from application.ports.html import HtmlSanitizer
 from application.ports.mail import Mailer
 from application.ports.media import MediaStorage
@@ -59,6 +60,7 @@ class Services:
     uow_factory: UnitOfWorkFactory
     media: MediaStorage
     html: HtmlSanitizer
+    css: CssSanitizer
     payments: PaymentGateway
     strength: PasswordStrength
     config: CoreConfig = attrs.field(factory=CoreConfig)

@@ -17,6 +17,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from adapters.calendar.ics import IcsCalendarWriter
+from adapters.css.sanitizer import TinyCssSanitizer
 from adapters.html.nh3_sanitizer import Nh3Sanitizer
 from adapters.local_storage.storage import LocalMediaStorage
 from adapters.mail.file_mailer import FileMailer
@@ -215,6 +216,7 @@ def bootstrap(
         uow_factory=make_uow,
         media=media or build_media(settings),
         html=Nh3Sanitizer(),
+        css=TinyCssSanitizer(),
         payments=payments,
         strength=ZxcvbnStrength(),
         config=core_config(settings),

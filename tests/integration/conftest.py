@@ -92,7 +92,8 @@ def reset_database(engine: sa.Engine) -> None:
             "featured_content_ids = '[]', contact_email = NULL, social_links = '{}', "
             "about_content = NULL, email_from_name = NULL, timezone = 'UTC', "
             "membership_grace_days = 7, sandbox_clock_offset_seconds = 0, "
-            "platform_fee_percent = 30, search_language = 'english'"
+            "platform_fee_percent = 30, search_language = 'english', custom_css = NULL, "
+            "custom_domain = NULL, hide_platform_branding = false"
         )
 
 

@@ -439,3 +439,19 @@ def test_worker_once_delivers_a_pending_email(
     assert message["To"] == "late@example.com"
     assert message["Subject"] == "Confirm your email address"
     assert "processed" not in _ok(cli("worker", "--once")).stdout
+
+
+def test_settings_set_takes_numbers_and_flags_as_json(cli: Cli, clean_db: sa.Engine) -> None:
+    _ok(cli("settings", "set", "membership_grace_days", "3"))
+    _ok(cli("settings", "set", "hide_platform_branding", "true"))
+    _ok(cli("settings", "set", "platform_fee_percent", "25"))
+    _ok(cli("settings", "set", "custom_css", "h1 { color: red; background: url(//x.example/a) }"))
+    with clean_db.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT membership_grace_days, hide_platform_branding, platform_fee_percent, "
+            "custom_css FROM platform_settings")).one()
+    assert (row.membership_grace_days, row.hide_platform_branding) == (3, True)
+    assert str(row.platform_fee_percent) == "25.00"
+    assert row.custom_css == "h1 { color: red }"
+    bad = cli("settings", "set", "hide_platform_branding", "maybe")
+    assert bad.exit_code == 3 and "hide_platform_branding takes JSON" in bad.stderr

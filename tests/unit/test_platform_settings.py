@@ -69,7 +69,7 @@ def test_editable_fields_are_exactly_the_documented_ones() -> None:
     documented = {
         *TEXT_CAPS, *URL_FIELDS, "primary_color", "contact_email", "timezone",
         "featured_content_ids", "social_links", "membership_grace_days", "search_language",
-        "platform_fee_percent",
+        "platform_fee_percent", "custom_css", "custom_domain", "hide_platform_branding",
     }
     assert documented == EDITABLE_FIELDS
 
@@ -418,3 +418,35 @@ def test_apply_is_all_or_nothing(
     assert exc_info.value.field == bad_name
     assert s == before
     assert s.updated_at == T0
+
+
+@pytest.mark.parametrize(("given", "kept"), [
+    ("studio.example.com", "studio.example.com"), ("Studio.Example.COM.", "studio.example.com"),
+    ("a.b.c.example.org", "a.b.c.example.org"), ("xn--bcher-kva.example", "xn--bcher-kva.example")])
+def test_a_custom_domain_is_a_host_name(given: str, kept: str) -> None:
+    s = settings()
+    s.apply({"custom_domain": given}, T0)
+    assert s.custom_domain == kept
+
+
+@pytest.mark.parametrize("given", ["https://studio.example.com", "studio.example.com:8443",
+                                   "studio.example.com/path", "localhost", "-bad.example.com",
+                                   "exa mple.com", "", 7, "a" * 300 + ".com"])
+def test_anything_else_is_not_a_custom_domain(given: object) -> None:
+    s = settings()
+    with pytest.raises(ValidationError) as raised:
+        s.apply({"custom_domain": given}, T0)
+    assert raised.value.field == "custom_domain"
+    assert s.custom_domain is None
+
+
+def test_branding_and_css_settings_take_their_types() -> None:
+    s = settings()
+    s.apply({"hide_platform_branding": True, "custom_css": "h1 { color: red }"}, T0)
+    assert s.hide_platform_branding is True and s.custom_css == "h1 { color: red }"
+    for bad in ({"hide_platform_branding": "yes"}, {"custom_css": "x" * 100_001},
+                {"custom_css": 5}):
+        with pytest.raises(ValidationError):
+            s.apply(bad, T0)
+    s.apply({"custom_css": None, "custom_domain": None}, T0)
+    assert s.custom_css is None and s.custom_domain is None

@@ -13,7 +13,7 @@ from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.errors import ValidationError
 from domain.identity.permissions import Permission
-from domain.platform.settings import PlatformSettings, parse_featured_ids
+from domain.platform.settings import CUSTOM_CSS_MAX, PlatformSettings, parse_featured_ids
 
 
 @attrs.frozen
@@ -42,9 +42,14 @@ def update_settings(cmd: UpdateSettings, uow: UnitOfWork, services: Services) ->
                 code="settings.featured_not_published", field="featured_content_ids",
                 details={"ids": sorted(str(m) for m in missing)},
             )
+    changes = dict(cmd.changes)
+    css = changes.get("custom_css")
+    if isinstance(css, str) and len(css) <= CUSTOM_CSS_MAX:
+        # Kept only as sanitised: what is served is what was checked.
+        changes["custom_css"] = services.css.clean(css)
     settings = uow.settings.get()
     language = settings.search_language
-    settings.apply(cmd.changes, services.clock.now())
+    settings.apply(changes, services.clock.now())
     if settings.search_language != language:
         # Searches are matched in the new language from this commit on, so the index
         # changes in the same transaction.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -30,9 +31,14 @@ _URL_FIELDS = ("logo_url", "hero_background_url", "hero_cta_link")
 _NULLABLE = frozenset(
     {
         "logo_url", "hero_title", "hero_subtitle", "hero_background_url", "hero_cta_text",
-        "hero_cta_link", "contact_email", "about_content", "email_from_name",
+        "hero_cta_link", "contact_email", "about_content", "email_from_name", "custom_css",
+        "custom_domain",
     }
 )
+CUSTOM_CSS_MAX = 100_000
+# A host name as DNS has it: labels of letters, digits and inner hyphens, a dot between.
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+                   r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 GRACE_DAYS_MAX = 60
 # PostgreSQL's built-in text-search configurations: stemming and stop words of one
 # language, or "simple" (words as written). SQLite's index ignores it.
@@ -45,7 +51,7 @@ SEARCH_LANGUAGES = (
 EDITABLE_FIELDS = frozenset(
     {*_TEXT_FIELDS, *_URL_FIELDS, "primary_color", "contact_email", "timezone",
      "featured_content_ids", "social_links", "membership_grace_days", "search_language",
-     "platform_fee_percent"}
+     "platform_fee_percent", "custom_css", "custom_domain", "hide_platform_branding"}
 )
 
 
@@ -75,6 +81,10 @@ class PlatformSettings(Aggregate):
     search_language: str = "english"
     # The platform's share of a media owner's sale (the Stripe application fee).
     platform_fee_percent: Decimal = Decimal("30")
+    # White-label (phase 4): the creator's own domain and styles, without our branding.
+    custom_domain: str | None = None
+    custom_css: str | None = None  # stored as sanitised, never as given
+    hide_platform_branding: bool = False
 
     @classmethod
     def defaults(cls, id: UUID, now: datetime) -> PlatformSettings:
@@ -132,6 +142,17 @@ def _clean(name: str, value: Any) -> Any:
             return value
         if name == "platform_fee_percent":
             return _percent(value)
+        if name == "custom_domain":
+            return _domain(value)
+        if name == "custom_css":
+            if not isinstance(value, str) or len(value) > CUSTOM_CSS_MAX:
+                raise ValidationError(f"custom_css is text of at most {CUSTOM_CSS_MAX} "
+                                      "characters.", code="settings.custom_css")
+            return value or None
+        if name == "hide_platform_branding":
+            if not isinstance(value, bool):
+                raise ValidationError("hide_platform_branding is true or false.")
+            return value
         if name == "membership_grace_days":
             if isinstance(value, bool) or not isinstance(value, int) or not (
                     0 <= value <= GRACE_DAYS_MAX):
@@ -180,3 +201,11 @@ def _percent(value: Any) -> Decimal:
         raise ValidationError("platform_fee_percent is a number from 0 to 100, with at most "
                               "two decimals.", code="settings.platform_fee_percent")
     return percent.quantize(Decimal("0.01"))
+
+
+def _domain(value: Any) -> str:
+    host = value.strip().lower().rstrip(".") if isinstance(value, str) else ""
+    if not _HOST.match(host):
+        raise ValidationError("custom_domain is a host name such as studio.example.com "
+                              "(no scheme, port or path).", code="settings.custom_domain")
+    return host

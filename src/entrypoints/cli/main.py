@@ -212,7 +212,9 @@ def users_enable(email: str) -> None:
 
 # ------------------------------------------------------------------- settings
 
-_JSON_SETTINGS = {"featured_content_ids", "social_links"}
+# Settings that are not text: given as JSON (7, true, ["<id>"], {}).
+_JSON_SETTINGS = {"featured_content_ids", "social_links", "membership_grace_days",
+                  "hide_platform_branding"}
 
 
 def _setting_value(key: str, value: str) -> Any:
@@ -220,7 +222,7 @@ def _setting_value(key: str, value: str) -> Any:
         try:
             return json.loads(value)
         except json.JSONDecodeError as exc:
-            raise ValidationError(f"{key} takes JSON, e.g. '[\"<id>\"]' or '{{}}'.",
+            raise ValidationError(f"{key} takes JSON, e.g. 7, true, '[\"<id>\"]' or '{{}}'.",
                                   field=key) from exc
     return None if value == "" else value
 
@@ -234,12 +236,13 @@ def settings_show() -> None:
     for key in ("platform_name", "logo_url", "primary_color", "hero_title", "hero_subtitle",
                 "hero_background_url", "hero_cta_text", "hero_cta_link", "contact_email",
                 "email_from_name", "timezone", "membership_grace_days", "search_language",
-                "platform_fee_percent"):
+                "platform_fee_percent", "custom_domain", "hide_platform_branding"):
         value = getattr(s, key)
         table.add_row(key, "" if value is None else str(value))
     table.add_row("featured_content_ids", json.dumps([str(i) for i in s.featured_content_ids]))
     table.add_row("social_links", json.dumps(s.social_links))
     table.add_row("about_content", f"{len(s.about_content or '')} characters")
+    table.add_row("custom_css", f"{len(s.custom_css or '')} characters")
     console.print(table)
 
 
@@ -248,7 +251,9 @@ def settings_show() -> None:
 def settings_set(
     key: str,
     value: Annotated[str, typer.Argument(help="New value; empty string clears; JSON for "
-                                              "featured_content_ids and social_links.")],
+                                              "featured_content_ids, social_links, "
+                                              "membership_grace_days and "
+                                              "hide_platform_branding.")],
 ) -> None:
     """Set one platform setting."""
     patronage = _patronage()

@@ -34,6 +34,9 @@ def settings_out(s: PlatformSettings) -> SettingsOut:
         membership_grace_days=s.membership_grace_days,
         search_language=s.search_language,
         platform_fee_percent=s.platform_fee_percent,
+        custom_domain=s.custom_domain,
+        custom_css=s.custom_css,
+        hide_platform_branding=s.hide_platform_branding,
         updated_at=s.updated_at,
     )
 
@@ -56,6 +59,7 @@ class SettingsController(Controller):
         ids must be published content; `membership_grace_days` (0-60) is how long a
         member whose renewal failed keeps access; a new `search_language` re-indexes
         the catalog in the same request (on PostgreSQL); `platform_fee_percent` is the
-        platform's share of media owners' sales started from then on.
+        platform's share of media owners' sales started from then on; `custom_css` is
+        kept as sanitised (what is dropped is gone, the rest applies).
         """
         return settings_out(patronage.handle(UpdateSettings(actor=actor, changes=set_fields(data))))

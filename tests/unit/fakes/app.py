@@ -7,6 +7,7 @@ from uuid import UUID
 
 import attrs
 
+from adapters.css.sanitizer import TinyCssSanitizer
 from adapters.sandbox_payments.gateway import SandboxGateway
 from application.handlers import COMMAND_HANDLERS, default_routing
 from application.identity.login import Login
@@ -52,6 +53,7 @@ class FakeApp:
         self.services = Services(clock=self.clock, ids=self.ids, hasher=self.hasher,
                                  mailer=self.mailer, uow_factory=uow_factory,
                                  media=self.storage, html=FakeSanitizer(),
+                                 css=TinyCssSanitizer(),
                                  payments=payments or SandboxGateway(),
                                  strength=FakeStrength(),
                                  config=config or CoreConfig(),

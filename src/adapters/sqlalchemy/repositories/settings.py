@@ -14,7 +14,8 @@ _FIELDS = (
     "platform_name", "logo_url", "primary_color", "hero_title", "hero_subtitle",
     "hero_background_url", "hero_cta_text", "hero_cta_link", "contact_email", "about_content",
     "stripe_account_id", "email_from_name", "timezone", "created_at", "updated_at",
-    "membership_grace_days", "search_language", "platform_fee_percent",
+    "membership_grace_days", "search_language", "platform_fee_percent", "custom_domain",
+    "custom_css", "hide_platform_branding",
 )
 
 

@@ -37,6 +37,12 @@ class SettingsPatch(Strict):
             "The platform's share of a media owner's sale, in percent as a string "
             "(\"0\" to \"100\", two decimals at most, e.g. \"30\" or \"12.5\"); applies "
             "to sales started from then on"))] | UnsetType = UNSET
+    custom_domain: Annotated[str, Meta(max_length=253, description=(
+        "The creator's own host name, e.g. studio.example.com"))] | UnsetType | None = UNSET
+    custom_css: Annotated[str, Meta(max_length=100_000, description=(
+        "Styles for the front end; kept as sanitised (no @import, no url() to other "
+        "origins, no expression(), no way out of <style>)"))] | UnsetType | None = UNSET
+    hide_platform_branding: bool | UnsetType = UNSET
 
 
 class SettingsOut(msgspec.Struct):
@@ -58,4 +64,7 @@ class SettingsOut(msgspec.Struct):
     search_language: str
     platform_fee_percent: Annotated[Decimal, Meta(description=(
         "The platform's share of a media owner's sale, in percent"))]
+    custom_domain: str | None
+    custom_css: Annotated[str | None, Meta(description="As sanitised")]
+    hide_platform_branding: bool
     updated_at: datetime
