@@ -28,6 +28,9 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # Other origins whose pages may call the API from a browser (comma-separated); the
+    # public URL's and the custom domain's are always allowed.
+    cors_origins: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1

@@ -45,3 +45,35 @@ def test_white_label_settings_are_kept_as_checked(any_db: tuple[Any, Any]) -> No
                            json={"custom_css": None, "custom_domain": None})
     assert cleared.status_code == 200
     assert (cleared.json()["custom_css"], cleared.json()["custom_domain"]) == (None, None)
+
+
+def test_browsers_on_the_public_url_and_the_custom_domain_may_call_the_api(
+        any_db: tuple[Any, Any]) -> None:
+    patronage, client = any_db
+    patronage.handle(CreateUser(actor=Principal.system(), email="owner@example.com",
+                                password=PASSWORD, full_name="Owner",
+                                role=Role.PLATFORM_OWNER))
+    token = client.post("/api/v1/auth/login", json={"email": "owner@example.com",
+                                                     "password": PASSWORD}).json()["token"]
+    set_domain = client.patch("/api/v1/settings", json={"custom_domain": "shop.example.org"},
+                              headers={"Authorization": f"Bearer {token}"})
+    assert set_domain.status_code == 200, set_domain.text
+
+    def preflight(origin: str) -> Any:
+        return client.options("/api/v1/purchases", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, idempotency-key"})
+
+    for origin in ("https://shop.example.org", "https://studio.example.com"):
+        allowed = preflight(origin)
+        assert allowed.status_code in (200, 204), allowed.text
+        assert allowed.headers["access-control-allow-origin"] == origin
+        assert "idempotency-key" in allowed.headers["access-control-allow-headers"].lower()
+        simple = client.get("/api/v1/settings", headers={"Origin": origin})
+        assert simple.headers["access-control-allow-origin"] == origin
+        assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
+    for stranger in ("https://evil.example", "http://shop.example.org",
+                     "https://shop.example.org.evil.example"):
+        assert "access-control-allow-origin" not in preflight(stranger).headers
+        assert "access-control-allow-origin" not in client.get(
+            "/api/v1/settings", headers={"Origin": stranger}).headers

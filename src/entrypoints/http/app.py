@@ -34,6 +34,7 @@ from entrypoints.http.commerce import (
     PurchasesController,
     WebhooksController,
 )
+from entrypoints.http.cors import CustomDomainOrigins, cors_config
 from entrypoints.http.credit_packs import AdminCreditPacksController, CreditPacksController
 from entrypoints.http.dependencies import provide_actor, provide_patronage
 from entrypoints.http.guard import refuse_unsafe_input
@@ -176,6 +177,8 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=refuse_unsafe_input,
+        cors_config=cors_config(settings.public_url, settings.cors_origins,
+                                CustomDomainOrigins(patronage)),
         middleware=middleware,
         before_send=[security_headers(https=settings.public_url.startswith("https://"),
                                       docs_cdn=settings.docs_ui == "cdn")],
