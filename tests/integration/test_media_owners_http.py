@@ -25,9 +25,12 @@ from adapters.sqlalchemy.tables import (
     purchases,
     users,
 )
+from application.commerce.payment_events import HandlePaymentEvent
 from application.identity.registration import CreateUser
+from application.ports.payments import PaymentEvent, RefundRecord
 from application.principal import Principal
 from domain.identity.roles import Role
+from domain.values import Money
 from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.config import Settings
 from entrypoints.http.app import create_app
@@ -565,3 +568,30 @@ def test_earnings_are_exact_on_both_databases(
     assert Decimal(total["platform_fee"]) + Decimal(total["net"]) == \
         sum(prices) - refunded_total
     assert total["gross"] == f"{sum(prices):.2f}"
+
+
+def test_a_booking_refunded_at_the_provider_reaches_the_ledger_once(market: Market) -> None:
+    """A refund made by hand in Stripe's dashboard arrives only as charge.refunded: the
+    earnings ledger records it against the booking's sale, once per refund."""
+    market.media_owner("maya")
+    offering = market.post("/api/v1/studio/offerings", "maya", EVENT).json()["offering"]
+    market.post(f"/api/v1/studio/offerings/{offering['id']}/publish", "maya")
+    booked = market.post("/api/v1/bookings", "ann", {"offering_id": offering["id"],
+                                                     "payment_method": "purchase"})
+    assert booked.status_code == 201, booked.text
+    (sale,) = market.rows(earnings_entries)
+
+    def refunded(event_id: str) -> str:
+        outcome: str = market.patronage.handle(HandlePaymentEvent(PaymentEvent(
+            id=event_id, type="charge.refunded", created=market.clock.now(),
+            intent_id=sale["reference"],
+            refunds=(RefundRecord(id="re_by_hand", amount=Money("5.00", "usd")),))))
+        return outcome
+
+    assert refunded("evt_dashboard_1") == "applied"
+    assert refunded("evt_dashboard_1") == "duplicate"
+    assert refunded("evt_dashboard_2") == "ignored"  # the same refund, told again
+    (refund,) = market.rows(earnings_entries, earnings_entries.c.entry_type == "refund")
+    assert (refund["amount"], refund["platform_fee"], refund["creator_payout"]) == (
+        Decimal("5.00"), Decimal("1.50"), Decimal("3.50"))
+    assert totals(market.earnings("maya")) == money("20.00", "5.00", "4.50", "10.50", 1)

@@ -74,6 +74,13 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str
         return outcome
     purchase = _purchase_for(uow, event) if event.type in (SUCCEEDED, FAILED, REFUNDED) else None
     outcome = "ignored"
+    if purchase is None and event.type == REFUNDED:
+        # A booking's payment refunded (by us, or by hand at the provider): the earnings
+        # ledger learns of it either way; the refund id keeps it to once.
+        recorded = [record_refund(uow, services, event.intent_id, refund, now)
+                    for refund in event.refunds]
+        uow.commit()
+        return "applied" if any(recorded) else "ignored"
     if purchase is None and event.type in (SUCCEEDED, FAILED):
         # Not a purchase: perhaps a booking's payment.
         # (A refund it owes is an outbox message of this same commit.)
