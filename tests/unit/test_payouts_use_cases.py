@@ -6,13 +6,16 @@ from __future__ import annotations
 from decimal import Decimal
 from uuid import UUID
 
+import attrs
 import pytest
 
 from adapters.sandbox_payments.gateway import SandboxGateway
-from application.catalog.authoring import CreateContent, PublishContent
+from application.catalog.authoring import CreateContent, DeleteContent, PublishContent
 from application.catalog.series import AddToSeries, CreateSeries, PublishSeries
+from application.commerce.payment_events import HandlePaymentEvent
 from application.commerce.purchasing import StartPurchase
 from application.commerce.refunds import RefundPurchase
+from application.identity.administration import SetRole
 from application.payouts.accounts import GetPayoutAccount, StartPayoutOnboarding
 from application.payouts.earnings import GetEarnings
 from application.payouts.invitations import AcceptInvitation, InviteMediaOwner
@@ -181,3 +184,47 @@ def test_an_invitation_to_an_account_needs_its_holder_signed_in(app: FakeApp) ->
         assert refused.value.code == "invitation.sign_in"
     assert app.handle(AcceptInvitation(token=token, actor=ann.principal)).role == "media_owner"
     assert app.store.users[ann.id].role is Role.MEDIA_OWNER
+
+
+class LateWebhooks(RecordingSandbox):
+    """A provider whose payments complete later, by webhook (as Stripe's do)."""
+
+    delivers_events_inline = False
+
+    def create_payment(self, *, amount: Money, purchase_id: UUID, customer_id: str | None,
+                       description: str, payment_method: str | None = None,
+                       save_card: bool = False, transfer: Transfer | None = None
+                       ) -> PaymentIntent:
+        intent = super().create_payment(amount=amount, purchase_id=purchase_id,
+                                        customer_id=customer_id, description=description,
+                                        payment_method=payment_method, save_card=save_card,
+                                        transfer=transfer)
+        return attrs.evolve(intent, status="requires_confirmation")
+
+
+def test_the_charge_decides_who_is_paid_not_what_changed_before_its_webhook() -> None:
+    gateway = LateWebhooks()
+    app = FakeApp(payments=gateway)
+    maya = app.person("maya@example.com", Role.MEDIA_OWNER)
+    # Onboarding with this provider comes by webhook too: enable her account by hand.
+    app.handle(StartPayoutOnboarding(actor=maya.principal))
+    account = app.store.payout_accounts[maya.id]
+    account.apply(SandboxGateway().retrieve_account(account.account_id), app.clock.now())
+    buyer = app.person("ann@example.com")
+    content_id = item(app, maya)
+    started = app.handle(StartPurchase(actor=buyer.principal, content_id=content_id))
+    (transfer,) = gateway.transfers
+    assert transfer is not None
+    # Before the payment's webhook: the item is deleted and Maya is no longer a media owner.
+    app.handle(DeleteContent(actor=maya.principal, content_id=content_id))
+    app.handle(SetRole(actor=SYSTEM, email="maya@example.com", role=Role.PLATFORM_CREATOR))
+    intent_id = app.store.purchases[started.purchase_id].payment_intent_id
+    assert intent_id is not None
+    paid = gateway.inline_event(gateway.retrieve_payment(intent_id))
+    assert paid is not None
+    assert app.handle(HandlePaymentEvent(paid)) == "applied"
+    (sale,) = app.store.earnings
+    assert (sale.seller_id, sale.destination_account) == (maya.id, transfer.destination)
+    assert sale.split.platform_fee == transfer.application_fee
+    app.handle(RefundPurchase(actor=SYSTEM, purchase_id=started.purchase_id, reason="r"))
+    assert gateway.reversals == [True]

@@ -269,6 +269,10 @@ purchases = sa.Table(
     _fk("credit_pack_id", "credit_packs.id", nullable=True),
     sa.Column("pack_credits", sa.Integer),
     sa.Column("pack_valid_days", sa.Integer),
+    # Revision 0013: the seller, and the connected account a media owner's share went
+    # to (set when the charge is made: refunds take back from it, whatever changes).
+    _fk("seller_id", "users.id", nullable=True),
+    sa.Column("payout_account", sa.String(255)),
     sa.CheckConstraint(_in("status", PURCHASE_STATUSES), name="status"),
     sa.CheckConstraint(ONE_ITEM, name="one_item"),
     sa.CheckConstraint("(credit_pack_id IS NULL) = (pack_credits IS NULL) AND "

@@ -491,8 +491,13 @@ class StripeGateway:
             return PaymentEvent(id=event_id, type=kind, created=when,
                                 subscription_ref=_text(obj.get("id")))
         if kind == "account.updated":
+            # The event is a trigger; the account as Stripe has it now is the truth. So
+            # deliveries out of order, or several stamped with the same second, cannot
+            # leave an older state behind. Stripe unreachable: 503, and it sends again.
+            account_id = _text(obj.get("id"))
             return PaymentEvent(id=event_id, type=kind, created=when,
-                                account=_account_status(obj, when))
+                                account=self.retrieve_account(account_id)
+                                if account_id else None)
         if kind.startswith("invoice."):
             invoice = _invoice(obj)
             return PaymentEvent(id=event_id, type=kind, created=when, invoice=invoice,

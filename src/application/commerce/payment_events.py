@@ -18,7 +18,7 @@ from application.offerings.booking import apply_booking_payment
 from application.offerings.installments import apply_installment_payment
 from application.payouts.accounts import apply_account_event
 from application.payouts.ledger import record_refund, record_sale
-from application.payouts.terms import destination_of, seller_of
+from application.payouts.terms import seller_of
 from application.ports.payments import PaymentEvent
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -137,8 +137,10 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str
 
 def _record_sale(uow: UnitOfWork, services: Services, purchase: Purchase, now: datetime
                  ) -> None:
-    """A creator's item sold: into the earnings ledger, as the purchase split it."""
-    seller = seller_of(uow, content_id=purchase.content_id, series_id=purchase.series_id)
+    """A creator's item sold: into the earnings ledger, as the purchase split it and as
+    the charge was made (to the account kept on the purchase), never as things are now."""
+    seller = purchase.seller_id or seller_of(uow, content_id=purchase.content_id,
+                                             series_id=purchase.series_id)
     if seller is None or purchase.payment_intent_id is None:
         return
     record_sale(uow, services, seller_id=seller, source=SourceType.PURCHASE,
@@ -147,4 +149,4 @@ def _record_sale(uow: UnitOfWork, services: Services, purchase: Purchase, now: d
                 payment_ref=purchase.payment_intent_id,
                 split=RevenueSplit(purchase.amount, purchase.platform_fee,
                                    purchase.creator_payout),
-                destination=destination_of(uow, seller), at=now)
+                destination=purchase.payout_account, at=now)

@@ -55,11 +55,12 @@ class StartPurchase:
 class _Sale:
     split: RevenueSplit
     pack: PackTerms | None = None
+    seller_id: UUID | None = None
 
 
 def _by_creator(uow: UnitOfWork, price: Money, creator_id: UUID) -> _Sale:
     """A creator's item: a media owner's is for sale only once they can be paid."""
-    return _Sale(terms_for(uow, creator_id).split(price))
+    return _Sale(terms_for(uow, creator_id).split(price), seller_id=creator_id)
 
 
 def _what_is_sold(cmd: StartPurchase, uow: UnitOfWork, services: Services,
@@ -129,7 +130,7 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
         purchase = Purchase.start(id=services.ids.new_id(), customer_id=user_id,
                                   content_id=cmd.content_id, series_id=cmd.series_id,
                                   split=sale.split, now=now,
-                                  pack=sale.pack)
+                                  pack=sale.pack, seller_id=sale.seller_id)
         try:
             uow.purchases.add(purchase)
         except Conflict:
@@ -171,6 +172,11 @@ def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services) -> PurchaseS
         transfer = None
         if not purchase.payment_intent_id:
             transfer = _transfer(uow, purchase)
+            if transfer is not None and purchase.payout_account != transfer.destination:
+                # Kept before the charge: its refunds take back from this account
+                # whatever becomes of the item or the seller's role meanwhile.
+                purchase.payout_account = transfer.destination
+                uow.commit()
     try:
         # A purchase has one payment: a repeated request looks it up again (the
         # client confirms it with its secret) instead of creating another.
@@ -210,7 +216,8 @@ def _transfer(uow: UnitOfWork, purchase: Purchase) -> Transfer | None:
     """A media owner's sale is a destination charge: the fee agreed when the purchase
     started stays with the platform, the rest goes to the owner's account (which must
     still be able to take it)."""
-    seller = seller_of(uow, content_id=purchase.content_id, series_id=purchase.series_id)
+    seller = purchase.seller_id or seller_of(uow, content_id=purchase.content_id,
+                                             series_id=purchase.series_id)
     if seller is None:
         return None
     terms = terms_for(uow, seller)

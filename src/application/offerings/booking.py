@@ -593,7 +593,6 @@ def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> C
         outcome = Outcome.FULL_REFUND
     uow.rollback()
     refunded = None
-    refunds: list[tuple[str, RefundRecord]] = []
     # A pending booking was never paid: nothing to give back (a payment that succeeds
     # after this cancellation is refunded when it arrives).
     if booking.status is BookingStatus.CONFIRMED and booking.paid_with is PaidWith.PURCHASE \
@@ -602,14 +601,12 @@ def cancel_booking(cmd: CancelBooking, uow: UnitOfWork, services: Services) -> C
                                                and offering.credit_cost is None)):
         # Money first, keyed by the booking: a retry after a failure here is the same
         # refund, and the booking is only cancelled once the money is on its way back.
-        refunds = _refund_payments(uow, services, booking)
-        refunded = sum((r.amount for _, r in refunds), Money("0", booking.amount_paid.currency))
+        refunded = sum((r.amount for _, r in _refund_payments(uow, services, booking)),
+                       Money("0", booking.amount_paid.currency))
     with services.uow_factory() as writer:
         locked = writer.bookings.get(booking.id, lock=True)
         if locked is None or not locked.is_live:
             raise Conflict("This booking is not active.", code="booking.not_active")
-        for intent_id, refund in refunds:
-            record_refund(writer, services, intent_id, refund, now)
         returned = 0
         if outcome is not Outcome.NOTHING and locked.credits_used:
             spend = writer.credits.spend_for_booking(locked.id)
@@ -655,10 +652,19 @@ def _refund_payments(uow: UnitOfWork, services: Services, booking: Booking
     if not payments and booking.payment_intent_id:
         payments = [(booking.payment_intent_id, booking.amount_paid,
                      f"booking-cancel-{booking.id}")]
-    return [(intent_id, services.payments.refund(
-                intent_id=intent_id, amount=amount, idempotency_key=key,
-                reverse_transfer=takes_back_transfer(uow, intent_id)))
+    asks = [(intent_id, amount, key, takes_back_transfer(uow, intent_id))
             for intent_id, amount, key in payments]
+    uow.rollback()  # no transaction open while the provider is asked
+    done = [(intent_id, services.payments.refund(intent_id=intent_id, amount=amount,
+                                                 idempotency_key=key, reverse_transfer=back))
+            for intent_id, amount, key, back in asks]
+    # Into the earnings ledger at once, in a transaction of its own: the money has gone
+    # back whatever happens to the booking next.
+    with services.uow_factory() as ledger:
+        for intent_id, refund in done:
+            record_refund(ledger, services, intent_id, refund, services.clock.now())
+        ledger.commit()
+    return done
 
 
 # --- rescheduling -----------------------------------------------------------------------

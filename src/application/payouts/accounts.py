@@ -81,8 +81,13 @@ def start_payout_onboarding(cmd: StartPayoutOnboarding, uow: UnitOfWork, service
     account = uow.payout_accounts.get(user_id)
     uow.rollback()  # no transaction while the provider is asked
     gateway = services.payments
+    fresh = None
     if account is not None:
         account_id = account.account_id
+        if not account.ready and not gateway.delivers_events_inline:
+            # Back from onboarding, or trying again: ask the provider rather than wait for
+            # its webhook (which may also never come if no Connect endpoint is set up).
+            fresh = gateway.retrieve_account(account_id)
     else:
         # Keyed by the user at the provider: a retry, or a parallel click, is the same
         # account.
@@ -115,6 +120,10 @@ def start_payout_onboarding(cmd: StartPayoutOnboarding, uow: UnitOfWork, service
                 event.id, gateway.name, event.type, services.clock.now()):
             apply_account_event(writer, services, event)
             writer.commit()
+        if fresh is not None:
+            locked = writer.payout_accounts.get(user_id, lock=True)
+            if locked is not None and locked.apply(fresh, services.clock.now()):
+                writer.commit()
         stored = writer.payout_accounts.get(user_id)
         fee = writer.settings.get().platform_fee_percent
     services.dispatch(writer.committed_outbox_ids)

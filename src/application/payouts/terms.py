@@ -78,15 +78,6 @@ def seller_of(uow: UnitOfWork, *, content_id: UUID | None, series_id: UUID | Non
     return None
 
 
-def destination_of(uow: UnitOfWork, seller_id: UUID) -> str | None:
-    """Where a media owner's share of a sale is paid (None: the platform keeps it)."""
-    seller = uow.users.get(seller_id)
-    if seller is None or seller.role is not Role.MEDIA_OWNER:
-        return None
-    account = uow.payout_accounts.get(seller_id)
-    return account.account_id if account else None
-
-
 def transfer_for(details: dict[str, str], amount: Money) -> Transfer | None:
     """The destination charge of one payment of a booking, on the terms it was made on."""
     destination = details.get(DESTINATION_KEY)

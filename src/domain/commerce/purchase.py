@@ -53,17 +53,21 @@ class Purchase(Aggregate):
     refunded_at: datetime | None = None
     refund_reason: str | None = None
     pack: PackTerms | None = None
+    # Who sold it, and (a media owner's sale) the account their share was sent to when
+    # the charge was made: what its refunds take back, whatever changes later.
+    seller_id: UUID | None = None
+    payout_account: str | None = None
 
     @classmethod
     def start(cls, *, id: UUID, customer_id: UUID, content_id: UUID | None,
               series_id: UUID | None, split: RevenueSplit, now: datetime,
-              pack: PackTerms | None = None) -> Purchase:
+              pack: PackTerms | None = None, seller_id: UUID | None = None) -> Purchase:
         if [content_id, series_id, pack].count(None) != 2:
             raise ValueError("a purchase is of one content item, one series or one pack")
         return cls(id=id, customer_id=customer_id, content_id=content_id, series_id=series_id,
                    amount=split.amount, platform_fee=split.platform_fee,
                    creator_payout=split.creator_payout, created_at=now, updated_at=now,
-                   pack=pack)
+                   pack=pack, seller_id=seller_id)
 
     @property
     def credit_pack_id(self) -> UUID | None:

@@ -31,6 +31,7 @@ def to_row(p: Purchase) -> dict[str, Any]:
         "updated_at": p.updated_at, "credit_pack_id": p.credit_pack_id,
         "pack_credits": p.pack.credits if p.pack else None,
         "pack_valid_days": p.pack.valid_days if p.pack else None,
+        "seller_id": p.seller_id, "payout_account": p.payout_account,
     }
 
 
@@ -47,6 +48,7 @@ def from_row(r: sa.RowMapping) -> Purchase:
         refund_reason=r["refund_reason"],
         pack=(PackTerms(r["credit_pack_id"], r["pack_credits"], r["pack_valid_days"])
               if r["credit_pack_id"] is not None else None),
+        seller_id=r["seller_id"], payout_account=r["payout_account"],
     )
 
 

@@ -126,6 +126,11 @@ def upgrade() -> None:
     op.create_index("idx_earnings_entries_occurred_at", "earnings_entries", ["occurred_at"])
     op.create_index("idx_earnings_entries_source", "earnings_entries", ["source_id"])
     op.create_index("idx_earnings_entries_payment", "earnings_entries", ["payment_ref"])
+    with op.batch_alter_table("purchases") as batch:
+        batch.add_column(sa.Column("seller_id", UUIDKey, nullable=True))
+        batch.add_column(sa.Column("payout_account", sa.String(255), nullable=True))
+        batch.create_foreign_key(op.f("fk_purchases_seller_id_users"), "users",
+                                 ["seller_id"], ["id"], ondelete="RESTRICT")
     with op.batch_alter_table("platform_settings") as batch:
         batch.add_column(sa.Column("platform_fee_percent", sa.Numeric(5, 2), nullable=False,
                                    server_default="30"))
@@ -143,6 +148,10 @@ def downgrade() -> None:
     with op.batch_alter_table("platform_settings") as batch:
         batch.drop_constraint(op.f("ck_platform_settings_platform_fee_percent"), type_="check")
         batch.drop_column("platform_fee_percent")
+    with op.batch_alter_table("purchases") as batch:
+        batch.drop_constraint(op.f("fk_purchases_seller_id_users"), type_="foreignkey")
+        batch.drop_column("payout_account")
+        batch.drop_column("seller_id")
     op.drop_index("idx_earnings_entries_payment", table_name="earnings_entries")
     op.drop_index("idx_earnings_entries_source", table_name="earnings_entries")
     op.drop_index("idx_earnings_entries_occurred_at", table_name="earnings_entries")
