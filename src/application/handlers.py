@@ -45,6 +45,7 @@ from application.payouts import earnings as payout_earnings
 from application.payouts import invitations as payout_invitations
 from application.platform import settings
 from application.system import health
+from domain.catalog import events as catalog_events
 from domain.commerce import events as commerce_events
 from domain.events import DomainEvent
 from domain.identity import events as identity_events
@@ -249,6 +250,9 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], Mapping[str, EventHandler]] = {
     offering_events.WaitlistSeatOffered: {
         "email.waitlist_seat_offered": booking_emails.send_seat_offer,
         "notify.waitlist_seat_offered": in_app.waitlist_seat_offered,
+    },
+    catalog_events.ContentPublished: {
+        "notify.series_new_item": in_app.series_new_item,
     },
     invitation_events.MediaOwnerInvited: {
         "email.media_owner_invitation": payout_emails.send_invitation,

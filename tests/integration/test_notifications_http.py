@@ -215,3 +215,41 @@ def test_the_inbox_pages_alike_on_both_databases(any_db: tuple[Any, Any]) -> Non
     assert len(set(seen)) == 7
     reads = [n["read_at"] is not None for n in expected["notifications"]]
     assert reads == sorted(reads)  # unread ones first
+
+
+def test_a_new_item_in_a_bought_series_is_news_to_its_buyers_once(market: Market) -> None:
+    market.media_owner("maya")
+
+    def draft(title: str) -> str:
+        made = market.post("/api/v1/studio/content", "maya", {
+            "title": title, "content_type": "written", "visibility": "purchased_only",
+            "body_html": "<p>x</p>"})
+        assert made.status_code == 201, made.text
+        return str(made.json()["id"])
+
+    series = market.post("/api/v1/studio/series", "maya",
+                         {"title": "Field course", "price": "12.00"}).json()
+    first = draft("Lesson one")
+    market.post(f"/api/v1/studio/series/{series['id']}/items", "maya", {"content_id": first})
+    market.post(f"/api/v1/studio/content/{first}/publish", "maya")
+    assert market.post(f"/api/v1/studio/series/{series['id']}/publish", "maya"
+                       ).status_code == 200
+    bought = market.post("/api/v1/purchases", "ann", {"series_id": series["id"]})
+    assert bought.status_code == 201, bought.text
+
+    second = draft("Lesson two")
+    market.post(f"/api/v1/studio/series/{series['id']}/items", "maya", {"content_id": second})
+    assert market.post(f"/api/v1/studio/content/{second}/publish", "maya"
+                       ).status_code == 200
+    news = [n for n in inbox(market, "ann")["notifications"]
+            if n["kind"] == "series_new_item"]
+    assert [n["title"] for n in news] == ["New in Field course: Lesson two"]
+    assert news[0]["action_url"].startswith("/content/lesson-two")
+    assert inbox(market, "bob")["notifications"] == []
+    # Published again after a change: nobody is told twice.
+    market.post(f"/api/v1/studio/content/{second}/unpublish", "maya")
+    market.post(f"/api/v1/studio/content/{second}/publish", "maya")
+    again = [n for n in inbox(market, "ann")["notifications"]
+             if n["kind"] == "series_new_item"]
+    assert len(again) == 1
+    assert emails_of(market, "series_new_item") == []

@@ -8,10 +8,12 @@ from domain.errors import ValidationError
 from domain.notifications.kinds import (
     DEFAULT,
     EMAIL_REQUIRED,
+    IN_APP_ONLY,
     Channel,
     Kind,
     choose,
     emails,
+    shows_in_app,
 )
 
 
@@ -31,14 +33,22 @@ def test_a_required_email_goes_whatever_the_channel_and_cannot_be_switched_off(
         assert refused.value.field == kind.value
 
 
-@pytest.mark.parametrize("kind", sorted(set(Kind) - EMAIL_REQUIRED))
+@pytest.mark.parametrize("kind", sorted(set(Kind) - EMAIL_REQUIRED - IN_APP_ONLY))
 def test_a_switchable_email_follows_the_channel(kind: Kind) -> None:
     assert {c for c in Channel if emails(kind, c)} == {Channel.EMAIL, Channel.BOTH}
     assert choose({kind.value: "none"}) == {kind: Channel.NONE}
 
 
 def test_reminders_and_payout_news_are_the_switchable_ones() -> None:
-    assert set(Kind) - EMAIL_REQUIRED == {Kind.BOOKING_REMINDER, Kind.PAYOUTS_ENABLED}
+    assert set(Kind) - EMAIL_REQUIRED - IN_APP_ONLY == {Kind.BOOKING_REMINDER,
+                                                        Kind.PAYOUTS_ENABLED}
+
+
+def test_series_news_is_told_in_the_app_only_unless_switched_off() -> None:
+    kind = Kind.SERIES_NEW_ITEM
+    assert {c for c in Channel if shows_in_app(kind, c)} == {
+        Channel.IN_APP, Channel.EMAIL, Channel.BOTH}
+    assert not any(emails(kind, c) for c in Channel)
 
 
 @pytest.mark.parametrize(("changes", "code"), [

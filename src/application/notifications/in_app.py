@@ -13,6 +13,7 @@ from uuid import UUID
 from application.offerings.views import view
 from application.services import Services
 from application.unit_of_work import UnitOfWork
+from domain.catalog.events import ContentPublished
 from domain.commerce.events import PurchaseCompleted, PurchaseRefunded
 from domain.memberships.events import (
     MembershipCancellationScheduled,
@@ -21,7 +22,14 @@ from domain.memberships.events import (
     MembershipRenewed,
     MembershipStarted,
 )
-from domain.notifications.kinds import DEFAULT, Channel, Kind, Notification, emails
+from domain.notifications.kinds import (
+    DEFAULT,
+    Channel,
+    Kind,
+    Notification,
+    emails,
+    shows_in_app,
+)
 from domain.offerings.events import (
     BookingCanceled,
     BookingConfirmed,
@@ -45,7 +53,7 @@ def wants_email(uow: UnitOfWork, user_id: UUID, kind: Kind) -> bool:
 def notify(uow: UnitOfWork, services: Services, *, user_id: UUID, kind: Kind, key: str,
            title: str, message: str, action_url: str | None = None,
            action_label: str | None = None) -> bool:
-    if not channel_for(uow, user_id, kind).in_app:
+    if not shows_in_app(kind, channel_for(uow, user_id, kind)):
         return False
     return uow.notifications.add(Notification(
         id=services.ids.new_id(), user_id=user_id, kind=kind, title=title[:500],
@@ -217,3 +225,22 @@ def payouts_enabled(event: PayoutsEnabled, uow: UnitOfWork, services: Services) 
            title="You can now be paid",
            message="Your payout account is set up: your items are for sale.",
            action_url="/studio/payouts")
+
+
+# --- series ----------------------------------------------------------------------------
+
+
+def series_new_item(event: ContentPublished, uow: UnitOfWork, services: Services) -> None:
+    """An item published in a series: everyone who bought the series is told, once each
+    (republishing it tells nobody twice)."""
+    item = uow.content.get(event.content_id)
+    if item is None or item.series_id is None:
+        return
+    series = uow.series.get(item.series_id)
+    if series is None or not series.is_live:
+        return
+    for customer_id in uow.purchases.series_buyers(series.id):
+        notify(uow, services, user_id=customer_id, kind=Kind.SERIES_NEW_ITEM,
+               key=f"{item.id}:{customer_id}", title=f"New in {series.title}: {item.title}",
+               message="It is part of the series you bought.",
+               action_url=f"/content/{item.slug.value}", action_label="Open")

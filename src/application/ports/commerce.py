@@ -23,6 +23,10 @@ class PurchaseRepository(Protocol):
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Purchase | None: ...
 
+    def series_buyers(self, series_id: UUID) -> Sequence[UUID]:
+        """The customers holding a completed purchase of this series bundle."""
+        ...
+
     def open_for(self, customer_id: UUID, *, content_id: UUID | None,
                  series_id: UUID | None, credit_pack_id: UUID | None = None
                  ) -> Purchase | None:

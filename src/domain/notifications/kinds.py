@@ -32,6 +32,7 @@ class Kind(enum.StrEnum):
     WAITLIST_SEAT_OFFERED = "waitlist_seat_offered"
     INSTALLMENT_DECLINED = "installment_declined"
     PAYOUTS_ENABLED = "payouts_enabled"
+    SERIES_NEW_ITEM = "series_new_item"  # in the app only: news, to everyone who bought
 
 
 class Channel(enum.StrEnum):
@@ -52,11 +53,19 @@ class Channel(enum.StrEnum):
 DEFAULT = Channel.BOTH
 # Sent by email whatever the preference: receipts, refunds, failed payments, and what
 # changes a booking or membership the customer paid for.
-EMAIL_REQUIRED = frozenset(Kind) - {Kind.BOOKING_REMINDER, Kind.PAYOUTS_ENABLED}
+EMAIL_REQUIRED = frozenset(Kind) - {Kind.BOOKING_REMINDER, Kind.PAYOUTS_ENABLED,
+                                    Kind.SERIES_NEW_ITEM}
+# Told in the app only (a bulk email to every buyer is a newsletter's job): email and
+# both mean the app.
+IN_APP_ONLY = frozenset({Kind.SERIES_NEW_ITEM})
 
 
 def emails(kind: Kind, chosen: Channel) -> bool:
-    return kind in EMAIL_REQUIRED or chosen.email
+    return kind not in IN_APP_ONLY and (kind in EMAIL_REQUIRED or chosen.email)
+
+
+def shows_in_app(kind: Kind, chosen: Channel) -> bool:
+    return chosen.in_app or (kind in IN_APP_ONLY and chosen is not Channel.NONE)
 
 
 def choose(changes: Mapping[str, object]) -> dict[Kind, Channel]:

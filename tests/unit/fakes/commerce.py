@@ -51,6 +51,10 @@ class FakePurchaseRepository:
         return self._track(next((p for p in self._all().values()
                                  if p.payment_intent_id == intent_id), None))
 
+    def series_buyers(self, series_id: UUID) -> Sequence[UUID]:
+        return sorted({p.customer_id for p in self._all().values()
+                       if p.series_id == series_id and p.status is PurchaseStatus.COMPLETED})
+
     def open_for(self, customer_id: UUID, *, content_id: UUID | None,
                  series_id: UUID | None, credit_pack_id: UUID | None = None
                  ) -> Purchase | None:

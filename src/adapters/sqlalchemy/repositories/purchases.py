@@ -83,6 +83,12 @@ class SqlPurchaseRepository:
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Purchase | None:
         return self._one(purchases.c.stripe_payment_intent_id == intent_id, lock)
 
+    def series_buyers(self, series_id: UUID) -> Sequence[UUID]:
+        return list(self._execute(
+            sa.select(purchases.c.customer_id).distinct()
+            .where(purchases.c.series_id == series_id, purchases.c.status == "completed")
+        ).scalars())
+
     def open_for(self, customer_id: UUID, *, content_id: UUID | None,
                  series_id: UUID | None, credit_pack_id: UUID | None = None
                  ) -> Purchase | None:
