@@ -24,6 +24,7 @@ from application.messagebus import CommandHandler, EventHandler, EventRouting
 from application.notifications import (
     booking_emails,
     commerce_emails,
+    credit_warnings,
     identity_emails,
     in_app,
     inbox,
@@ -165,6 +166,7 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     offering_views.BookingCalendar: offering_views.booking_calendar,
     offering_views.OfferingBookings: offering_views.offering_bookings,
     offering_views.MarkBooking: offering_views.mark_booking,
+    credit_warnings.WarnExpiringCredits: credit_warnings.warn_expiring_credits,
     inbox.ListNotifications: inbox.list_notifications,
     inbox.UnreadNotifications: inbox.unread_notifications,
     inbox.MarkNotificationRead: inbox.mark_notification_read,

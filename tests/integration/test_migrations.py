@@ -59,7 +59,7 @@ PHASE_TABLES: dict[str, frozenset[str]] = {
     "0012_catalog_search": frozenset(),  # a column; the search index is not a table of ours
     "0013_media_owners": frozenset({"media_owner_invitations", "payout_accounts",
                                     "earnings_entries"}),
-    "0014_notifications": frozenset({"notification_preferences"}),
+    "0014_notifications": frozenset({"notification_preferences", "credit_expiry_warnings"}),
 }
 PHASE4_SETTINGS_COLUMNS = frozenset({"custom_domain", "custom_css", "hide_platform_branding"})
 BOOKKEEPING = frozenset({"alembic_version"})

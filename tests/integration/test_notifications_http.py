@@ -5,6 +5,7 @@ each person's choice of channel, within what must be emailed."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from adapters.sqlalchemy.tables import email_logs, notifications, purchases
 from application.identity.registration import CreateUser
 from application.notifications import in_app
+from application.notifications.credit_warnings import WarnExpiringCredits
 from application.principal import Principal
 from domain.commerce.events import PurchaseCompleted
 from domain.identity.roles import Role
@@ -253,3 +255,34 @@ def test_a_new_item_in_a_bought_series_is_news_to_its_buyers_once(market: Market
              if n["kind"] == "series_new_item"]
     assert len(again) == 1
     assert emails_of(market, "series_new_item") == []
+
+
+def test_credits_expiring_within_a_week_are_told_once(market: Market) -> None:
+    def adjust(who: str, amount: int, days: int) -> None:
+        response = market.post("/api/v1/admin/credits/adjust", "owner", {
+            "email": f"{who}@example.com", "amount": amount, "reason": "Class pass",
+            "expires_at": (market.clock.now() + timedelta(days=days)).isoformat()})
+        assert response.status_code == 200, response.text
+
+    adjust("ann", 3, 5)     # within the week: told
+    adjust("ann", 4, 10)    # not yet
+    adjust("bob", 2, 6)     # bob chose no news of this kind
+    chosen = market.client.put("/api/v1/me/notification-preferences",
+                               json={"credits_expiring": "none"}, headers=market.auth("bob"))
+    assert chosen.status_code == 200, chosen.text
+
+    warn = WarnExpiringCredits(actor=Principal.system())
+    assert market.patronage.handle(warn) == 2
+    assert market.patronage.handle(warn) == 0  # once per grant, however often it runs
+    (note,) = [n for n in inbox(market, "ann")["notifications"]
+               if n["kind"] == "credits_expiring"]
+    assert note["title"].startswith("3 credits expire on")
+    (mail,) = emails_of(market, "credits_expiring")
+    assert mail["recipient_email"] == "ann@example.com"
+    assert inbox(market, "bob")["notifications"] == []
+
+    market.advance(6)  # now the 10-day grant is within the week
+    assert market.patronage.handle(warn) == 1
+    titles = sorted(n["title"] for n in inbox(market, "ann")["notifications"]
+                    if n["kind"] == "credits_expiring")
+    assert [t.split(" expire")[0] for t in titles] == ["3 credits", "4 credits"]

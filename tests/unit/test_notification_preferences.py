@@ -39,9 +39,9 @@ def test_a_switchable_email_follows_the_channel(kind: Kind) -> None:
     assert choose({kind.value: "none"}) == {kind: Channel.NONE}
 
 
-def test_reminders_and_payout_news_are_the_switchable_ones() -> None:
-    assert set(Kind) - EMAIL_REQUIRED - IN_APP_ONLY == {Kind.BOOKING_REMINDER,
-                                                        Kind.PAYOUTS_ENABLED}
+def test_reminders_and_news_are_the_switchable_ones() -> None:
+    assert set(Kind) - EMAIL_REQUIRED - IN_APP_ONLY == {
+        Kind.BOOKING_REMINDER, Kind.PAYOUTS_ENABLED, Kind.CREDITS_EXPIRING}
 
 
 def test_series_news_is_told_in_the_app_only_unless_switched_off() -> None:

@@ -916,6 +916,17 @@ notifications = sa.Table(
              sqlite_where=sa.text("read_at IS NULL")),
 )
 
+# Credits about to expire that their holder was told of (revision 0014): one warning per
+# grant, however often the schedule runs.
+credit_expiry_warnings = sa.Table(
+    "credit_expiry_warnings",
+    metadata,
+    sa.Column("grant_id", UUIDKey, sa.ForeignKey("credit_transactions.id", ondelete="CASCADE"),
+              primary_key=True),
+    _fk("customer_id", "users.id", ondelete="CASCADE"),
+    sa.Column("warned_at", UTCDateTime, nullable=False),
+)
+
 # Where each person is told of each kind of notification (revision 0014); no row: both.
 NOTIFICATION_CHANNELS = ("in_app", "email", "both", "none")
 notification_preferences = sa.Table(

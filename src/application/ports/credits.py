@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+import attrs
+
 from domain.credits.ledger import CreditLedger, Entry, Lot
 from domain.credits.packs import CreditPack
 
@@ -68,6 +70,24 @@ class CreditLedgerRepository(Protocol):
     def with_expired_credits(self, now: datetime, limit: int) -> Sequence[UUID]:
         """Customers holding credits whose expiry has passed."""
         ...
+
+    def expiring_unwarned(self, now: datetime, until: datetime, limit: int
+                          ) -> Sequence[ExpiringGrant]:
+        """Grants with credits left that expire after ``now`` and by ``until``, whose
+        holder was not warned yet; soonest first."""
+        ...
+
+    def mark_warned(self, grant_id: UUID, customer_id: UUID, now: datetime) -> bool:
+        """Note the warning; False if it was noted already (by another run)."""
+        ...
+
+
+@attrs.frozen
+class ExpiringGrant:
+    grant_id: UUID
+    customer_id: UUID
+    remaining: int
+    expires_at: datetime
 
 
 class CreditPackRepository(Protocol):

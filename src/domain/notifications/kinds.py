@@ -33,6 +33,7 @@ class Kind(enum.StrEnum):
     INSTALLMENT_DECLINED = "installment_declined"
     PAYOUTS_ENABLED = "payouts_enabled"
     SERIES_NEW_ITEM = "series_new_item"  # in the app only: news, to everyone who bought
+    CREDITS_EXPIRING = "credits_expiring"  # within a week
 
 
 class Channel(enum.StrEnum):
@@ -54,7 +55,7 @@ DEFAULT = Channel.BOTH
 # Sent by email whatever the preference: receipts, refunds, failed payments, and what
 # changes a booking or membership the customer paid for.
 EMAIL_REQUIRED = frozenset(Kind) - {Kind.BOOKING_REMINDER, Kind.PAYOUTS_ENABLED,
-                                    Kind.SERIES_NEW_ITEM}
+                                    Kind.SERIES_NEW_ITEM, Kind.CREDITS_EXPIRING}
 # Told in the app only (a bulk email to every buyer is a newsletter's job): email and
 # both mean the app.
 IN_APP_ONLY = frozenset({Kind.SERIES_NEW_ITEM})

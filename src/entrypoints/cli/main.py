@@ -21,6 +21,7 @@ from adapters.sqlalchemy import migrate
 from application.credits.schedule import RunCreditSchedule
 from application.identity.administration import DisableUser, EnableUser, ListUsers, SetRole
 from application.identity.registration import CreateUser
+from application.notifications.credit_warnings import WarnExpiringCredits
 from application.offerings.booking import ReleaseExpiredHolds
 from application.offerings.installments import ChargeDueInstallments, InstallmentReport
 from application.offerings.reminders import SendDueReminders
@@ -73,6 +74,7 @@ app.add_typer(api_keys_app, name="api-keys")
 console = Console(soft_wrap=True)
 # The worker runs the credit schedule this often (it is idempotent: any rate is safe).
 CREDIT_SCHEDULE_SECONDS = 60.0
+CREDIT_STEPS = ("credits", "expiring credits")
 
 
 @app.callback()
@@ -319,6 +321,7 @@ def worker(
         ("booking reminders queued", SendDueReminders(actor=system)),
         ("installments", ChargeDueInstallments(actor=system)),
         ("credits", RunCreditSchedule(actor=system)),
+        ("expiring credits", WarnExpiringCredits(actor=system)),
     ]
     # SIGTERM (an orchestrator stopping us) finishes the message or step in hand, then
     # stops: nothing half-done is left for another worker to do again.
@@ -332,7 +335,7 @@ def worker(
             for label, step in periodic:
                 if stopping.is_set():
                     break
-                if label == "credits" and time.monotonic() < schedule_due:
+                if label in CREDIT_STEPS and time.monotonic() < schedule_due:
                     continue
                 try:
                     done_here = patronage.handle(step)
@@ -341,8 +344,9 @@ def worker(
                     # stop the others, or the worker: it is tried again next time.
                     console.print(f"{label}: failed ({type(exc).__name__}); will retry")
                     continue
-                if label == "credits":
+                if label == "expiring credits":  # the last of the credit steps
                     schedule_due = time.monotonic() + CREDIT_SCHEDULE_SECONDS
+                if label == "credits":
                     if done_here.granted or done_here.expired:
                         console.print(f"credits: granted {done_here.granted}, "
                                       f"expired {done_here.expired}")

@@ -19,6 +19,7 @@ from application.memberships.renewals import AdvanceSandbox
 from application.memberships.subscribing import CancelSubscriptionNow
 from application.memberships.tiers import CreateTier, ListTiers, SyncTiers, UpdateTier
 from application.memberships.views import ListSubscriptions
+from application.notifications.credit_warnings import WarnExpiringCredits
 from application.principal import Principal
 from domain.credits.packs import CreditPack
 from domain.errors import ValidationError
@@ -214,11 +215,14 @@ def adjust(
 @credits_app.command("expire")
 @cli_errors
 def expire() -> None:
-    """Write off expired credits and grant monthly credits that fell due (yearly members).
-    Safe to run at any time; the worker runs it too."""
+    """Write off expired credits, grant monthly credits that fell due (yearly members), and
+    tell holders of credits that expire within a week (once each). Safe to run at any
+    time; the worker runs it too."""
     report = run(RunCreditSchedule(actor=SYSTEM))
+    warned = run(WarnExpiringCredits(actor=SYSTEM))
     console.print(f"granted {report.granted}, expired {report.expired} credits "
-                  f"({report.customers} customers)", highlight=False)
+                  f"({report.customers} customers); {warned} told of credits expiring "
+                  "within a week", highlight=False)
 
 
 @credits_app.command("audit")

@@ -13,7 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, conflict_from
-from adapters.sqlalchemy.tables import credit_allocations, credit_balances, credit_transactions
+from adapters.sqlalchemy.tables import (
+    credit_allocations,
+    credit_balances,
+    credit_expiry_warnings,
+    credit_transactions,
+)
+from application.ports.credits import ExpiringGrant
 from application.ports.system import IdGenerator
 from domain.credits.ledger import Allocation, CreditLedger, CreditType, Entry, Lot
 from domain.errors import Conflict
@@ -170,6 +176,28 @@ class SqlCreditLedgerRepository:
         total = self._execute(sa.select(sa.func.coalesce(-sa.func.sum(_tx.c.amount), 0))
                               .where(_tx.c.type == CreditType.EXPIRED.value)).scalar_one()
         return int(total)
+
+    def expiring_unwarned(self, now: datetime, until: datetime, limit: int
+                          ) -> Sequence[ExpiringGrant]:
+        used = (sa.select(sa.func.coalesce(sa.func.sum(_alloc.c.amount), 0))
+                .where(_alloc.c.grant_id == _tx.c.id).correlate(_tx).scalar_subquery())
+        warned = sa.select(credit_expiry_warnings.c.grant_id).where(
+            credit_expiry_warnings.c.grant_id == _tx.c.id).exists()
+        rows = self._execute(
+            sa.select(_tx.c.id, _tx.c.customer_id, (_tx.c.amount - used).label("left"),
+                      _tx.c.expires_at)
+            .where(_GRANT, _tx.c.expires_at > now, _tx.c.expires_at <= until,
+                   _tx.c.amount > used, ~warned)
+            .order_by(_tx.c.expires_at, _tx.c.id).limit(limit))
+        return [ExpiringGrant(r.id, r.customer_id, int(r.left), r.expires_at) for r in rows]
+
+    def mark_warned(self, grant_id: UUID, customer_id: UUID, now: datetime) -> bool:
+        row = self._execute(
+            self._execute.insert(credit_expiry_warnings)
+            .values(grant_id=grant_id, customer_id=customer_id, warned_at=now)
+            .on_conflict_do_nothing(index_elements=["grant_id"])
+            .returning(credit_expiry_warnings.c.grant_id)).first()
+        return row is not None
 
     def with_expired_credits(self, now: datetime, limit: int) -> Sequence[UUID]:
         used = (sa.select(sa.func.coalesce(sa.func.sum(_alloc.c.amount), 0))

@@ -1,4 +1,5 @@
-"""In-app notifications: what made each one, and each person's channel per kind.
+"""In-app notifications: what made each one, each person's channel per kind, and which
+expiring credits their holder was warned of.
 
 Revision ID: 0014_notifications
 Revises: 0013_media_owners
@@ -42,9 +43,22 @@ def upgrade() -> None:
                                 name=op.f("fk_notification_preferences_user_id_users")),
         sa.PrimaryKeyConstraint("user_id", "kind", name=op.f("pk_notification_preferences")),
     )
+    op.create_table(
+        "credit_expiry_warnings",
+        sa.Column("grant_id", UUIDKey, nullable=False),
+        sa.Column("customer_id", UUIDKey, nullable=False),
+        sa.Column("warned_at", UTCDateTime, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["grant_id"], ["credit_transactions.id"], ondelete="CASCADE",
+            name=op.f("fk_credit_expiry_warnings_grant_id_credit_transactions")),
+        sa.ForeignKeyConstraint(["customer_id"], ["users.id"], ondelete="CASCADE",
+                                name=op.f("fk_credit_expiry_warnings_customer_id_users")),
+        sa.PrimaryKeyConstraint("grant_id", name=op.f("pk_credit_expiry_warnings")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("credit_expiry_warnings")
     op.drop_table("notification_preferences")
     op.drop_index("idx_notifications_unread", table_name="notifications")
     op.drop_index("uq_notifications_source_key", table_name="notifications")
