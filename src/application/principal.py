@@ -68,6 +68,13 @@ class Principal:
             raise Forbidden("An API key cannot do this; sign in.",
                             code="api_key.session_only")
 
+    def require_session_for_owners(self, *roles: Role) -> None:
+        """A key may manage accounts (users:write), but never make, promote, demote or
+        disable a platform owner: that would turn one leaked key into every power."""
+        if self.by_key and Role.PLATFORM_OWNER in roles:
+            raise Forbidden("An API key cannot act on platform owners' accounts; sign in.",
+                            code="api_key.session_only")
+
     def require_user(self) -> UUID:
         if self.user_id is None:
             raise Forbidden("This needs a user account.", code="auth.user_only")

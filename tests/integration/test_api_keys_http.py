@@ -295,3 +295,50 @@ def test_people_revoke_their_own_keys_and_owners_anyones(site: Site) -> None:
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
     mine = site.client.get("/api/v1/me/api-keys", headers=site.session("maya")).json()
     assert [k["id"] for k in mine] == [mayas]
+
+
+def test_a_users_write_key_never_reaches_an_owners_account(site: Site) -> None:
+    """Managing accounts by key stops short of owners: otherwise one leaked key could
+    make an owner it knows the password of, and sign in as everything."""
+    auth = site.key("owner", "users:write")
+    made_owner = site.client.post("/api/v1/admin/users/", headers=auth, json={
+        "email": "mallory@example.com", "password": PASSWORD, "full_name": "Mallory",
+        "role": "platform_owner"})
+    problem(made_owner, 403, "api_key.session_only")
+    promoted = site.client.post("/api/v1/admin/users/role", headers=auth,
+                                json={"email": "ann@example.com", "role": "platform_owner"})
+    problem(promoted, 403, "api_key.session_only")
+    second = site.client.post("/api/v1/admin/users/", headers=site.session("owner"), json={
+        "email": "other-owner@example.com", "password": PASSWORD, "full_name": "Other",
+        "role": "platform_owner"})
+    assert second.status_code in (200, 201), second.text
+    for action, body in (("disable", {"email": "other-owner@example.com"}),
+                         ("role", {"email": "other-owner@example.com", "role": "customer"})):
+        problem(site.client.post(f"/api/v1/admin/users/{action}", headers=auth, json=body),
+                403, "api_key.session_only")
+    # Everyone else's account is within the scope.
+    customer = site.client.post("/api/v1/admin/users/", headers=auth, json={
+        "email": "new-customer@example.com", "password": PASSWORD, "full_name": "New",
+        "role": "customer"})
+    assert customer.status_code in (200, 201), customer.text
+
+
+def test_an_account_holds_at_most_twenty_active_keys(site: Site) -> None:
+    keys = [site.make_key("maya", "catalog:read").json()["api_key"]["id"] for _ in range(20)]
+    problem(site.make_key("maya", "catalog:read"), 409, "api_key.too_many")
+    site.client.delete(f"/api/v1/me/api-keys/{keys[0]}", headers=site.session("maya"))
+    assert site.make_key("maya", "catalog:read").status_code == 201
+
+
+@pytest.mark.parametrize("expires", ["9999-12-31T23:00:00-05:00", "2100-01-01T00:00:00Z"])
+def test_an_expiry_past_ten_years_or_the_calendar_is_refused(site: Site, expires: str) -> None:
+    response = site.client.post("/api/v1/me/api-keys", headers=site.session("maya"), json={
+        "name": "far", "scopes": ["catalog:read"], "expires_at": expires})
+    problem(response, 422, "api_key.expiry")
+
+
+def test_an_invitation_is_accepted_by_a_person_not_a_key(site: Site) -> None:
+    auth = site.key("maya", "catalog:read")
+    response = site.client.post("/api/v1/media-owners/accept", headers=auth,
+                                json={"token": "whatever"})
+    problem(response, 403, "api_key.session_only")

@@ -4,6 +4,7 @@ each person's choice of channel, within what must be emailed."""
 
 from __future__ import annotations
 
+import base64
 import threading
 from datetime import timedelta
 from typing import Any
@@ -286,3 +287,12 @@ def test_credits_expiring_within_a_week_are_told_once(market: Market) -> None:
     titles = sorted(n["title"] for n in inbox(market, "ann")["notifications"]
                     if n["kind"] == "credits_expiring")
     assert [t.split(" expire")[0] for t in titles] == ["3 credits", "4 credits"]
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-05:00"])
+def test_a_cursor_at_the_calendars_edge_is_refused_not_a_crash(market: Market,
+                                                               moment: str) -> None:
+    raw = f"u|{moment}|{UUID(int=1)}".encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    problem(market.get(f"/api/v1/me/notifications?cursor={cursor}", "ann"), 422,
+            "notifications.cursor")

@@ -68,6 +68,7 @@ class SetRole:
 def set_role(cmd: SetRole, uow: UnitOfWork, services: Services) -> UserView:
     cmd.actor.require(Permission.USERS_MANAGE)
     user = _by_email(uow, cmd.email)
+    cmd.actor.require_session_for_owners(user.role, cmd.role)
     _not_yourself(cmd.actor, user, "change the role of")
     if cmd.role is not user.role:
         _keep_an_owner(uow, user)
@@ -85,6 +86,7 @@ class DisableUser:
 def disable_user(cmd: DisableUser, uow: UnitOfWork, services: Services) -> UserView:
     cmd.actor.require(Permission.USERS_MANAGE)
     user = _by_email(uow, cmd.email)
+    cmd.actor.require_session_for_owners(user.role)
     _not_yourself(cmd.actor, user, "disable")
     if user.disabled_at is None:
         _keep_an_owner(uow, user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import attrs
@@ -15,12 +15,15 @@ from application.principal import Principal
 from application.security import hash_token
 from application.services import Services
 from application.unit_of_work import UnitOfWork
-from domain.errors import Forbidden, NotFound, ValidationError
+from domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from domain.identity.api_keys import KEY_PREFIX, ApiKey, key_name, scopes_for
 from domain.identity.permissions import Permission
 from domain.values import Email
 
 SECRET_BYTES = 32
+# Each key has its own rate limit: without a cap, more keys would be more requests.
+ACTIVE_KEYS_MAX = 20
+LONGEST = timedelta(days=3660)
 PREFIX_LENGTH = len(KEY_PREFIX) + 8
 
 
@@ -80,17 +83,31 @@ def create_api_key(cmd: CreateApiKey, uow: UnitOfWork, services: Services) -> Ne
     if not owner.is_active:
         raise Forbidden("This account is disabled.", code="user.disabled")
     scopes = scopes_for(owner.role, cmd.scopes)
-    if cmd.expires_at is not None and cmd.expires_at <= now:
-        raise ValidationError("expires_at must be in the future.", code="api_key.expiry",
-                              field="expires_at")
+    expires_at = _expiry(cmd.expires_at, now)
+    if uow.api_keys.active_count(owner.id, now) >= ACTIVE_KEYS_MAX:
+        raise Conflict(f"An account holds at most {ACTIVE_KEYS_MAX} active keys; revoke one.",
+                       code="api_key.too_many")
     # The prefix names the key in listings and logs; the rest is the secret.
     secret = f"{KEY_PREFIX}{secrets.token_hex(4)}_{secrets.token_urlsafe(SECRET_BYTES)}"
     key = ApiKey(id=services.ids.new_id(), user_id=owner.id, name=key_name(cmd.name),
                  prefix=secret[:PREFIX_LENGTH], key_hash=hash_token(secret), scopes=scopes,
-                 created_at=now, expires_at=cmd.expires_at)
+                 created_at=now, expires_at=expires_at)
     uow.api_keys.add(key)
     uow.commit()
     return NewApiKey(ApiKeyView.of(key, now), secret)
+
+
+def _expiry(value: datetime | None, now: datetime) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        moment = None
+    if moment is None or not now < moment <= now + LONGEST:
+        raise ValidationError("expires_at must be in the future, within ten years.",
+                              code="api_key.expiry", field="expires_at")
+    return moment
 
 
 @attrs.frozen

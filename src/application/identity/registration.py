@@ -67,6 +67,7 @@ class CreateUser:
 def create_user(cmd: CreateUser, uow: UnitOfWork, services: Services) -> UserView:
     """An operator creates an account of any role; a taken address is a 409 here."""
     cmd.actor.require(Permission.USERS_MANAGE)
+    cmd.actor.require_session_for_owners(cmd.role)
     email = Email(cmd.email)
     password = choose_password(services, cmd.password, email=email.value,
                                full_name=cmd.full_name)

@@ -10,6 +10,7 @@ import attrs
 from application.notifications.delivery import deliver
 from application.notifications.in_app import notify, wants_email
 from application.ports.credits import ExpiringGrant
+from application.ports.mail import MailDeliveryError
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -37,9 +38,10 @@ def warn_expiring(services: Services) -> int:
                     _warn(uow, services, grant)
                     uow.commit()
                     warned += 1
-        except DomainError as error:
+        except (DomainError, MailDeliveryError) as error:
+            # This grant waits for the next run; the others are told now.
             log.warning("credits expiring for %s not told yet (%s); the next run tries again",
-                        grant.customer_id, error.code)
+                        grant.customer_id, getattr(error, "code", type(error).__name__))
     return warned
 
 

@@ -30,6 +30,7 @@ from domain.notifications.kinds import (
     emails,
     shows_in_app,
 )
+from domain.offerings.booking import BookingStatus
 from domain.offerings.events import (
     BookingCanceled,
     BookingConfirmed,
@@ -186,12 +187,17 @@ def booking_rescheduled(event: BookingRescheduled, uow: UnitOfWork, services: Se
 
 
 def booking_reminder(event: BookingReminderDue, uow: UnitOfWork, services: Services) -> None:
+    booking = uow.bookings.get(event.booking_id)
     found = _booking(uow, event.booking_id)
-    if found is not None:
-        notify(uow, services, user_id=event.customer_id, kind=Kind.BOOKING_REMINDER,
-               key=f"{event.booking_id}:{event.kind}", title=f"Soon: {found[0]}",
-               message=f"It starts in {event.kind.removesuffix('h')} hour(s).",
-               action_url=found[1])
+    if booking is None or found is None or booking.status is not BookingStatus.CONFIRMED:
+        return
+    # One per session and window: a course has several sessions, a move re-arms them.
+    session = event.session_start or booking.starts_at
+    notify(uow, services, user_id=event.customer_id, kind=Kind.BOOKING_REMINDER,
+           key=f"{event.booking_id}:{event.kind}@{int(session.timestamp())}",
+           title=f"Soon: {found[0]}",
+           message=f"It starts in {event.kind.removesuffix('h')} hour(s).",
+           action_url=found[1])
 
 
 def waitlist_seat_offered(event: WaitlistSeatOffered, uow: UnitOfWork, services: Services
@@ -234,8 +240,8 @@ def series_new_item(event: ContentPublished, uow: UnitOfWork, services: Services
     """An item published in a series: everyone who bought the series is told, once each
     (republishing it tells nobody twice)."""
     item = uow.content.get(event.content_id)
-    if item is None or item.series_id is None:
-        return
+    if item is None or not item.is_live or item.series_id is None:
+        return  # unpublished or deleted again before this ran: no news
     series = uow.series.get(item.series_id)
     if series is None or not series.is_live:
         return

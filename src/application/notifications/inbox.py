@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import attrs
@@ -33,8 +33,9 @@ def decode_cursor(text: str) -> InboxCursor:
         when = datetime.fromisoformat(moment)
         if state not in ("u", "r") or when.tzinfo is None:
             raise ValueError(state)
-        return InboxCursor(unread=state == "u", created_at=when, id=UUID(ident))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return InboxCursor(unread=state == "u", created_at=when.astimezone(UTC),
+                           id=UUID(ident))
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise ValidationError("This cursor is not one we gave.", code="notifications.cursor",
                               field="cursor") from None
 

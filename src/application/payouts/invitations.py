@@ -120,6 +120,8 @@ class AcceptInvitation:
 
 
 def accept_invitation(cmd: AcceptInvitation, uow: UnitOfWork, services: Services) -> UserView:
+    if cmd.actor is not None:
+        cmd.actor.require_session()
     token_hash = hash_token(cmd.token)
     invitation = uow.invitations.get_by_token(token_hash)
     now = services.clock.now()

@@ -337,6 +337,9 @@ def worker(
                     break
                 if label in CREDIT_STEPS and time.monotonic() < schedule_due:
                     continue
+                if label == CREDIT_STEPS[-1]:
+                    # Due again in a minute, however this run ends.
+                    schedule_due = time.monotonic() + CREDIT_SCHEDULE_SECONDS
                 try:
                     done_here = patronage.handle(step)
                 except Exception as exc:
@@ -344,8 +347,6 @@ def worker(
                     # stop the others, or the worker: it is tried again next time.
                     console.print(f"{label}: failed ({type(exc).__name__}); will retry")
                     continue
-                if label == "expiring credits":  # the last of the credit steps
-                    schedule_due = time.monotonic() + CREDIT_SCHEDULE_SECONDS
                 if label == "credits":
                     if done_here.granted or done_here.expired:
                         console.print(f"credits: granted {done_here.granted}, "

@@ -72,6 +72,12 @@ class SqlApiKeyRepository:
                             email_verified=row.email_verified_at is not None,
                             scopes=_scopes(row.scopes), last_used_at=row.last_used_at)
 
+    def active_count(self, user_id: UUID, now: datetime) -> int:
+        return int(self._execute(sa.select(sa.func.count()).select_from(api_keys).where(
+            api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None),
+            sa.or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now))
+        ).scalar_one())
+
     def touch(self, key_id: UUID, now: datetime) -> None:
         self._execute(sa.update(api_keys).where(api_keys.c.id == key_id)
                       .values(last_used_at=now))

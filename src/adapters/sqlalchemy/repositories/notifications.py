@@ -55,7 +55,8 @@ class SqlNotificationRepository:
 
     def unread_count(self, user_id: UUID) -> int:
         return int(self._execute(sa.select(sa.func.count()).select_from(n).where(
-            n.c.user_id == user_id, n.c.read_at.is_(None))).scalar_one())
+            n.c.user_id == user_id, n.c.read_at.is_(None),
+            n.c.type.in_([k.value for k in Kind]))).scalar_one())
 
     def mark_read(self, user_id: UUID, notification_id: UUID, now: datetime) -> bool | None:
         found = self._execute(sa.select(n.c.read_at).where(
