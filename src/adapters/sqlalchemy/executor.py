@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +39,19 @@ class Executor:
         if self.dialect == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A SAVEPOINT around a statement that may meet a constraint. Its own SAVEPOINT
+        and RELEASE can meet a lost connection too: that is Unavailable (503, retry), as
+        for every other statement, never the driver's error."""
+        try:
+            with self.connection.begin_nested():
+                yield
+        except sa_exc.IntegrityError:
+            raise
+        except sa_exc.OperationalError as error:
+            raise translate_operational(error) from error
 
     def __call__(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
         try:

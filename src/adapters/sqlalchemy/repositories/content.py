@@ -80,7 +80,7 @@ class SqlContentRepository:
     def add(self, item: ContentItem) -> None:
         row = to_row(item)
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(content).values(**row))
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_content_slug": _SLUG_TAKEN,

@@ -96,7 +96,7 @@ class SqlCreditLedgerRepository:
                              "amount": a.amount, "created_at": e.created_at}
                             for a in e.allocations]
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(_tx), rows)
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_credit_transactions_source_key": _DUPLICATE,

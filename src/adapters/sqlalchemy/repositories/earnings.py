@@ -68,7 +68,7 @@ class SqlEarningsRepository:
 
     def record(self, entry: EarningsEntry) -> bool:
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(e).values(**_row(entry)))
         except sa_exc.IntegrityError as error:
             if "reference" in f"{error.orig}" or "uq_earnings_entries_reference" in str(error):

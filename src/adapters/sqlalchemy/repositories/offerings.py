@@ -96,7 +96,7 @@ class SqlOfferingRepository:
     def add(self, offering: Offering) -> None:
         row = offering_row(offering)
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(offerings).values(**row))
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_offerings_slug": _SLUG_TAKEN,
@@ -246,7 +246,7 @@ class SqlBookingRepository:
     def add(self, booking: Booking) -> None:
         row = booking_row(booking)
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(offering_bookings).values(**row))
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_offering_bookings_live_seat": _HELD,
@@ -480,7 +480,7 @@ class SqlWaitlistRepository:
     def join(self, entry: WaitlistEntry) -> None:
         w = offering_waitlist
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(w).values(
                     id=entry.id, offering_id=entry.offering_id, customer_id=entry.customer_id,
                     session_key=entry.session_key, starts_at=entry.starts_at,

@@ -46,7 +46,7 @@ class SqlInvitationRepository:
     def add(self, invitation: Invitation) -> None:
         row = invitation_row(invitation)
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(media_owner_invitations).values(**row))
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_media_owner_invitations_open": _OPEN,
@@ -123,7 +123,7 @@ class SqlPayoutAccountRepository:
     def add(self, account: PayoutAccount) -> None:
         row = account_row(account)
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(payout_accounts).values(**row))
         except sa_exc.IntegrityError as error:
             raise Conflict("This account already has a payout account.",

@@ -60,7 +60,7 @@ class SqlPurchaseRepository:
     def add(self, purchase: Purchase) -> None:
         row = to_row(purchase)
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(purchases).values(**row))
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_purchases_open": _OPEN,

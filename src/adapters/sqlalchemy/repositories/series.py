@@ -51,7 +51,7 @@ class SqlSeriesRepository:
     def add(self, series: ContentSeries) -> None:
         row = to_row(series)
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(content_series).values(**row))
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_content_series_slug": _SLUG_TAKEN,

@@ -60,7 +60,7 @@ class SqlSubscriptionRepository:
     def add(self, subscription: Subscription) -> None:
         row = to_row(subscription)
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(subscriptions).values(**row))
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_subscriptions_live_customer": EXISTS,

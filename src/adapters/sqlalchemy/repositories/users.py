@@ -76,7 +76,7 @@ class SqlUserRepository:
     def add(self, user: User) -> None:
         row = to_row(user)
         try:
-            with self._execute.connection.begin_nested():
+            with self._execute.savepoint():
                 self._execute(sa.insert(users).values(**row))
         except sa_exc.IntegrityError as error:
             raise conflict_from(
