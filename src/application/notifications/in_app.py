@@ -149,12 +149,14 @@ def membership_ended(event: MembershipEnded, uow: UnitOfWork, services: Services
 # --- bookings --------------------------------------------------------------------------
 
 
-def _booking(uow: UnitOfWork, booking_id: UUID) -> tuple[str, str] | None:
+def _booking(uow: UnitOfWork, booking_id: UUID, *, confirmed_only: bool = False
+             ) -> tuple[str, str, datetime] | None:
+    """The offering's title, the booking's page, and when it starts."""
     booking = uow.bookings.get(booking_id)
-    if booking is None:
+    if booking is None or (confirmed_only and booking.status is not BookingStatus.CONFIRMED):
         return None
     v = view(uow, booking)
-    return v.offering.title, f"/account/bookings/{booking_id}"
+    return v.offering.title, f"/account/bookings/{booking_id}", booking.starts_at
 
 
 def booking_confirmed(event: BookingConfirmed, uow: UnitOfWork, services: Services) -> None:
@@ -187,12 +189,11 @@ def booking_rescheduled(event: BookingRescheduled, uow: UnitOfWork, services: Se
 
 
 def booking_reminder(event: BookingReminderDue, uow: UnitOfWork, services: Services) -> None:
-    booking = uow.bookings.get(event.booking_id)
-    found = _booking(uow, event.booking_id)
-    if booking is None or found is None or booking.status is not BookingStatus.CONFIRMED:
+    found = _booking(uow, event.booking_id, confirmed_only=True)
+    if found is None:
         return
     # One per session and window: a course has several sessions, a move re-arms them.
-    session = event.session_start or booking.starts_at
+    session = event.session_start or found[2]
     notify(uow, services, user_id=event.customer_id, kind=Kind.BOOKING_REMINDER,
            key=f"{event.booking_id}:{event.kind}@{int(session.timestamp())}",
            title=f"Soon: {found[0]}",
