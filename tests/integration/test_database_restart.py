@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -96,16 +97,44 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def unique_intents() -> Callable[[Recorded], Reply]:
-    def reply(request: Recorded) -> Reply:
-        intent = f"pi_{uuid.uuid4().hex[:20]}"
-        return 200, {"id": intent, "object": "payment_intent",
-                     "amount": int(request.form.get("amount", "0")),
-                     "currency": request.form.get("currency", "usd"),
-                     "status": "requires_payment_method",
-                     "client_secret": f"{intent}_secret_x",
-                     "metadata": {"purchase_id": request.form.get("metadata[purchase_id]")}}, {}
-    return reply
+class FaithfulStripe(StripeRecorder):
+    """Answers as Stripe does where a retry depends on it: a POST repeated with its
+    Idempotency-Key gets the first answer again (a purchase retried across the restart
+    must not make a second payment), and a payment reads back as it was created."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._answers: dict[tuple[str, str], Reply] = {}
+        self._intents: dict[str, dict[str, Any]] = {}
+
+    def reply(self, request: Recorded) -> Reply:
+        key = request.headers.get("idempotency-key")
+        with self._lock:
+            if request.method == "POST" and key and (request.path, key) in self._answers:
+                return self._answers[(request.path, key)]
+            answer = self._answer(request)
+            if request.method == "POST" and key:
+                self._answers[(request.path, key)] = answer
+            return answer
+
+    def _answer(self, request: Recorded) -> Reply:
+        if request.path == "/v1/customers":
+            return 200, {"id": f"cus_{uuid.uuid4().hex[:14]}", "object": "customer"}, {}
+        if request.path == "/v1/payment_intents":
+            intent = f"pi_{uuid.uuid4().hex[:20]}"
+            self._intents[intent] = {
+                "id": intent, "object": "payment_intent",
+                "amount": int(request.form.get("amount", "0")),
+                "currency": request.form.get("currency", "usd"),
+                "status": "requires_payment_method", "client_secret": f"{intent}_secret_x",
+                "metadata": {"purchase_id": request.form.get("metadata[purchase_id]")}}
+            return 200, self._intents[intent], {}
+        known = self._intents.get(request.path.removeprefix("/v1/payment_intents/"))
+        if request.method == "GET" and known is not None:
+            return 200, known, {}
+        return 404, {"error": {"type": "invalid_request_error",
+                               "message": f"No such object: {request.path}"}}, {}
 
 
 def signed_success(intent: str, purchase_id: str, cents: int) -> tuple[bytes, str]:
@@ -146,10 +175,7 @@ def test_a_database_restart_under_load_loses_nothing_and_doubles_nothing(
     admin.dispose()
     url = cluster.url("patronage")
     migrate.upgrade(url)
-    stripe_server = StripeRecorder()
-    stripe_server.replies["/v1/payment_intents"] = unique_intents()
-    stripe_server.replies["/v1/customers"] = lambda request: (
-        200, {"id": f"cus_{uuid.uuid4().hex[:14]}", "object": "customer"}, {})
+    stripe_server = FaithfulStripe()
     port = free_port()
     env = {**os.environ, **FAST_ARGON2_ENV, "PATRONAGE_DATABASE_URL": url,
            "PATRONAGE_DATA_DIR": str(tmp_path / "var"), "PATRONAGE_PORT": str(port),
