@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from application.analytics import aggregation, reports
 from application.catalog import authoring, browsing, media, progress, series
 from application.commerce import grants, library, payment_events, purchasing, refunds
 from application.credits import adjusting, audit, packs, schedule
@@ -76,6 +77,9 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     administration.EnableUser: administration.enable_user,
     administration.ActAs: administration.act_as,
     settings.GetSettings: settings.get_settings,
+    aggregation.AggregateAnalytics: aggregation.aggregate_analytics,
+    reports.AnalyticsSeries: reports.analytics_series,
+    reports.AnalyticsByItem: reports.analytics_by_item,
     settings.UpdateSettings: settings.update_settings,
     health.CheckHealth: health.check_health,
     authoring.CreateContent: authoring.create_content,

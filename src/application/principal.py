@@ -16,6 +16,7 @@ _CODES = {
     Permission.CONTENT_CREATE: "auth.creators_only",
     Permission.OFFERINGS_CREATE: "auth.creators_only",
     Permission.EARNINGS_VIEW_OWN: "auth.creators_only",
+    Permission.ANALYTICS_VIEW_OWN: "auth.creators_only",
     Permission.PAYOUTS_ONBOARD: "auth.media_owners_only",
 }
 

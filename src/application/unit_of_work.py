@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from application.ports.analytics import AnalyticsStore, Journal
 from application.ports.catalog import (
     AccessFacts,
     CatalogQueries,
@@ -109,6 +110,10 @@ class UnitOfWork(Protocol):
     def payout_accounts(self) -> PayoutAccountRepository: ...
     @property
     def earnings(self) -> EarningsRepository: ...
+    @property
+    def journal(self) -> Journal: ...
+    @property
+    def analytics(self) -> AnalyticsStore: ...
 
     @property
     def read_only(self) -> bool:
@@ -127,7 +132,8 @@ class UnitOfWork(Protocol):
         ...
 
     def commit(self) -> None:
-        """Persist changed aggregates, write their events to the outbox, commit.
+        """Persist changed aggregates, write their events to the outbox (and those the
+        analytics journal keeps to it), commit.
 
         All of it happens in the one transaction, so an event exists exactly when
         the change that caused it does.

@@ -29,7 +29,7 @@ REVISIONS = (
     "0001_phase1", "0002_phase2", "0003_phase3", "0004_phase4", "0005_catalog_reads",
     "0006_commerce", "0007_hardening", "0008_memberships",
     "0009_offerings", "0010_installments", "0011_credit_packs", "0012_catalog_search",
-    "0013_media_owners", "0014_notifications",
+    "0013_media_owners", "0014_notifications", "0015_analytics",
 )
 HEAD = REVISIONS[-1]
 
@@ -60,6 +60,7 @@ PHASE_TABLES: dict[str, frozenset[str]] = {
     "0013_media_owners": frozenset({"media_owner_invitations", "payout_accounts",
                                     "earnings_entries"}),
     "0014_notifications": frozenset({"notification_preferences", "credit_expiry_warnings"}),
+    "0015_analytics": frozenset({"analytics_runs"}),
 }
 PHASE4_SETTINGS_COLUMNS = frozenset({"custom_domain", "custom_css", "hide_platform_branding"})
 BOOKKEEPING = frozenset({"alembic_version"})

@@ -16,8 +16,8 @@ OWNER_ONLY = {P.USERS_MANAGE, P.SETTINGS_MANAGE, P.REFUNDS_ISSUE, P.GRANTS_MANAG
               P.ACCESS_EXPLAIN, P.CONTENT_MANAGE_ANY, P.CONTENT_VIEW_ANY,
               P.OFFERINGS_MANAGE_ANY, P.BOOKINGS_MANAGE_ANY, P.TIERS_MANAGE,
               P.SUBSCRIPTIONS_MANAGE_ANY, P.CREDITS_ADJUST, P.CREDIT_PACKS_MANAGE,
-              P.EARNINGS_VIEW_ALL, P.MEDIA_OWNERS_INVITE}
-CREATING = {P.CONTENT_CREATE, P.OFFERINGS_CREATE, P.EARNINGS_VIEW_OWN}
+              P.EARNINGS_VIEW_ALL, P.MEDIA_OWNERS_INVITE, P.ANALYTICS_VIEW_ALL}
+CREATING = {P.CONTENT_CREATE, P.OFFERINGS_CREATE, P.EARNINGS_VIEW_OWN, P.ANALYTICS_VIEW_OWN}
 PAID_OUT = {P.PAYOUTS_ONBOARD}
 EXPECTED = {
     Role.PLATFORM_OWNER: OWNER_ONLY | CREATING | PAID_OUT,
@@ -59,7 +59,8 @@ def test_the_operator_at_the_cli_holds_every_permission() -> None:
 
 @pytest.mark.parametrize(("permission", "code"), [
     (P.SETTINGS_MANAGE, "auth.owner_only"), (P.CONTENT_CREATE, "auth.creators_only"),
-    (P.EARNINGS_VIEW_OWN, "auth.creators_only"), (P.PAYOUTS_ONBOARD, "auth.media_owners_only")])
+    (P.EARNINGS_VIEW_OWN, "auth.creators_only"), (P.PAYOUTS_ONBOARD, "auth.media_owners_only"),
+    (P.ANALYTICS_VIEW_OWN, "auth.creators_only"), (P.ANALYTICS_VIEW_ALL, "auth.owner_only")])
 def test_refusals_carry_a_stable_code(permission: Permission, code: str) -> None:
     with pytest.raises(Forbidden) as refused:
         Principal(user_id=uuid4(), role=Role.CUSTOMER).require(permission)

@@ -951,10 +951,20 @@ events = sa.Table(
     sa.Column("ip_address", sa.String(45)),
     sa.Column("user_agent", sa.Text),
     sa.Column("referrer", sa.Text),
-    _created(),
+    _created(),  # when it happened
+    # Revision 0015: what the event is about, a key that records it once (a view per
+    # viewer and hour, a completion per viewer and item), and when it was written.
+    sa.Column("subject_type", sa.String(30)),
+    sa.Column("subject_id", UUIDKey),
+    sa.Column("source_key", sa.String(255)),
+    sa.Column("recorded_at", UTCDateTime, nullable=False,
+              server_default=sa.text("CURRENT_TIMESTAMP")),
     sa.Index("idx_events_user_id", "user_id"),
     sa.Index("idx_events_type", "event_type"),
     sa.Index("idx_events_created_at", "created_at"),
+    sa.Index("uq_events_source_key", "source_key", unique=True),
+    sa.Index("idx_events_recorded_at", "recorded_at"),
+    sa.Index("idx_events_type_created", "event_type", "created_at"),
 )
 
 # --------------------------------------------------------------------------- phase 4
@@ -985,6 +995,18 @@ analytics_daily = sa.Table(
     sa.Column("metric", sa.String(100), primary_key=True),
     sa.Column("dimension", sa.String(255), primary_key=True),
     sa.Column("value", sa.Numeric(18, 2), nullable=False, server_default="0"),
+    _updated(),
+    sa.Index("idx_analytics_daily_series", "metric", "dimension", "day"),
+)
+
+# The aggregation's progress (revision 0015): events written before the watermark are
+# in analytics_daily; the row is also the lock that keeps two workers from aggregating
+# at once.
+analytics_runs = sa.Table(
+    "analytics_runs",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("watermark", UTCDateTime),
     _updated(),
 )
 

@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, translate_operational
 from adapters.sqlalchemy.repositories.access import SqlAccessFacts
+from adapters.sqlalchemy.repositories.analytics import SqlAnalyticsStore, SqlJournal
 from adapters.sqlalchemy.repositories.api_keys import SqlApiKeyRepository
 from adapters.sqlalchemy.repositories.catalog import SqlCatalogQueries
 from adapters.sqlalchemy.repositories.commerce import SqlCommerceLedger, SqlGrantRepository
@@ -48,6 +49,7 @@ from adapters.sqlalchemy.repositories.throttle import SqlThrottleRepository
 from adapters.sqlalchemy.repositories.tiers import SqlTierRepository
 from adapters.sqlalchemy.repositories.tracking import Tracker
 from adapters.sqlalchemy.repositories.users import SqlUserRepository
+from application.analytics.journal import journal_entries
 from application.ports.system import Clock, IdGenerator
 from application.unit_of_work import collect_events
 from domain.events import DomainEvent
@@ -236,6 +238,14 @@ class SqlAlchemyUnitOfWork:
     def earnings(self) -> SqlEarningsRepository:
         return SqlEarningsRepository(self._executor)
 
+    @cached_property
+    def journal(self) -> SqlJournal:
+        return SqlJournal(self._executor)
+
+    @cached_property
+    def analytics(self) -> SqlAnalyticsStore:
+        return SqlAnalyticsStore(self._executor)
+
     def _trackers(self) -> list[Tracker[Any]]:
         made = self.__dict__
         return [made[name].tracker for name in _TRACKED if name in made]
@@ -251,6 +261,7 @@ class SqlAlchemyUnitOfWork:
             for event in events
             for handler in self._subscribers(event)
         ]
+        self.journal.record(journal_entries(events, now, self._ids.new_id), now)
         try:
             self._connection.commit()
         except sa_exc.OperationalError as error:

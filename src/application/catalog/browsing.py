@@ -11,6 +11,7 @@ from uuid import UUID
 
 import attrs
 
+from application.analytics.journal import viewed
 from application.catalog.authoring import require_publisher
 from application.catalog.entitlements import record_use, resolve
 from application.catalog.views import AccessView, ContentDetail, ProgressView
@@ -137,7 +138,9 @@ def get_content(cmd: GetContent, uow: UnitOfWork, services: Services) -> Content
         viewer_key = (f"user:{resolved.viewer.user_id}" if resolved.viewer
                       else f"anon:{hash_token(cmd.client_key or 'unknown')[:32]}")
         hour = now.replace(minute=0, second=0, microsecond=0)
-        uow.content.count_view(row.item.id, viewer_key, hour)
+        viewer = resolved.viewer.user_id if resolved.viewer else None
+        uow.content.count_view(row.item.id, viewer_key, hour,
+                               viewed(row.item.id, viewer, now, services.ids.new_id))
     body = preview = None
     if row.content_type == ContentType.WRITTEN.value and row.body_html:
         if decision.allowed:

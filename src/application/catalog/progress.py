@@ -7,6 +7,7 @@ from uuid import UUID
 
 import attrs
 
+from application.analytics.journal import watched
 from application.catalog.entitlements import resolve
 from application.catalog.views import ProgressView
 from application.messagebus import Query, SingleStatementWrites
@@ -48,9 +49,11 @@ def record_progress(cmd: RecordProgress, uow: UnitOfWork, services: Services) ->
         raise ValidationError(f"position_seconds must be between 0 and {duration}.",
                               code="progress.out_of_range", field="position_seconds")
     completed = cmd.position_seconds >= COMPLETION_SHARE * duration
-    saved = uow.progress.upsert(resolved.viewer.user_id, row.item.id, cmd.position_seconds,
-                                duration, completed, services.clock.now(),
-                                services.ids.new_id())
+    now, viewer = services.clock.now(), resolved.viewer.user_id
+    saved = uow.progress.upsert(viewer, row.item.id, cmd.position_seconds, duration,
+                                completed, now, services.ids.new_id(),
+                                watched(row.item.id, viewer, completed, now,
+                                        services.ids.new_id))
     uow.commit()
     return ProgressView(saved.position_seconds, saved.duration_seconds, saved.completed,
                         saved.updated_at)

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import attrs
 
+from application.analytics.journal import membership_paid
 from application.credits.ledger import grant_due_months
 from application.ports.billing import InvoiceFacts
 from application.ports.payments import BillingChange, PaymentEvent
@@ -92,6 +93,14 @@ def handle_billing_event(cmd: HandleBillingEvent, uow: UnitOfWork, services: Ser
         return "ignored"
     invoice = event.invoice if event.type == INVOICE_PAID else None
     changed = apply_state(uow, services, subscription, state, invoice)
+    if invoice is not None and invoice.amount_paid is not None \
+            and not invoice.amount_paid.is_zero:
+        # The membership's revenue: kept once per invoice, whichever event brought it.
+        uow.journal.record([membership_paid(
+            invoice_id=invoice.id, subscription_id=subscription.id,
+            customer_id=subscription.customer_id, tier_id=subscription.tier_id,
+            amount=str(invoice.amount_paid.amount), currency=invoice.amount_paid.currency,
+            now=services.clock.now(), new_id=services.ids.new_id)], services.clock.now())
     uow.commit()
     return "applied" if changed else "unchanged"
 

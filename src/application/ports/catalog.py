@@ -11,6 +11,7 @@ from uuid import UUID
 import attrs
 
 from domain.access.decision import Grant, ItemFacts, Viewer, ViewerFacts
+from domain.analytics.journal import JournalEntry
 from domain.catalog.content import ContentItem
 from domain.catalog.series import ContentSeries
 
@@ -38,8 +39,11 @@ class ContentRepository(Protocol):
 
     def published_ids(self, ids: Iterable[UUID]) -> set[UUID]: ...
 
-    def count_view(self, content_id: UUID, viewer_key: str, hour: datetime) -> bool:
-        """Count one view unless this viewer was counted this hour; True if counted."""
+    def count_view(self, content_id: UUID, viewer_key: str, hour: datetime,
+                   view: JournalEntry) -> bool:
+        """Count one view unless this viewer was counted this hour; True if counted. A
+        counted view also goes into the event journal (in the same statement where the
+        database allows)."""
         ...
 
 
@@ -171,8 +175,9 @@ class Progress:
 class ProgressRepository(Protocol):
     def upsert(self, user_id: UUID, content_id: UUID, position_seconds: int,
                duration_seconds: int, completed: bool, now: datetime,
-               id_if_new: UUID) -> Progress:
-        """Insert or update in one statement; ``completed`` never goes back to False."""
+               id_if_new: UUID, journal: Sequence[JournalEntry] = ()) -> Progress:
+        """Insert or update in one statement; ``completed`` never goes back to False. The
+        journal entries go in with it, each once by its source key."""
         ...
 
     def recent_unfinished(self, user_id: UUID, limit: int) -> Sequence[Progress]: ...

@@ -39,10 +39,13 @@ class Permission(enum.StrEnum):
     EARNINGS_VIEW_ALL = "earnings.view_all"
     MEDIA_OWNERS_INVITE = "media_owners.invite"
     PAYOUTS_ONBOARD = "payouts.onboard"  # a connected account of one's own, to be paid
+    # Analytics: a creator's own sales and items, or the whole platform's.
+    ANALYTICS_VIEW_OWN = "analytics.view_own"
+    ANALYTICS_VIEW_ALL = "analytics.view_all"
 
 
 _CREATOR = frozenset({Permission.CONTENT_CREATE, Permission.OFFERINGS_CREATE,
-                      Permission.EARNINGS_VIEW_OWN})
+                      Permission.EARNINGS_VIEW_OWN, Permission.ANALYTICS_VIEW_OWN})
 
 MATRIX: Mapping[Role, frozenset[Permission]] = {
     Role.PLATFORM_OWNER: frozenset(Permission),

@@ -12,8 +12,10 @@ import attrs
 from domain.errors import Conflict
 from domain.events import Aggregate
 from domain.offerings.events import (
+    BookingAttended,
     BookingCanceled,
     BookingConfirmed,
+    BookingMissed,
     BookingReminderDue,
     BookingRescheduled,
     InstallmentDeclined,
@@ -153,8 +155,12 @@ class Booking(Aggregate):
                                BookingStatus.NO_SHOW):
             raise BookingStateError("Only a confirmed booking can be marked.",
                                     code="booking.not_confirmed")
+        if self.status is status:
+            return
         self.status = status
         self.updated_at = now
+        marked = BookingAttended if status is BookingStatus.COMPLETED else BookingMissed
+        self.record(marked(self.id, self.customer_id))
 
     @property
     def paid(self) -> bool:

@@ -25,6 +25,22 @@ class BookingCanceled(DomainEvent):
 
 
 @attrs.frozen
+class BookingAttended(DomainEvent):
+    """The host marked the customer present (or changed a no-show to present)."""
+
+    booking_id: UUID
+    customer_id: UUID
+
+
+@attrs.frozen
+class BookingMissed(DomainEvent):
+    """The host marked the customer absent."""
+
+    booking_id: UUID
+    customer_id: UUID
+
+
+@attrs.frozen
 class BookingRescheduled(DomainEvent):
     booking_id: UUID
     customer_id: UUID

@@ -12,6 +12,7 @@ from uuid import UUID
 import attrs
 
 from application.ports.catalog import CatalogEntry, CatalogFilter, Progress
+from domain.analytics.journal import JournalEntry
 from domain.catalog.content import ContentItem
 from domain.catalog.rules import Visibility
 from domain.catalog.series import ContentSeries
@@ -65,11 +66,13 @@ class FakeContentRepository:
         published = {i for i in ids if i in items and items[i].is_live}
         return published | {i for i in ids if i in self._staged.published_content}
 
-    def count_view(self, content_id: UUID, viewer_key: str, hour: datetime) -> bool:
+    def count_view(self, content_id: UUID, viewer_key: str, hour: datetime,
+                   view: JournalEntry) -> bool:
         key = (content_id, viewer_key, hour)
         if key in self._staged.views:
             return False
         self._staged.views.add(key)
+        self._staged.journal.append((view, view.occurred_at))
         item = self.tracked(content_id)
         if item is not None:
             item.view_count += 1
@@ -185,7 +188,9 @@ class FakeProgressRepository:
 
     def upsert(self, user_id: UUID, content_id: UUID, position_seconds: int,
                duration_seconds: int, completed: bool, now: datetime,
-               id_if_new: UUID) -> Progress:
+               id_if_new: UUID, journal: Sequence[JournalEntry] = ()) -> Progress:
+        recorded = {e.source_key for e, _ in self._staged.journal}
+        self._staged.journal += [(e, now) for e in journal if e.source_key not in recorded]
         old = self._staged.progress.get((user_id, content_id))
         saved = Progress(content_id, position_seconds, duration_seconds,
                          completed or (old is not None and old.completed), now)

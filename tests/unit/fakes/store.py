@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -12,6 +12,9 @@ import attrs
 from application.ports.catalog import Progress
 from application.ports.identity import ThrottleState
 from application.ports.mail import EmailLogEntry
+from domain.analytics.daily import DayFacts
+from domain.analytics.journal import JournalEntry
+from domain.analytics.metrics import Metric
 from domain.catalog.content import ContentItem
 from domain.catalog.series import ContentSeries
 from domain.commerce.purchase import Purchase
@@ -58,6 +61,11 @@ class Store:
         self.earnings: list[EarningsEntry] = []
         self.notifications: dict[UUID, Notification] = {}
         self.notification_preferences: dict[UUID, dict[Kind, Channel]] = {}
+        self.journal: list[tuple[JournalEntry, datetime]] = []  # (entry, written at)
+        self.analytics_facts: dict[date, DayFacts] = {}
+        self.analytics_rows: dict[tuple[date, Metric, str], Decimal] = {}
+        self.analytics_watermarks: dict[str, datetime] = {}
+        self.analytics_locks = 0
 
 
 @attrs.frozen

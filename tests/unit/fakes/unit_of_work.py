@@ -7,9 +7,11 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
+from application.analytics.journal import journal_entries
 from application.messagebus import EventRouting
 from application.unit_of_work import collect_events
 from tests.unit.fakes.access import FakeAccessFacts
+from tests.unit.fakes.analytics import FakeAnalyticsStore, FakeJournal
 from tests.unit.fakes.catalog import (
     FakeCatalogQueries,
     FakeContentRepository,
@@ -97,6 +99,10 @@ class FakeUnitOfWork:
         self._staged.notifications = dict(self._store.notifications)
         self._staged.notification_preferences = copy.deepcopy(
             self._store.notification_preferences)
+        self._staged.journal = list(self._store.journal)
+        self._staged.analytics_facts = self._store.analytics_facts
+        self._staged.analytics_rows = dict(self._store.analytics_rows)
+        self._staged.analytics_watermarks = dict(self._store.analytics_watermarks)
         self.users = FakeUserRepository(self._store, self._staged)
         self.sessions = FakeSessionRepository(self._staged, self.users)
         self.throttle = FakeThrottleRepository(self._staged)
@@ -120,6 +126,8 @@ class FakeUnitOfWork:
         self.payout_accounts = FakePayoutAccountRepository(self._staged)
         self.earnings = FakeEarningsRepository(self._staged)
         self.notifications = FakeNotificationRepository(self._staged)
+        self.journal = FakeJournal(self._staged)
+        self.analytics = FakeAnalyticsStore(self._staged)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -139,6 +147,8 @@ class FakeUnitOfWork:
         for event in events:
             for handler in self._routing.handler_names_for(event):
                 now_ids.append(self.outbox.add(event, handler, self._clock.now()))
+        now = self._clock.now()
+        self.journal.record(journal_entries(events, now, self._ids.new_id), now)
         self._store.users.update(copy.deepcopy(self.users.seen))
         self._store.sessions = self._staged.sessions
         self._store.throttle = self._staged.throttle
@@ -165,6 +175,10 @@ class FakeUnitOfWork:
         self._store.earnings = self._staged.earnings
         self._store.notifications = self._staged.notifications
         self._store.notification_preferences = self._staged.notification_preferences
+        self._store.journal = self._staged.journal
+        self._store.analytics_rows = self._staged.analytics_rows
+        self._store.analytics_watermarks = self._staged.analytics_watermarks
+        self._store.analytics_locks += self._staged.analytics_locks
         self._committed.extend(now_ids)
         self.commits += 1
         kept = (self.users.seen, self.content.seen, self.series.seen, self.purchases.seen)

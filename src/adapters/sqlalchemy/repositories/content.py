@@ -10,8 +10,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy.executor import Executor, conflict_from
+from adapters.sqlalchemy.repositories.analytics import journal_row
 from adapters.sqlalchemy.repositories.tracking import Tracker
-from adapters.sqlalchemy.tables import content, content_views
+from adapters.sqlalchemy.tables import content, content_views, events
+from domain.analytics.journal import JournalEntry
 from domain.catalog.content import ContentItem
 from domain.catalog.rules import ContentType, Status, Visibility
 from domain.errors import Conflict
@@ -132,9 +134,11 @@ class SqlContentRepository:
             sa.select(content.c.id).where(content.c.id.in_(wanted), _LIVE,
                                           content.c.status == "published")).scalars())
 
-    def count_view(self, content_id: UUID, viewer_key: str, hour: datetime) -> bool:
+    def count_view(self, content_id: UUID, viewer_key: str, hour: datetime,
+                   view: JournalEntry) -> bool:
         if self._execute.dialect == "postgresql":
-            # One statement: the de-duplication row and the increment, or neither.
+            # One statement: the de-duplication row, the increment and the journal
+            # entry, or none of them.
             seen = (
                 postgresql.insert(content_views)
                 .values(content_id=content_id, viewer_key=viewer_key[:80], hour=hour)
@@ -142,14 +146,23 @@ class SqlContentRepository:
                 .returning(content_views.c.content_id)
                 .cte("seen")
             )
+            row = journal_row(view, view.occurred_at)
+            logged = (
+                postgresql.insert(events)
+                .from_select(list(row), sa.select(*[
+                    sa.literal(value, type_=events.c[name].type)
+                    for name, value in row.items()]).select_from(seen))
+                .returning(events.c.id)
+                .cte("logged")
+            )
             counted = self._execute(
                 sa.update(content)
                 .where(content.c.id == content_id, sa.exists(sa.select(1).select_from(seen)))
                 .values(view_count=content.c.view_count + 1)
-                .add_cte(seen)
+                .add_cte(seen, logged)
             ).rowcount
             return counted == 1
-        # SQLite has no data-modifying CTE: two statements in the same transaction.
+        # SQLite has no data-modifying CTE: three statements in the same transaction.
         first = self._execute(
             sqlite.insert(content_views)
             .values(content_id=content_id, viewer_key=viewer_key[:80], hour=hour)
@@ -162,4 +175,5 @@ class SqlContentRepository:
             sa.update(content).where(content.c.id == content_id)
             .values(view_count=content.c.view_count + 1)
         )
+        self._execute(sa.insert(events).values(journal_row(view, view.occurred_at)))
         return True

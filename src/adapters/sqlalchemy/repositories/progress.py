@@ -7,8 +7,10 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
-from adapters.sqlalchemy.tables import content, video_playback
+from adapters.sqlalchemy.repositories.analytics import journal_row
+from adapters.sqlalchemy.tables import content, events, video_playback
 from application.ports.catalog import Progress
+from domain.analytics.journal import JournalEntry
 
 
 class SqlProgressRepository:
@@ -17,7 +19,7 @@ class SqlProgressRepository:
 
     def upsert(self, user_id: UUID, content_id: UUID, position_seconds: int,
                duration_seconds: int, completed: bool, now: datetime,
-               id_if_new: UUID) -> Progress:
+               id_if_new: UUID, journal: Sequence[JournalEntry] = ()) -> Progress:
         insert = self._execute.insert(video_playback).values(
             id=id_if_new, user_id=user_id, content_id=content_id,
             position_seconds=position_seconds, duration_seconds=duration_seconds,
@@ -35,6 +37,18 @@ class SqlProgressRepository:
         ).returning(video_playback.c.content_id, video_playback.c.position_seconds,
                     video_playback.c.duration_seconds, video_playback.c.completed,
                     video_playback.c.updated_at)
+        if journal:
+            logged = self._execute.insert(events).values(
+                [journal_row(entry, now) for entry in journal]
+            ).on_conflict_do_nothing(index_elements=[events.c.source_key])
+            if self._execute.dialect == "postgresql":
+                # Still one round trip: the journal entries ride along in a CTE.
+                saved = stmt.cte("saved")
+                row = self._execute(sa.select(saved).add_cte(
+                    logged.returning(events.c.id).cte("logged"))).one()
+                return Progress(row.content_id, row.position_seconds, row.duration_seconds,
+                                bool(row.completed), row.updated_at)
+            self._execute(logged)
         row = self._execute(stmt).one()
         return Progress(row.content_id, row.position_seconds, row.duration_seconds,
                         bool(row.completed), row.updated_at)
