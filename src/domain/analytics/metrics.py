@@ -26,6 +26,15 @@ class Unit(enum.StrEnum):
     COUNT = "count"
     RATIO = "ratio"
 
+    def text(self, value: Decimal) -> str:
+        """Money to the cent ("57.00"), counts whole ("3"), ratios as short as exact
+        ("0.5")."""
+        if self is Unit.MONEY:
+            return str(value.quantize(Decimal("0.01")))
+        if self is Unit.COUNT:
+            return str(int(value))
+        return format(value.normalize(), "f")
+
 
 class Metric(enum.StrEnum):
     REVENUE_GROSS = "revenue_gross"

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.sqlalchemy import migrate
+from application.analytics.aggregation import AggregateAnalytics, AggregationReport
 from application.credits.schedule import RunCreditSchedule
 from application.identity.administration import DisableUser, EnableUser, ListUsers, SetRole
 from application.identity.registration import CreateUser
@@ -33,6 +34,7 @@ from domain.identity.passwords import NewPassword
 from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.cli import backups
+from entrypoints.cli.analytics import analytics_app
 from entrypoints.cli.api_keys import api_keys_app
 from entrypoints.cli.catalog import access_app, content_app
 from entrypoints.cli.commerce import purchases_app
@@ -69,12 +71,16 @@ app.add_typer(bookings_app, name="bookings")
 app.add_typer(media_owners_app, name="media-owners")
 app.add_typer(earnings_app, name="earnings")
 app.add_typer(api_keys_app, name="api-keys")
+app.add_typer(analytics_app, name="analytics")
 
 # soft_wrap: long lines stay whole when the output is piped into grep or a file.
 console = Console(soft_wrap=True)
 # The worker runs the credit schedule this often (it is idempotent: any rate is safe).
 CREDIT_SCHEDULE_SECONDS = 60.0
 CREDIT_STEPS = ("credits", "expiring credits")
+# And brings the daily analytics up to date this often (incrementally: only the days
+# something was written for since its last run, plus today and yesterday).
+ANALYTICS_SECONDS = 300.0
 
 
 @app.callback()
@@ -296,8 +302,9 @@ def worker(
     """Run pending and failed event handlers from the outbox (emails, refunds), release
     seats held for payments that never came, pass waiting-list offers not taken in time on,
     queue booking reminders (24 h and 1 h before; each once however many workers run),
-    charge the installments of bookings paid monthly as they fall due, and run the credit
-    schedule (expiries, yearly members' credits) every minute."""
+    charge the installments of bookings paid monthly as they fall due, run the credit
+    schedule (expiries, yearly members' credits) every minute, and bring the daily
+    analytics up to date every five minutes."""
     settings = _settings()
     if metrics_port is not None:
         # The worker's own counts, not the server processes' shared folder.
@@ -322,7 +329,9 @@ def worker(
         ("installments", ChargeDueInstallments(actor=system)),
         ("credits", RunCreditSchedule(actor=system)),
         ("expiring credits", WarnExpiringCredits(actor=system)),
+        ("analytics", AggregateAnalytics(actor=system)),
     ]
+    analytics_due = 0.0
     # SIGTERM (an orchestrator stopping us) finishes the message or step in hand, then
     # stops: nothing half-done is left for another worker to do again.
     stopping = threading.Event()
@@ -340,6 +349,10 @@ def worker(
                 if label == CREDIT_STEPS[-1]:
                     # Due again in a minute, however this run ends.
                     schedule_due = time.monotonic() + CREDIT_SCHEDULE_SECONDS
+                if label == "analytics":
+                    if time.monotonic() < analytics_due:
+                        continue
+                    analytics_due = time.monotonic() + ANALYTICS_SECONDS
                 try:
                     done_here = patronage.handle(step)
                 except Exception as exc:
@@ -351,6 +364,8 @@ def worker(
                     if done_here.granted or done_here.expired:
                         console.print(f"credits: granted {done_here.granted}, "
                                       f"expired {done_here.expired}")
+                elif isinstance(done_here, AggregationReport):
+                    console.print(f"analytics: {done_here}", highlight=False)
                 elif isinstance(done_here, InstallmentReport):
                     if done_here.paid or done_here.declined:
                         console.print(f"installments: {done_here.paid} paid, "

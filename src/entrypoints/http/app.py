@@ -25,6 +25,7 @@ from entrypoints.config import Settings
 from entrypoints.dispatch import RetryLoop
 from entrypoints.http import local_media, pages
 from entrypoints.http.admin import AdminUsersController
+from entrypoints.http.analytics import AdminAnalyticsController, StudioAnalyticsController
 from entrypoints.http.api_keys import AdminApiKeysController, MyApiKeysController
 from entrypoints.http.auth import AuthController
 from entrypoints.http.catalog import ContentController, SeriesController
@@ -151,7 +152,8 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
                            AdminMediaOwnersController, MediaOwnerInvitationsController,
                            StudioPayoutsController, AdminEarningsController,
                            MyApiKeysController, AdminApiKeysController,
-                           MyNotificationsController]
+                           MyNotificationsController, AdminAnalyticsController,
+                           StudioAnalyticsController]
     if isinstance(patronage.services.media, LocalMediaStorage):
         handlers += [local_media.upload, local_media.download]
     handlers.append(pages.with_csrf(
