@@ -5,8 +5,8 @@ the aggregation and report use cases on the fakes."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from random import Random
 from decimal import Decimal
+from random import Random
 from uuid import UUID, uuid4
 
 import pytest
