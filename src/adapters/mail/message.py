@@ -13,6 +13,9 @@ def to_mime(message: OutgoingEmail, *, domain: str | None = None) -> EmailMessag
     mime["Subject"] = message.subject
     mime["Message-ID"] = make_msgid(domain=domain or message.from_address.rpartition("@")[2])
     mime.set_content(message.text)
+    if message.html:
+        # multipart/alternative: mail clients show the HTML, others the text.
+        mime.add_alternative(message.html, subtype="html")
     for attachment in message.attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         mime.add_attachment(attachment.data, maintype=maintype, subtype=subtype or "octet-stream",

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from application.notifications.branding import site_url
 from application.notifications.delivery import deliver
 from application.notifications.in_app import wants_email
 from application.offerings.views import BookingView, calendar_events, view
@@ -35,12 +36,12 @@ def send_confirmation(event: BookingConfirmed, uow: UnitOfWork, services: Servic
     if booking is None or user is None:
         return
     v = view(uow, booking)
-    base = services.config.public_url.rstrip("/")
+    base = site_url(uow, services)
     where = (f"Join: {v.join_url}\n" if v.join_url else "") + \
         (f"Where: {v.location}\n" if v.location else "")
     invite = () if services.calendar is None else (Attachment(
         "booking.ics", "text/calendar",
-        services.calendar.calendar(calendar_events(v, services.config.public_url),
+        services.calendar.calendar(calendar_events(v, base),
                                    name=v.offering.title)),)
     deliver(uow, services, to=user.email.value, user_id=user.id,
             email_type="booking_confirmation", subject=f"Booked: {v.offering.title}",
@@ -98,7 +99,7 @@ def send_rescheduled(event: BookingRescheduled, uow: UnitOfWork, services: Servi
     if booking is None or user is None:
         return
     v = view(uow, booking)
-    base = services.config.public_url.rstrip("/")
+    base = site_url(uow, services)
     deliver(uow, services, to=user.email.value, user_id=user.id,
             email_type="booking_rescheduled", subject=f"Moved: {v.offering.title}",
             text=(f"Hello {user.full_name},\n\nYour booking for {v.offering.title} now "
@@ -134,7 +135,7 @@ def send_seat_offer(event: WaitlistSeatOffered, uow: UnitOfWork, services: Servi
     zone = ZoneInfo(offering.timezone or uow.settings.get().timezone)
     when = event.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M")
     until = event.offered_until.astimezone(zone).strftime("%A %d %B, %H:%M")
-    base = services.config.public_url.rstrip("/")
+    base = site_url(uow, services)
     deliver(uow, services, to=user.email.value, user_id=user.id,
             email_type="waitlist_seat_offered", subject=f"A place opened: {offering.title}",
             text=(f"Hello {user.full_name},\n\nA place opened in {offering.title} on {when}, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from application.notifications.branding import site_url
 from application.notifications.delivery import deliver
 from application.ports.commerce import PurchaseLine
 from application.services import Services
@@ -41,7 +42,7 @@ def send_receipt(event: PurchaseCompleted, uow: UnitOfWork, services: Services) 
     if found is None:
         return
     line, user = found
-    site = services.config.public_url.rstrip("/")
+    site = site_url(uow, services)
     pack = line.purchase.pack
     if pack is not None:
         granted = line.purchase.purchased_at

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import attrs
 
+from application.notifications.branding import site_url
 from application.notifications.delivery import deliver
 from application.notifications.in_app import notify, wants_email
 from application.ports.credits import ExpiringGrant
@@ -56,7 +57,7 @@ def _warn(uow: UnitOfWork, services: Services, grant: ExpiringGrant) -> None:
     if user is None or not user.is_active or not wants_email(uow, user.id,
                                                               Kind.CREDITS_EXPIRING):
         return
-    site = services.config.public_url.rstrip("/")
+    site = site_url(uow, services)
     deliver(uow, services, to=user.email.value, user_id=user.id, email_type="credits_expiring",
             subject=f"Your {what} expire on {day}",
             text=(f"Hello {user.full_name},\n\n{what} in your account expire on {day} "

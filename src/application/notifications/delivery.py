@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from application.notifications.branding import branded_html, site_url
 from application.ports.mail import Attachment, EmailLogEntry, MailDeliveryError, OutgoingEmail
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -29,6 +30,7 @@ def deliver(
         to=to, subject=subject, text=text, from_address=services.config.mail_from,
         from_name=settings.email_from_name or settings.platform_name,
         attachments=attachments,
+        html=branded_html(text, settings, site_url(uow, services)),
     )
     now = services.clock.now()
     try:

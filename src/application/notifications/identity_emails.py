@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from application.notifications.branding import site_url
 from application.notifications.delivery import deliver
 from application.security import hash_token, new_token
 from application.services import Services
@@ -16,8 +17,8 @@ from domain.identity.events import (
 )
 
 
-def _link(services: Services, path: str, token: str) -> str:
-    return f"{services.config.public_url.rstrip('/')}{path}?token={quote(token)}"
+def _link(uow: UnitOfWork, services: Services, path: str, token: str) -> str:
+    return f"{site_url(uow, services)}{path}?token={quote(token)}"
 
 
 def send_verification_email(
@@ -37,7 +38,7 @@ def send_verification_email(
         text=(
             f"Hello {user.full_name},\n\n"
             f"Please confirm your email address by opening this link:\n\n"
-            f"{_link(services, '/verify-email', token)}\n\n"
+            f"{_link(uow, services, '/verify-email', token)}\n\n"
             f"The link works once and expires in {hours} hours.\n"
         ),
     )
@@ -60,7 +61,7 @@ def send_password_reset_email(
             f"Hello {user.full_name},\n\n"
             f"Someone asked to reset the password of your account. If it was you, "
             f"open this link within {minutes} minutes:\n\n"
-            f"{_link(services, '/reset-password', token)}\n\n"
+            f"{_link(uow, services, '/reset-password', token)}\n\n"
             "If it was not you, ignore this email; your password stays as it is.\n"
         ),
     )
@@ -79,7 +80,7 @@ def send_existing_account_notice(
             f"Hello {user.full_name},\n\n"
             "Someone tried to create an account with this email address, which already "
             "has one. If it was you, log in instead, or reset your password at "
-            f"{services.config.public_url.rstrip('/')}/forgot-password.\n"
+            f"{site_url(uow, services)}/forgot-password.\n"
         ),
     )
 

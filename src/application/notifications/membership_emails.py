@@ -6,6 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from application.credits.views import summary
+from application.notifications.branding import site_url
 from application.notifications.delivery import deliver
 from application.services import Services
 from application.unit_of_work import UnitOfWork
@@ -37,7 +38,7 @@ def _day(moment: datetime | None) -> str:
 
 def _send(uow: UnitOfWork, services: Services, user: User, kind: str, subject: str,
           body: str) -> None:
-    link = f"{services.config.public_url.rstrip('/')}/account/membership"
+    link = f"{site_url(uow, services)}/account/membership"
     deliver(uow, services, to=user.email.value, user_id=user.id, email_type=kind,
             subject=subject,
             text=f"Hello {user.full_name},\n\n{body}\n\nYour membership: {link}\n")

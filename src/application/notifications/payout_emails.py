@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from application.notifications.branding import site_url
 from application.notifications.delivery import deliver
 from application.notifications.in_app import wants_email
 from application.security import hash_token, new_token
@@ -24,7 +25,7 @@ def send_invitation(event: MediaOwnerInvited, uow: UnitOfWork, services: Service
     token = new_token()
     invitation.issue_token(hash_token(token), services.clock.now())
     name = uow.settings.get().platform_name
-    link = f"{services.config.public_url.rstrip('/')}/media-owners/accept?token={quote(token)}"
+    link = f"{site_url(uow, services)}/media-owners/accept?token={quote(token)}"
     deliver(
         uow, services, to=invitation.email, user_id=None, email_type="media_owner_invitation",
         subject=f"You are invited to sell on {name}",

@@ -25,6 +25,7 @@ class OutgoingEmail:
     from_address: str
     from_name: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    html: str | None = None  # the same message, branded; clients without HTML show text
 
     def __repr__(self) -> str:
         # Bodies carry one-time links; keep them out of any log line.
