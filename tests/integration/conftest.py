@@ -145,6 +145,14 @@ def any_db(request: pytest.FixtureRequest) -> Iterator[tuple[Patronage, TestClie
         yield app, test_client
 
 
+def plain(message: EmailMessage) -> str:
+    """A message's plain-text part (each email also has an HTML one)."""
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None, "no plain-text part"
+    text: str = body.get_content()
+    return text
+
+
 class Inbox:
     """Reads what the file mailer wrote, the way a user reads their mail."""
 

@@ -406,6 +406,14 @@ def test_csv_exports(platform: Platform, week: dict[str, Any]) -> None:
         f"/api/v1/studio/analytics/items.csv?{WEEK}", "maya").text)))
     assert [(i["title"], i["revenue_gross"], i["revenue_net"]) for i in items] == [
         ("Maya's field notes", "20.00", "0.00")]
+    everything = list(csv.DictReader(io.StringIO(p.get(
+        f"/api/v1/admin/analytics/items.csv?{WEEK}", "owner").text)))
+    assert {i["title"]: (i["kind"], i["views"], i["plays"], i["completion_rate"])
+            for i in everything} == {
+        "Maya's field notes": ("content", "0", "0", "0"),
+        "Tuesday strength class": ("offering", "0", "0", "0"),
+        "The owner's essay": ("content", "2", "0", "0"),
+        "A free talk": ("content", "0", "2", "0.5")}
     weekly = list(csv.reader(io.StringIO(p.get(
         f"/api/v1/studio/analytics.csv?metric=revenue_gross&group=week&{WEEK}", "maya").text)))
     assert weekly == [["period", "revenue_gross"], ["2026-11-30", "20.00"],

@@ -403,10 +403,16 @@ def test_db_downgrade_accepts_the_relative_revision_its_help_shows(
 # ------------------------------------------------------------------ worker
 
 
-def test_worker_once_with_nothing_due(cli: Cli) -> None:
+def test_worker_once_with_nothing_due(cli: Cli, clean_db: sa.Engine) -> None:
     result = _ok(cli("worker", "--once"))
 
     assert "processed" not in result.stdout
+    # It brings the analytics up to date (today and yesterday, with nothing in them).
+    assert "analytics: 2 day(s)" in result.stdout and "0 row(s)" in result.stdout
+    with clean_db.connect() as conn:
+        watermark = conn.execute(sa.text("SELECT watermark FROM analytics_runs "
+                                         "WHERE name = 'daily'")).scalar_one()
+    assert watermark is not None
 
 
 def test_worker_once_delivers_a_pending_email(

@@ -24,7 +24,7 @@ from application.principal import Principal
 from entrypoints.bootstrap import bootstrap
 from entrypoints.config import Settings
 from entrypoints.http.app import create_app
-from tests.integration.conftest import FAST_ARGON2, Inbox
+from tests.integration.conftest import FAST_ARGON2, Inbox, plain
 from tests.integration.test_offerings_http import CLASS, GOOD_CARD, T0, Studio, problem
 from tests.unit.fakes.system import FrozenClock
 
@@ -163,7 +163,7 @@ def test_a_bought_pack_grants_its_credits_until_they_expire_and_can_be_bought_ag
     shop.patronage.wait_for_events()
     receipt = shop.inbox.messages("ann@example.com")
     assert [str(m["Subject"]) for m in receipt] == ["Your receipt: Ten classes"]
-    text = receipt[0].get_content()
+    text = plain(receipt[0])
     assert "10 credits were added to your account" in text
     assert f"until {expires:%d %B %Y}" in text
 
@@ -227,7 +227,7 @@ def test_pack_credits_pay_for_bookings_and_a_refund_withdraws_only_the_unspent(
     refund_mail = [m for m in shop.inbox.messages("ann@example.com")
                    if str(m["Subject"]).startswith("Refund")]
     assert len(refund_mail) == 1
-    assert "not used were withdrawn" in refund_mail[0].get_content()
+    assert "not used were withdrawn" in plain(refund_mail[0])
 
     # Cancelling that booking gives its 2 credits back to the pack's grant, and since
     # the pack was refunded they are withdrawn at once: no credits for money returned.

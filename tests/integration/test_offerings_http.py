@@ -30,7 +30,7 @@ from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.config import Settings
 from entrypoints.http.app import create_app
 from tests.integration.accounts import PASSWORD, Headers
-from tests.integration.conftest import FAST_ARGON2, Inbox
+from tests.integration.conftest import FAST_ARGON2, Inbox, plain
 from tests.unit.fakes.system import FrozenClock
 
 Client = TestClient  # type: ignore[type-arg]
@@ -894,7 +894,7 @@ def test_a_series_is_reminded_before_each_of_its_sessions_once(studio: Studio) -
 
     def reminders() -> list[str]:
         studio.patronage.wait_for_events()
-        return [m.get_content() for m in studio.inbox.messages("ann@example.com")
+        return [plain(m) for m in studio.inbox.messages("ann@example.com")
                 if str(m["Subject"]).startswith("Reminder:")]
 
     assert workers() == 0

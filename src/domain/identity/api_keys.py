@@ -28,7 +28,7 @@ class Scope(enum.StrEnum):
     CATALOG_READ = "catalog:read"  # studio reads: one's items, series, offerings, bookings
     CONTENT_WRITE = "content:write"  # items, series, media uploads
     OFFERINGS_WRITE = "offerings:write"  # offerings, resources, marking bookings
-    ANALYTICS_READ = "analytics:read"  # earnings and payouts
+    ANALYTICS_READ = "analytics:read"  # analytics, earnings and payouts
     MEMBERS_READ = "members:read"  # accounts, subscriptions, media owners (owners)
     USERS_WRITE = "users:write"  # create accounts, change roles, disable (owners)
     SETTINGS_WRITE = "settings:write"  # platform settings (owners)
