@@ -379,7 +379,9 @@ def test_bad_parameters_get_stable_codes(platform: Platform) -> None:
                         ("metric=views&dimension=nope", "analytics.dimension"),
                         ("metric=views&dimension=item:123", "analytics.dimension"),
                         ("metric=views&from=2026-12-08&to=2026-12-01", "analytics.range"),
-                        ("metric=views&from=2020-01-01&to=2026-12-01", "analytics.range")):
+                        ("metric=views&from=2020-01-01&to=2026-12-01", "analytics.range"),
+                        ("metric=views&to=0001-01-01", "analytics.range"),
+                        ("metric=views&from=9999-12-30&to=9999-12-31", "analytics.range")):
         response = p.get(f"{admin}?{query}", "owner")
         assert response.status_code == 422, (query, response.text)
         assert response.json()["code"] == code, query

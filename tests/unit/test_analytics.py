@@ -95,7 +95,10 @@ def test_units_print_money_to_the_cent_counts_whole_and_ratios_short() -> None:
 def test_ranges_default_to_thirty_days_and_refuse_backwards_or_huge_ones() -> None:
     assert DayRange.of(None, None, today=D) == DayRange(date(2026, 11, 2), D)
     assert DayRange.of(D, None, today=D).days() == [D]
-    for first, last in ((date(2026, 12, 2), D), (D - timedelta(days=MAX_RANGE_DAYS), D)):
+    assert DayRange.of(None, date(2000, 1, 3), today=D).first == date(2000, 1, 1)
+    for first, last in ((date(2026, 12, 2), D), (D - timedelta(days=MAX_RANGE_DAYS), D),
+                        (date(1, 1, 1), date(1, 1, 2)), (None, date(1, 1, 1)),
+                        (date(9999, 12, 30), date(9999, 12, 31))):
         with pytest.raises(ValidationError) as refused:
             DayRange.of(first, last, today=D)
         assert refused.value.code == "analytics.range"

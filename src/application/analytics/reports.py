@@ -43,7 +43,7 @@ def parse_metric(raw: str) -> Metric:
     try:
         return Metric(raw)
     except ValueError:
-        raise ValidationError(f"Unknown metric {raw!r}; one of "
+        raise ValidationError(f"Unknown metric {raw[:40]!r}; one of "
                               f"{', '.join(m.value for m in Metric)}.",
                               code="analytics.metric", field="metric") from None
 

@@ -19,6 +19,9 @@ import attrs
 from domain.errors import ValidationError
 
 MAX_RANGE_DAYS = 3 * 366 + 1
+# Days a range may name: wide enough for any real record, and far from the calendar's
+# ends, where stepping back from a day would overflow.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 
 class Unit(enum.StrEnum):
@@ -168,8 +171,12 @@ class DayRange:
     @classmethod
     def of(cls, first: date | None, last: date | None, *, today: date,
            default_days: int = 30) -> DayRange:
+        for day in (first, last):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise ValidationError(f"Days run from {FIRST_DAY} to {LAST_DAY}.",
+                                      code="analytics.range", field="from")
         last = last or today
-        first = first or last - timedelta(days=default_days - 1)
+        first = first or max(last - timedelta(days=default_days - 1), FIRST_DAY)
         if first > last:
             raise ValidationError("from must not be after to.", code="analytics.range",
                                   field="from")
