@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from application.analytics import aggregation, reports
+from application.analytics import aggregation, reports, retention
 from application.catalog import authoring, browsing, media, progress, series
 from application.commerce import grants, library, payment_events, purchasing, refunds
 from application.credits import adjusting, audit, packs, schedule
@@ -78,6 +78,7 @@ COMMAND_HANDLERS: Mapping[type, CommandHandler] = {
     administration.ActAs: administration.act_as,
     settings.GetSettings: settings.get_settings,
     aggregation.AggregateAnalytics: aggregation.aggregate_analytics,
+    retention.PruneViews: retention.prune_views,
     reports.AnalyticsSeries: reports.analytics_series,
     reports.AnalyticsByItem: reports.analytics_by_item,
     settings.UpdateSettings: settings.update_settings,

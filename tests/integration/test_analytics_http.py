@@ -29,14 +29,17 @@ from adapters.sqlalchemy.tables import (
     analytics_daily,
     content,
     credit_transactions,
+    events,
     offering_bookings,
     purchase_refunds,
     purchases,
 )
 from application.analytics.aggregation import AggregateAnalytics, AggregationReport
 from application.analytics.journal import viewed
+from application.analytics.retention import PruneViews
 from application.identity.registration import CreateUser
 from application.principal import Principal
+from domain.errors import Conflict, ValidationError
 from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.config import Settings
@@ -329,6 +332,34 @@ def test_rerunning_changes_nothing_and_a_late_event_reopens_its_day(
     p.aggregate()
     assert p.aggregate().days == (SESSION_DAY - timedelta(days=1), SESSION_DAY)
     assert p.by_day("views", essay) == {"2026-12-01": "3"}
+
+
+def test_old_views_leave_the_journal_and_their_days_keep_their_counts(
+        platform: Platform, week: dict[str, Any]) -> None:
+    p = platform
+    p.move_to(datetime(2027, 1, 10, 9, tzinfo=UTC))
+    with pytest.raises(Conflict) as early:  # nothing aggregated yet: the views would be lost
+        p.patronage.handle(PruneViews(actor=Principal.system(), before=DAY1))
+    assert early.value.code == "analytics.not_aggregated"
+    p.aggregate()
+    kept = [r for r in p.rows() if r[0] <= SESSION_DAY]
+    with pytest.raises(ValidationError) as recent:
+        p.patronage.handle(PruneViews(actor=Principal.system(), before=date(2026, 12, 20)))
+    assert recent.value.code == "analytics.prune_too_recent"
+
+    gone = p.patronage.handle(PruneViews(actor=Principal.system(), before=date(2026, 12, 5)))
+    assert gone == 2
+    viewed_left = events.c.event_type == "content.viewed"
+    assert p.scalar(sa.select(sa.func.count()).select_from(events).where(viewed_left)) == 0
+    played = events.c.event_type == "content.played"
+    assert p.scalar(sa.select(sa.func.count()).select_from(events).where(played)) == 2
+    # Rebuilt after the pruning, the week is what it was, views included.
+    p.aggregate(DAY1, SESSION_DAY)
+    assert [r for r in p.rows() if r[0] <= SESSION_DAY] == kept
+    assert p.by_day("views", f"{WEEK}&dimension=item:{week['essay']['id']}") == {
+        "2026-12-01": "2"}
+    assert p.patronage.handle(PruneViews(actor=Principal.system(),
+                                         before=date(2026, 12, 5))) == 0
 
 
 def test_parallel_runs_agree(platform: Platform, week: dict[str, Any]) -> None:

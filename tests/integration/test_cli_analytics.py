@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -64,7 +65,13 @@ def test_aggregate_then_report_as_a_table_with_a_chart_and_as_csv(
     assert list(csv.reader(io.StringIO(exported.output))) == [
         ["period", "revenue_net"], [day.isoformat(), "9.99"]]
 
+    old = (day - timedelta(days=40)).isoformat()
+    pruned = runner.invoke(app, ["analytics", "prune", "--before", old], env=env(settings))
+    assert pruned.exit_code == 0, pruned.output
+    assert f"0 view(s) before {old} removed" in pruned.output
+
     for args in (["analytics", "report", "--metric", "bogus"],
+                 ["analytics", "prune", "--before", day.isoformat()],
                  ["analytics", "report", "--from", "yesterday"],
                  ["analytics", "aggregate", "--from", "2026-12-08", "--to", "2026-12-01"]):
         refused = runner.invoke(app, args, env=env(settings))

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from application.analytics.aggregation import SETTLE, AggregateAnalytics
 from application.analytics.journal import journal_entries, viewed, watched
 from application.analytics.reports import AnalyticsByItem, AnalyticsSeries
+from application.analytics.retention import PruneViews
 from application.principal import Principal
 from domain.analytics.daily import (
     ActivityFact,
@@ -45,7 +46,7 @@ from domain.analytics.metrics import (
     total_of,
 )
 from domain.commerce.events import PurchaseCompleted
-from domain.errors import Forbidden, NotFound, ValidationError
+from domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from domain.identity.events import PasswordChanged
 from domain.identity.roles import Role
 from domain.offerings.events import BookingAttended
@@ -278,3 +279,32 @@ def test_only_owners_run_or_read_the_platform_and_creators_only_their_own() -> N
                                    mine=True))
     assert refused.value.code == "analytics.platform_metric"
     assert app.handle(AnalyticsByItem(actor=creator.principal, first=D, mine=True)).lines == []
+
+
+def test_pruned_views_leave_the_journal_and_rebuilt_days_keep_their_counts() -> None:
+    app = FakeApp()
+    app.clock.current = datetime(2027, 1, 20, 12, tzinfo=UTC)
+    with pytest.raises(Conflict) as early:
+        app.handle(PruneViews(actor=SYSTEM, before=D))
+    assert early.value.code == "analytics.not_aggregated"
+    with app.uow_factory() as uow:
+        uow.journal.record([viewed(ITEMS[0], None, datetime(2026, 12, 1, 8, tzinfo=UTC),
+                                   uuid4),
+                            *watched(ITEMS[0], uuid4(), False,
+                                     datetime(2026, 12, 1, 9, tzinfo=UTC), uuid4)],
+                           app.clock.now())
+        uow.commit()
+    app.store.analytics_facts[D] = DayFacts(D, activity=(
+        ActivityFact(Metric.VIEWS, ITEMS[0], None, 1),))
+    app.handle(AggregateAnalytics(actor=SYSTEM))
+    with pytest.raises(ValidationError) as recent:
+        app.handle(PruneViews(actor=SYSTEM, before=date(2027, 1, 1)))
+    assert recent.value.code == "analytics.prune_too_recent"
+
+    assert app.handle(PruneViews(actor=SYSTEM, before=date(2026, 12, 2))) == 1
+    assert [e.event_type for e, _ in app.store.journal] == [EventType.CONTENT_PLAYED]
+    # The records no longer hold the view; the rebuilt day keeps the count it had.
+    app.store.analytics_facts[D] = DayFacts(D, money=(sale("3.00"),))
+    app.handle(AggregateAnalytics(actor=SYSTEM, first=D))
+    assert app.store.analytics_rows[(D, Metric.VIEWS, TOTAL)] == 1
+    assert app.store.analytics_rows[(D, Metric.REVENUE_GROSS, TOTAL)] == Decimal("3.00")

@@ -17,10 +17,11 @@ from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
 from domain.analytics.daily import build_rows
-from domain.analytics.metrics import MAX_RANGE_DAYS, DayRange
+from domain.analytics.metrics import MAX_RANGE_DAYS, DayRange, Metric
 from domain.identity.permissions import Permission
 
 RUN = "daily"
+PRUNED = "pruned"  # its watermark: views before it have left the journal
 # Events written up to this long before a run began are looked at again by the next
 # one: a transaction that commits late (an event written at 12:00:00 but committed at
 # 12:00:03) is never skipped.
@@ -84,7 +85,11 @@ def _due(uow: UnitOfWork, started: datetime) -> tuple[list[date], datetime]:
 
 def _rebuild(day: date, uow: UnitOfWork, services: Services) -> int:
     uow.analytics.lock_run(RUN)
+    pruned = uow.analytics.watermark(PRUNED)
+    # A day whose views were pruned keeps the views it counted while it had them.
+    keep = (frozenset({Metric.VIEWS}) if pruned is not None and day < pruned.date()
+            else frozenset())
     built = build_rows(uow.analytics.facts(day))
-    uow.analytics.replace_day(day, built, services.clock.now())
+    uow.analytics.replace_day(day, built, services.clock.now(), keep=keep)
     uow.commit()
     return len(built)

@@ -28,6 +28,10 @@ class AnalyticsStore(Protocol):
 
     def set_watermark(self, name: str, watermark: datetime, now: datetime) -> None: ...
 
+    def watermark(self, name: str) -> datetime | None:
+        """A run's watermark, read without its lock."""
+        ...
+
     def days_written_since(self, since: datetime) -> set[date]:
         """The days of the events written at or after ``since`` (a late event re-opens
         the day it happened on)."""
@@ -39,8 +43,14 @@ class AnalyticsStore(Protocol):
 
     def facts(self, day: date) -> DayFacts: ...
 
-    def replace_day(self, day: date, rows: Sequence[Row], now: datetime) -> None:
-        """The day's rows become exactly these."""
+    def replace_day(self, day: date, rows: Sequence[Row], now: datetime,
+                    keep: frozenset[Metric] = frozenset()) -> None:
+        """The day's rows become exactly these; the stored rows of ``keep`` stay as they
+        are (their events were pruned from the journal)."""
+        ...
+
+    def prune_views(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` journaled views older than ``before``; how many went."""
         ...
 
     def daily(self, metrics: Iterable[Metric], dimension: str, first: date, last: date

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from application.analytics.aggregation import AggregateAnalytics
 from application.analytics.reports import AnalyticsSeries
+from application.analytics.retention import PruneViews
 from application.principal import Principal
 from domain.analytics.metrics import Metric, Point
 from domain.errors import ValidationError
@@ -29,8 +30,10 @@ BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
 def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
+    return None if value is None else _parse_day(value, option)
+
+
+def _parse_day(value: str, option: str) -> date:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
@@ -54,6 +57,22 @@ def aggregate(
         end = start
     console.print(str(run(AggregateAnalytics(actor=SYSTEM, first=start, last=end))),
                   highlight=False)
+
+
+@analytics_app.command("prune")
+@cli_errors
+def prune(
+    before: Annotated[str, typer.Option("--before", help=(
+        "Views that happened before this day (YYYY-MM-DD, UTC) leave the journal; at "
+        "least the last 30 days stay."))],
+) -> None:
+    """Delete old views from the event journal (they are most of it). Their days keep
+    their view counts in analytics_daily, also when rebuilt later; plays, completions,
+    sales, memberships and bookings are never pruned. Refused until those days are
+    aggregated."""
+    day = _parse_day(before, "--before")
+    gone = run(PruneViews(actor=SYSTEM, before=day))
+    console.print(f"{gone} view(s) before {day} removed from the journal", highlight=False)
 
 
 def bar(value: Decimal, top: Decimal) -> str:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.analytics.daily import DayFacts, Row
-from domain.analytics.journal import JournalEntry
+from domain.analytics.journal import EventType, JournalEntry
 from domain.analytics.metrics import Metric, item_of
 from tests.unit.fakes.store import Store
 
@@ -43,6 +43,16 @@ class FakeAnalyticsStore:
     def set_watermark(self, name: str, watermark: datetime, now: datetime) -> None:
         self._staged.analytics_watermarks[name] = watermark
 
+    def watermark(self, name: str) -> datetime | None:
+        return self._staged.analytics_watermarks.get(name)
+
+    def prune_views(self, before: datetime, limit: int) -> int:
+        gone = [pair for pair in self._staged.journal
+                if pair[0].event_type is EventType.CONTENT_VIEWED
+                and pair[0].occurred_at < before][:limit]
+        self._staged.journal = [pair for pair in self._staged.journal if pair not in gone]
+        return len(gone)
+
     def days_written_since(self, since: datetime) -> set[date]:
         return {entry.occurred_at.date() for entry, recorded in self._staged.journal
                 if recorded >= since}
@@ -55,9 +65,12 @@ class FakeAnalyticsStore:
     def facts(self, day: date) -> DayFacts:
         return self._staged.analytics_facts.get(day, DayFacts(day))
 
-    def replace_day(self, day: date, rows: Sequence[Row], now: datetime) -> None:
-        kept = {k: v for k, v in self._staged.analytics_rows.items() if k[0] != day}
-        kept.update({(r.day, r.metric, r.dimension): r.value for r in rows})
+    def replace_day(self, day: date, rows: Sequence[Row], now: datetime,
+                    keep: frozenset[Metric] = frozenset()) -> None:
+        kept = {k: v for k, v in self._staged.analytics_rows.items()
+                if k[0] != day or k[1] in keep}
+        kept.update({(r.day, r.metric, r.dimension): r.value for r in rows
+                     if r.metric not in keep})
         self._staged.analytics_rows = kept
 
     def daily(self, metrics: Iterable[Metric], dimension: str, first: date, last: date

@@ -101,6 +101,20 @@ class SqlAnalyticsStore:
         self._execute(sa.update(analytics_runs).where(analytics_runs.c.name == name)
                       .values(watermark=watermark, updated_at=now))
 
+    def watermark(self, name: str) -> datetime | None:
+        found: datetime | None = self._execute(
+            sa.select(analytics_runs.c.watermark).where(analytics_runs.c.name == name)
+        ).scalar()
+        return found
+
+    def prune_views(self, before: datetime, limit: int) -> int:
+        batch = (sa.select(events.c.id)
+                 .where(events.c.event_type == EventType.CONTENT_VIEWED.value,
+                        events.c.created_at < before)
+                 .limit(limit).scalar_subquery())
+        return int(self._execute(sa.delete(events).where(events.c.id.in_(batch))).rowcount
+                   or 0)
+
     def _day_of(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         if self._execute.dialect == "postgresql":
             return sa.func.date(sa.func.timezone("UTC", column))
@@ -278,12 +292,16 @@ class SqlAnalyticsStore:
 
     # --- writing and reading the daily rows -----------------------------------------------
 
-    def replace_day(self, day: date, rows: Sequence[Row], now: datetime) -> None:
-        self._execute(sa.delete(analytics_daily).where(analytics_daily.c.day == day))
-        if rows:
+    def replace_day(self, day: date, rows: Sequence[Row], now: datetime,
+                    keep: frozenset[Metric] = frozenset()) -> None:
+        kept = [m.value for m in keep]
+        self._execute(sa.delete(analytics_daily).where(
+            analytics_daily.c.day == day, analytics_daily.c.metric.not_in(kept)))
+        written = [row for row in rows if row.metric not in keep]
+        if written:
             self._execute(sa.insert(analytics_daily), [
                 {"day": row.day, "metric": row.metric.value, "dimension": row.dimension,
-                 "value": row.value, "updated_at": now} for row in rows])
+                 "value": row.value, "updated_at": now} for row in written])
 
     def daily(self, metrics: Iterable[Metric], dimension: str, first: date, last: date
               ) -> Mapping[Metric, Mapping[date, Decimal]]:
