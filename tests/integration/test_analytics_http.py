@@ -211,7 +211,8 @@ def week(platform: Platform) -> dict[str, Any]:
     for booking, status in ((by_card, "completed"), (by_credits, "no_show")):
         p.ok(p.post(f"/api/v1/bookings/{booking['id']}/mark", "host", {"status": status}))
     p.patronage.wait_for_events()
-    return {"essay": essay, "notes": notes, "talk": talk, "tier": tier, "klass": made}
+    return {"essay": essay, "notes": notes, "talk": talk, "tier": tier, "klass": made,
+            "by_card": by_card, "by_credits": by_credits}
 
 
 def test_a_week_adds_up_by_day_source_seller_and_item(platform: Platform,
@@ -360,6 +361,25 @@ def test_old_views_leave_the_journal_and_their_days_keep_their_counts(
         "2026-12-01": "2"}
     assert p.patronage.handle(PruneViews(actor=Principal.system(),
                                          before=date(2026, 12, 5))) == 0
+
+
+def test_a_corrected_mark_moves_attendance_on_the_sessions_day(
+        platform: Platform, week: dict[str, Any]) -> None:
+    p = platform
+    p.move_to(datetime(2026, 12, 20, 9, tzinfo=UTC))
+    query = "from=2026-12-01&to=2026-12-20"
+    # The host changes their mind twice; each mark re-opens the 8th.
+    for status, attended, missed in (("no_show", {}, "2"), ("completed", {"2026-12-08": "1"},
+                                                            "1")):
+        p.clock.advance(minutes=10)
+        p.aggregate()
+        p.aggregate()  # past the settling window: the 8th is not rebuilt by itself
+        assert SESSION_DAY not in p.aggregate().days
+        p.ok(p.post(f"/api/v1/bookings/{week['by_card']['id']}/mark", "host",
+                    {"status": status}))
+        assert SESSION_DAY in p.aggregate().days
+        assert p.by_day("attended", query) == attended
+        assert p.by_day("no_shows", query) == {"2026-12-08": missed}
 
 
 def test_parallel_runs_agree(platform: Platform, week: dict[str, Any]) -> None:

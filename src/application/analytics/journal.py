@@ -59,12 +59,14 @@ def journal_entries(events: Iterable[DomainEvent], now: datetime,
         if found is None:
             continue
         event_type, subject_type, subject_id, actor = found
-        # Each of these happens once to its subject (a booking confirmed again after a
-        # lapsed hold is the same booking confirmed).
+        # The others happen once to their subject (a booking confirmed again after a
+        # lapsed hold is the same booking confirmed); a host may correct a mark, and
+        # each correction re-opens the session's day.
+        once = event_type not in (EventType.BOOKING_ATTENDED, EventType.BOOKING_MISSED)
         entries.append(JournalEntry(
             id=new_id(), event_type=event_type, occurred_at=now, user_id=actor,
             subject_type=subject_type, subject_id=subject_id,
-            source_key=f"{event_type.value}:{subject_id}"))
+            source_key=f"{event_type.value}:{subject_id}" if once else None))
     return entries
 
 
