@@ -17,6 +17,7 @@ from application.analytics.aggregation import SETTLE, AggregateAnalytics
 from application.analytics.journal import journal_entries, viewed, watched
 from application.analytics.reports import AnalyticsByItem, AnalyticsSeries
 from application.analytics.retention import PruneViews
+from application.catalog.authoring import CreateContent
 from application.principal import Principal
 from domain.analytics.daily import (
     ActivityFact,
@@ -45,6 +46,7 @@ from domain.analytics.metrics import (
     roll_up,
     total_of,
 )
+from domain.catalog.rules import ContentType
 from domain.commerce.events import PurchaseCompleted
 from domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from domain.identity.events import PasswordChanged
@@ -252,8 +254,14 @@ def test_only_owners_run_or_read_the_platform_and_creators_only_their_own() -> N
     customer = app.person("ann@example.com")
     creator = app.person("host@example.com", Role.PLATFORM_CREATOR)
     other = app.person("maya@example.com", Role.MEDIA_OWNER)
+    mine = app.handle(CreateContent(actor=creator.principal, title="Host's essay",
+                                    content_type=ContentType.WRITTEN, price="10.00",
+                                    body_html="<p>x</p>")).id
+    theirs = app.handle(CreateContent(actor=other.principal, title="Maya's notes",
+                                      content_type=ContentType.WRITTEN, price="7.00",
+                                      body_html="<p>y</p>")).id
     app.store.analytics_facts[D] = DayFacts(D, money=(
-        sale("10.00", creator.id, ITEMS[0]), sale("7.00", other.id, ITEMS[1])))
+        sale("10.00", creator.id, mine), sale("7.00", other.id, theirs)))
     app.handle(AggregateAnalytics(actor=SYSTEM, first=D))
 
     with pytest.raises(Forbidden):
@@ -265,20 +273,24 @@ def test_only_owners_run_or_read_the_platform_and_creators_only_their_own() -> N
         app.handle(AnalyticsSeries(actor=customer.principal, metric="views", mine=True))
     assert refused.value.code == "auth.creators_only"
 
-    mine = app.handle(AnalyticsSeries(actor=creator.principal, metric="revenue_gross",
-                                      first=D, last=D, mine=True))
-    assert (mine.dimension, mine.total) == (by_seller(creator.id), Decimal("10.00"))
+    own = app.handle(AnalyticsSeries(actor=creator.principal, metric="revenue_gross",
+                                     first=D, last=D, mine=True))
+    assert (own.dimension, own.total) == (by_seller(creator.id), Decimal("10.00"))
     everyone = app.handle(AnalyticsSeries(actor=SYSTEM, metric="revenue_gross", first=D,
                                           last=D))
     assert everyone.total == Decimal("17.00")
     with pytest.raises(NotFound):  # another creator's item, or an unknown one
         app.handle(AnalyticsSeries(actor=creator.principal, metric="views",
-                                   dimension=f"item:{ITEMS[1]}", mine=True))
+                                   dimension=f"item:{theirs}", mine=True))
     with pytest.raises(Forbidden) as refused:
         app.handle(AnalyticsSeries(actor=creator.principal, metric="credits_issued",
                                    mine=True))
     assert refused.value.code == "analytics.platform_metric"
-    assert app.handle(AnalyticsByItem(actor=creator.principal, first=D, mine=True)).lines == []
+    lines = app.handle(AnalyticsByItem(actor=creator.principal, first=D, mine=True)).lines
+    assert [(x.item_id, x.title, x.values[Metric.REVENUE_GROSS]) for x in lines] == [
+        (mine, "Host's essay", Decimal("10.00"))]
+    everyone_items = app.handle(AnalyticsByItem(actor=SYSTEM, first=D)).lines
+    assert [x.title for x in everyone_items] == ["Host's essay", "Maya's notes"]
 
 
 def test_pruned_views_leave_the_journal_and_rebuilt_days_keep_their_counts() -> None:
