@@ -418,6 +418,9 @@ def test_creators_see_only_their_own(platform: Platform, week: dict[str, Any]) -
     refused(p.get(f"{studio}?metric=views&dimension=source:content", "maya"), 422,
             "analytics.dimension")
     refused(p.get(f"{studio}?metric=views", "ann"), 403, "auth.creators_only")
+    # Refused before the input is read: a bad metric is no different.
+    refused(p.get(f"{studio}?metric=bogus&group=year", "ann"), 403, "auth.creators_only")
+    refused(p.get("/api/v1/admin/analytics?metric=bogus", "host"), 403, "auth.owner_only")
     refused(p.get("/api/v1/admin/analytics?metric=views", "maya"), 403, "auth.owner_only")
     refused(p.get("/api/v1/admin/analytics/items", "host"), 403, "auth.owner_only")
 

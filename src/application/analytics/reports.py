@@ -87,6 +87,9 @@ class SeriesView:
 
 def analytics_series(cmd: AnalyticsSeries, uow: UnitOfWork, services: Services
                      ) -> SeriesView:
+    # Who may ask comes before what was asked: a refusal says nothing about the input.
+    cmd.actor.require(Permission.ANALYTICS_VIEW_OWN if cmd.mine
+                      else Permission.ANALYTICS_VIEW_ALL)
     metric = parse_metric(cmd.metric)
     group = parse_group(cmd.group)
     span = DayRange.of(cmd.first, cmd.last, today=services.clock.now().date())
@@ -109,9 +112,7 @@ def analytics_series(cmd: AnalyticsSeries, uow: UnitOfWork, services: Services
 def _dimension(cmd: AnalyticsSeries, uow: UnitOfWork, metric: Metric) -> str:
     dimension = parse_dimension(cmd.dimension)
     if not cmd.mine:
-        cmd.actor.require(Permission.ANALYTICS_VIEW_ALL)
         return dimension
-    cmd.actor.require(Permission.ANALYTICS_VIEW_OWN)
     seller = cmd.actor.require_user()
     if metric not in CREATOR_METRICS:
         raise Forbidden("Memberships and credits are the platform's; only its owners see "
@@ -158,12 +159,11 @@ class ItemsView:
 
 def analytics_by_item(cmd: AnalyticsByItem, uow: UnitOfWork, services: Services
                       ) -> ItemsView:
+    cmd.actor.require(Permission.ANALYTICS_VIEW_OWN if cmd.mine
+                      else Permission.ANALYTICS_VIEW_ALL)
     span = DayRange.of(cmd.first, cmd.last, today=services.clock.now().date())
     if cmd.mine:
-        cmd.actor.require(Permission.ANALYTICS_VIEW_OWN)
         known = uow.analytics.items_of(cmd.actor.require_user())
-    else:
-        cmd.actor.require(Permission.ANALYTICS_VIEW_ALL)
     totals = uow.analytics.by_item(ITEM_METRICS, span.first, span.last)
     if not cmd.mine:
         known = uow.analytics.titles(totals)
