@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -286,3 +287,14 @@ def text_field(value: Any, field: str, limit: int, *, required: bool) -> str | N
         raise ValidationError(f"{field} is longer than {limit} characters.",
                               code="validation.too_long", field=field)
     return value.strip()
+
+
+# Days a report may name: wide enough for any real record, and far from the calendar's
+# ends, where stepping back from a day would overflow.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
+def spreadsheet_text(text: str) -> str:
+    """A cell of people's text (a title, a name) that a spreadsheet would run as a formula
+    is written as text (OWASP "CSV injection")."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -27,6 +27,7 @@ from domain.analytics.daily import (
     MembersFact,
     MoneyFact,
     build_rows,
+    monthly_value,
 )
 from domain.analytics.journal import EventType, SubjectType
 from domain.analytics.metrics import (
@@ -320,3 +321,13 @@ def test_pruned_views_leave_the_journal_and_rebuilt_days_keep_their_counts() -> 
     app.handle(AggregateAnalytics(actor=SYSTEM, first=D))
     assert app.store.analytics_rows[(D, Metric.VIEWS, TOTAL)] == 1
     assert app.store.analytics_rows[(D, Metric.REVENUE_GROSS, TOTAL)] == Decimal("3.00")
+
+
+def test_the_credit_ledgers_sums_and_a_subscriptions_monthly_value() -> None:
+    fact = CreditsFact.from_totals({"earned_subscription": 4, "earned_purchase": 10,
+                                    "spent_offering": -6, "refunded_offering": 2,
+                                    "expired": -3, "adjustment": -1})
+    assert fact == CreditsFact(issued=14, spent=4, expired=3, adjusted=-1)
+    assert CreditsFact.from_totals({}) == CreditsFact()
+    assert monthly_value("monthly", Decimal("12.00"), Decimal("120.00")) == Decimal("12.00")
+    assert monthly_value("yearly", Decimal("12.00"), Decimal("100.00")) == Decimal("8.33")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,3 +50,12 @@ JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
 Amount = sa.Numeric(10, 2, asdecimal=True)
 
 UUIDKey = sa.Uuid(as_uuid=True)
+
+
+CENT = Decimal("0.01")
+
+
+def exact_cents(value: object) -> Decimal:
+    """A sum as Decimal. SQLite keeps NUMERIC as a float and sums floats; every amount
+    has two decimals, so rounding the sum to the cent gives the exact total back."""
+    return Decimal(str(value or 0)).quantize(CENT)

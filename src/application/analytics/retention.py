@@ -16,9 +16,9 @@ from application.analytics.aggregation import PRUNED, RUN
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
-from domain.analytics.metrics import FIRST_DAY
 from domain.errors import Conflict, ValidationError
 from domain.identity.permissions import Permission
+from domain.values import FIRST_DAY
 
 KEEP_AT_LEAST = timedelta(days=30)
 BATCH = 10_000  # rows per statement and transaction: no long lock on the journal

@@ -18,13 +18,10 @@ from application.unit_of_work import UnitOfWork
 from domain.errors import NotFound, ValidationError
 from domain.identity.permissions import Permission
 from domain.identity.roles import Role
-from domain.values import Email
+from domain.values import FIRST_DAY, LAST_DAY, Email, spreadsheet_text
 
 log = logging.getLogger("patronage.payouts")
 MAX_DAYS = 5 * 366
-# Days a report may name: wide enough for any real sale, and far from the calendar's
-# ends, where the arithmetic below would overflow.
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 # Payouts change a few times a week; a dashboard read within this reuses the last answer.
 PAYOUTS_FRESH = timedelta(minutes=5)
 PAYOUTS_LIMIT = 50
@@ -111,19 +108,13 @@ CSV_HEADER = ("section", "key", "label", "kind", "currency", "gross", "refunds",
               "platform_fee", "net", "sales")
 
 
-def _cell(text: str) -> str:
-    # A spreadsheet runs a cell that starts with one of these as a formula; titles and
-    # names are people's text, so they are defused (OWASP "CSV injection").
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def csv_rows(report: EarningsReport) -> Iterator[tuple[str, ...]]:
     """The report as spreadsheet rows, header first; ``section`` says which table."""
     yield CSV_HEADER
     for section, lines in (("total", report.totals), ("month", report.by_month),
                            ("item", report.by_item), ("seller", report.by_seller)):
         for x in lines:
-            yield (section, x.key, _cell(x.label), x.kind, x.currency, str(x.gross),
+            yield (section, x.key, spreadsheet_text(x.label), x.kind, x.currency, str(x.gross),
                    str(x.refunds), str(x.platform_fee), str(x.net), str(x.sales))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
@@ -63,6 +63,26 @@ class CreditsFact:
     spent: int = 0  # net of spends given back
     expired: int = 0
     adjusted: int = 0  # signed
+
+    @classmethod
+    def from_totals(cls, totals: Mapping[str, int]) -> CreditsFact:
+        """From the day's credit-ledger sums by transaction type (spends and expiries are
+        negative there)."""
+        return cls(
+            issued=totals.get("earned_subscription", 0) + totals.get("earned_purchase", 0),
+            # A spend given back (a cancelled booking) undoes one.
+            spent=-(totals.get("spent_offering", 0) + totals.get("refunded_offering", 0)),
+            expired=-totals.get("expired", 0),
+            adjusted=totals.get("adjustment", 0))
+
+
+def monthly_value(billing_period: str, price_monthly: Decimal | None,
+                  price_yearly: Decimal | None) -> Decimal:
+    """What one subscription adds to MRR: its monthly price, or a twelfth of its yearly
+    one, to the cent."""
+    if billing_period == "monthly":
+        return price_monthly or Decimal(0)
+    return ((price_yearly or Decimal(0)) / 12).quantize(Decimal("0.01"))
 
 
 @attrs.frozen

@@ -17,11 +17,9 @@ from uuid import UUID
 import attrs
 
 from domain.errors import ValidationError
+from domain.values import FIRST_DAY, LAST_DAY
 
 MAX_RANGE_DAYS = 3 * 366 + 1
-# Days a range may name: wide enough for any real record, and far from the calendar's
-# ends, where stepping back from a day would overflow.
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 
 class Unit(enum.StrEnum):

@@ -24,6 +24,7 @@ from application.analytics.reports import (
 )
 from domain.analytics.metrics import Metric, Unit
 from domain.identity.api_keys import Scope
+from domain.values import spreadsheet_text
 from entrypoints.http.auth import SECURED
 from entrypoints.http.dependencies import Actor, App, takes_key
 from entrypoints.http.openapi import AUTHENTICATED, OWNER
@@ -77,12 +78,6 @@ def items_out(v: ItemsView) -> ItemsOut:
     return ItemsOut(start=v.first, end=v.last, items=[item_out(x) for x in v.lines])
 
 
-def _safe(text: str) -> str:
-    """Titles are people's text: one that a spreadsheet would run as a formula is
-    written as text (OWASP "CSV injection"). Numbers, negative ones included, are not."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def csv_response(rows: Iterable[Sequence[object]], name: str) -> Response[bytes]:
     out = io.StringIO()
     csv.writer(out).writerows(rows)
@@ -102,7 +97,7 @@ def items_csv(v: ItemsView, prefix: str) -> Response[bytes]:
     for line in v.lines:
         out = item_out(line)
         cells = [getattr(out, name) for name in ITEM_HEADER]
-        cells[ITEM_HEADER.index("title")] = _safe(out.title)
+        cells[ITEM_HEADER.index("title")] = spreadsheet_text(out.title)
         rows.append(cells)
     return csv_response(rows, f"{prefix}-items-{v.first}-{v.last}")
 

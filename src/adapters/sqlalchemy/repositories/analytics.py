@@ -29,6 +29,7 @@ from adapters.sqlalchemy.tables import (
     subscription_tiers,
     subscriptions,
 )
+from adapters.sqlalchemy.types import exact_cents
 from domain.analytics.daily import (
     ActivityFact,
     CreditsFact,
@@ -37,11 +38,12 @@ from domain.analytics.daily import (
     MembersFact,
     MoneyFact,
     Row,
+    monthly_value,
 )
 from domain.analytics.journal import EventType, JournalEntry
 from domain.analytics.metrics import Metric, Source
+from domain.payouts.earnings import ItemRef
 
-CENT = Decimal("0.01")
 _ITEM_FIRST, _ITEM_AFTER = "item:", "item;"  # ';' sorts right after ':'
 _ENGAGEMENT = {EventType.CONTENT_VIEWED.value: Metric.VIEWS,
                EventType.CONTENT_PLAYED.value: Metric.PLAYS,
@@ -51,10 +53,6 @@ _BOOKINGS = {EventType.BOOKING_CONFIRMED.value: Metric.BOOKINGS,
 _ATTENDANCE = {"completed": Metric.ATTENDED, "no_show": Metric.NO_SHOWS}
 _MARKS = (EventType.BOOKING_ATTENDED.value, EventType.BOOKING_MISSED.value)
 
-
-def _exact(value: object) -> Decimal:
-    """SQLite sums NUMERIC as floats; every amount has two decimals, so the cent is exact."""
-    return Decimal(str(value or 0)).quantize(CENT)
 
 
 def _bounds(day: date) -> tuple[datetime, datetime]:
@@ -168,11 +166,12 @@ class SqlAnalyticsStore:
                       e.c.offering_id))
         facts = []
         for r in rows:
-            source = (Source.CONTENT if r.content_id else Source.SERIES if r.series_id
-                      else Source.OFFERING)
+            item = ItemRef(content_id=r.content_id, series_id=r.series_id,
+                           offering_id=r.offering_id)
             facts.append(MoneyFact(
-                flow=Flow.SALE if r.entry_type == "sale" else Flow.REFUND, source=source,
-                amount=_exact(r.amount), fee=_exact(r.fee), seller_id=r.seller_id,
+                flow=Flow.SALE if r.entry_type == "sale" else Flow.REFUND,
+                source=Source(item.kind),
+                amount=exact_cents(r.amount), fee=exact_cents(r.fee), seller_id=r.seller_id,
                 item_id=r.content_id or r.series_id or r.offering_id))
         return facts
 
@@ -192,9 +191,9 @@ class SqlAnalyticsStore:
                    r.c.created_at < end,
                    sa.or_(r.c.status.is_(None), r.c.status.not_in(("failed", "canceled"))))
             .group_by(p.c.credit_pack_id))
-        return ([MoneyFact(Flow.SALE, Source.PACK, _exact(row.amount),
+        return ([MoneyFact(Flow.SALE, Source.PACK, exact_cents(row.amount),
                            item_id=row.credit_pack_id) for row in sold]
-                + [MoneyFact(Flow.REFUND, Source.PACK, _exact(row.amount),
+                + [MoneyFact(Flow.REFUND, Source.PACK, exact_cents(row.amount),
                              item_id=row.credit_pack_id) for row in back])
 
     def _memberships(self, start: datetime, end: datetime) -> list[MoneyFact]:
@@ -204,7 +203,7 @@ class SqlAnalyticsStore:
                 .where(events.c.event_type == EventType.MEMBERSHIP_PAID.value,
                        events.c.created_at >= start, events.c.created_at < end)):
             tier = data.get("tier_id")
-            paid[UUID(tier) if tier else None] += _exact(data.get("amount"))
+            paid[UUID(tier) if tier else None] += exact_cents(data.get("amount"))
         return [MoneyFact(Flow.SALE, Source.MEMBERSHIP, amount, tier_id=tier)
                 for tier, amount in paid.items()]
 
@@ -224,8 +223,8 @@ class SqlAnalyticsStore:
             .group_by(s.c.tier_id, s.c.billing_period, t.c.price_monthly, t.c.price_yearly))
         counts: dict[UUID, list[Any]] = defaultdict(lambda: [0, Decimal(0), 0, 0])
         for r in active:
-            monthly = (_exact(r.price_monthly) if r.billing_period == "monthly"
-                       else (_exact(r.price_yearly) / 12).quantize(CENT))
+            monthly = monthly_value(r.billing_period, exact_cents(r.price_monthly),
+                                    exact_cents(r.price_yearly))
             counts[r.tier_id][0] += r.n
             counts[r.tier_id][1] += monthly * r.n
         joined_or_left = self._execute(
@@ -243,15 +242,9 @@ class SqlAnalyticsStore:
 
     def _credits(self, start: datetime, end: datetime) -> CreditsFact:
         c = credit_transactions
-        sums = {r.type: int(r.total or 0) for r in self._execute(
+        return CreditsFact.from_totals({r.type: int(r.total or 0) for r in self._execute(
             sa.select(c.c.type, sa.func.sum(c.c.amount).label("total"))
-            .where(c.c.created_at >= start, c.c.created_at < end).group_by(c.c.type))}
-        return CreditsFact(
-            issued=sums.get("earned_subscription", 0) + sums.get("earned_purchase", 0),
-            # Spends are negative; a spend given back (a cancelled booking) undoes one.
-            spent=-(sums.get("spent_offering", 0) + sums.get("refunded_offering", 0)),
-            expired=-sums.get("expired", 0),
-            adjusted=sums.get("adjustment", 0))
+            .where(c.c.created_at >= start, c.c.created_at < end).group_by(c.c.type))})
 
     def _engagement(self, start: datetime, end: datetime) -> list[ActivityFact]:
         counted = (
@@ -311,7 +304,7 @@ class SqlAnalyticsStore:
                 sa.select(a.c.metric, a.c.day, a.c.value)
                 .where(a.c.metric.in_([m.value for m in metrics]),
                        a.c.dimension == dimension, a.c.day >= first, a.c.day <= last)):
-            found[Metric(r.metric)][r.day] = _exact(r.value)
+            found[Metric(r.metric)][r.day] = exact_cents(r.value)
         return found
 
     def by_item(self, metrics: Iterable[Metric], first: date, last: date
@@ -324,7 +317,7 @@ class SqlAnalyticsStore:
                        a.c.dimension >= _ITEM_FIRST, a.c.dimension < _ITEM_AFTER,
                        a.c.day >= first, a.c.day <= last)
                 .group_by(a.c.dimension, a.c.metric)):
-            found[UUID(r.dimension[len(_ITEM_FIRST):])][Metric(r.metric)] = _exact(r.total)
+            found[UUID(r.dimension[len(_ITEM_FIRST):])][Metric(r.metric)] = exact_cents(r.total)
         return found
 
     def items_of(self, seller_id: UUID) -> Mapping[UUID, tuple[str, str]]:

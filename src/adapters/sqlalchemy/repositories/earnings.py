@@ -13,19 +13,14 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import content, content_series, earnings_entries, offerings, users
+from adapters.sqlalchemy.types import exact_cents
 from application.ports.payouts import EarningsLine, Grouping
 from domain.commerce.revenue import RevenueSplit
 from domain.payouts.earnings import EarningsEntry, EntryType, ItemRef, SourceType
 from domain.values import Money
 
 e = earnings_entries
-CENT = Decimal("0.01")
 
-
-def _exact(value: object) -> Decimal:
-    """A sum as Decimal. SQLite keeps NUMERIC as a float and sums floats; every amount
-    has two decimals, so rounding the sum to the cent gives the exact total back."""
-    return Decimal(str(value or 0)).quantize(CENT)
 
 
 def _row(entry: EarningsEntry) -> dict[str, Any]:
@@ -88,7 +83,7 @@ class SqlEarningsRepository:
     def refunded(self, payment_ref: str) -> Decimal:
         total = self._execute(sa.select(sa.func.coalesce(sa.func.sum(e.c.amount), 0)).where(
             e.c.entry_type == EntryType.REFUND.value, e.c.payment_ref == payment_ref)).scalar()
-        return _exact(total)
+        return exact_cents(total)
 
     def _month(self) -> sa.ColumnElement[str]:
         if self._execute.dialect == "postgresql":
@@ -134,7 +129,7 @@ class SqlEarningsRepository:
             key = str(r["key"]) if "key" in r else "total"
             lines.append(EarningsLine(
                 key=key, label=str(r.get("label") or key), currency=r["currency"],
-                gross=_exact(r["gross"]), refunds=_exact(r["refunds"]),
-                platform_fee=_exact(r["platform_fee"]), net=_exact(r["net"]),
+                gross=exact_cents(r["gross"]), refunds=exact_cents(r["refunds"]),
+                platform_fee=exact_cents(r["platform_fee"]), net=exact_cents(r["net"]),
                 sales=int(r["sales"]), kind=str(r.get("kind") or "")))
         return lines
