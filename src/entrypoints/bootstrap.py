@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, Literal
 from uuid import UUID
 
+import anyio.to_thread
 import sqlalchemy as sa
 
 from adapters.calendar.ics import IcsCalendarWriter
@@ -28,12 +29,19 @@ from adapters.r2.storage import R2MediaStorage
 from adapters.sandbox_payments.gateway import SandboxGateway
 from adapters.sqlalchemy import migrate
 from adapters.sqlalchemy.engine import create_engine
+from adapters.sqlalchemy.pinned import PinnedConnections
 from adapters.sqlalchemy.sandbox_clock import SandboxClock
 from adapters.sqlalchemy.unit_of_work import uow_factory
 from adapters.system.clock import SystemClock
 from adapters.system.ids import UUIDv7Generator
 from application.handlers import COMMAND_HANDLERS, default_routing
-from application.messagebus import MessageBus, OutboxProcessor, RetryPolicy
+from application.messagebus import (
+    MessageBus,
+    OutboxProcessor,
+    Query,
+    RetryPolicy,
+    SingleStatementWrites,
+)
 from application.ports.mail import Mailer
 from application.ports.media import MediaStorage
 from application.ports.metrics import Metrics, NoMetrics
@@ -61,8 +69,12 @@ class Patronage:
         engine: sa.Engine,
         settings: Settings,
         dispatcher: InlineDispatcher | BackgroundDispatcher,
+        loop_bus: MessageBus | None = None,
+        pinned: PinnedConnections | None = None,
     ) -> None:
         self.bus = bus
+        self.loop_bus = loop_bus
+        self.pinned = pinned
         self.outbox = outbox
         self.services = services
         self.engine = engine
@@ -71,6 +83,21 @@ class Patronage:
 
     def handle(self, message: object) -> Any:
         return self.bus.handle(message)
+
+    async def handle_hot(self, message: Query | SingleStatementWrites) -> Any:
+        """For an async caller (the HTTP server's event loop): a query or single-statement
+        write on one of the hot paths.
+
+        On PostgreSQL it runs right here, on the loop thread's own connection: no hop
+        to a thread pool, no pool checkout (decision 9). Elsewhere, and for anything
+        that may wait on a lock for long (SQLite's single writer), it runs in a worker
+        thread like every other command.
+        """
+        if not isinstance(message, Query | SingleStatementWrites):
+            raise TypeError(f"{type(message).__name__} is not a query or single-statement write")
+        if self.loop_bus is not None:
+            return self.loop_bus.handle(message)
+        return await anyio.to_thread.run_sync(self.bus.handle, message)
 
     def readiness(self) -> dict[str, str]:
         """Can this process serve? Its database answers and is at the latest migration.
@@ -104,6 +131,8 @@ class Patronage:
 
     def close(self) -> None:
         self.dispatcher.close()
+        if self.pinned is not None:
+            self.pinned.close()
         self.engine.dispose()
 
 
@@ -231,5 +260,13 @@ def bootstrap(
     )
     late.append(dispatcher)
     bus = MessageBus(make_uow, services, COMMAND_HANDLERS, dispatcher)
+    pinned = loop_bus = None
+    if engine.dialect.name == "postgresql":
+        pinned = PinnedConnections(engine)
+        loop_bus = MessageBus(
+            uow_factory(engine, clock=clock, ids=ids, subscribers=routing.handler_names_for,
+                        pinned=pinned),
+            services, COMMAND_HANDLERS, dispatcher)
     return Patronage(bus=bus, outbox=processor, services=services, engine=engine,
-                     settings=settings, dispatcher=dispatcher)
+                     settings=settings, dispatcher=dispatcher, loop_bus=loop_bus,
+                     pinned=pinned)

@@ -177,10 +177,12 @@ def require_libpq_tracing(engine: sa.Engine, directory: Path) -> None:
 
 
 @contextmanager
-def round_trips(engine: sa.Engine, directory: Path) -> Iterator[list[str]]:
+def round_trips(engine: sa.Engine, directory: Path, patronage: Patronage
+                ) -> Iterator[list[str]]:
     """What the app sent to PostgreSQL while the block ran, one entry per round trip.
 
-    before_cursor_execute cannot see what psycopg sends by itself (BEGIN, COMMIT,
+    Traced: the connections checked out meanwhile, and those the server's threads keep
+    for the hot paths (decision 9). before_cursor_execute cannot see what psycopg sends by itself (BEGIN, COMMIT,
     ROLLBACK, statement preparation), so this reads libpq's protocol trace of the
     connections checked out: a simple-protocol "Query" or an extended-protocol "Sync"
     ends one round trip. psycopg prepares a statement on a connection once it has run
@@ -200,6 +202,9 @@ def round_trips(engine: sa.Engine, directory: Path) -> Iterator[list[str]]:
             dbapi_connection.pgconn.untrace()
 
     sent: list[str] = []
+    kept = patronage.pinned.driver_connections() if patronage.pinned else []
+    for dbapi_connection in kept:
+        dbapi_connection.pgconn.trace(handle.fileno())
     sa.event.listen(engine.pool, "checkout", checkout)
     sa.event.listen(engine.pool, "checkin", checkin)
     try:
@@ -207,6 +212,8 @@ def round_trips(engine: sa.Engine, directory: Path) -> Iterator[list[str]]:
     finally:
         sa.event.remove(engine.pool, "checkout", checkout)
         sa.event.remove(engine.pool, "checkin", checkin)
+        for dbapi_connection in kept:
+            dbapi_connection.pgconn.untrace()
         handle.close()
         prepared: dict[str, str] = {}
         parsed, executed = "", False
@@ -1138,7 +1145,7 @@ def test_hot_paths_on_the_wire(patronage: Patronage, client: Client, clean_db: s
         assert call().status_code == 200
     measured: dict[str, list[str]] = {}
     for name, call in calls.items():
-        with round_trips(clean_db, tmp_path) as sent:
+        with round_trips(clean_db, tmp_path, patronage) as sent:
             assert call().status_code == 200
         measured[name] = sent
     print("round trips:", {name: (len(sent), sent) for name, sent in measured.items()})

@@ -886,6 +886,8 @@ def test_an_access_check_is_one_statement(world: World) -> None:
     film = video(w, category="yoga", visibility="members_only")
     grant(w, w.a, film, "preview", expires_at=datetime.now(UTC) - timedelta(days=1))
     subscribe(w, w.a, categories=["yoga"])
+    # The first request also sets up the server thread's own connection (decision 9).
+    assert access(w, film, w.b)["allowed"] is False
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:

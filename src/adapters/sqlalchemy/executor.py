@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adapters.sqlalchemy.prepared import Statement, prepared
 from domain.errors import ConcurrencyConflict, Conflict, Unavailable
 
 # PostgreSQL SQLSTATEs that mean "try again": serialization failure, deadlock.
@@ -58,15 +60,69 @@ class Executor:
             return self.connection.execute(statement, params)
         except sa_exc.IntegrityError:
             raise
-        except sa_exc.OperationalError as error:
-            raise translate_operational(error) from error
         except sa_exc.DBAPIError as error:
-            if sqlstate(error) in RETRYABLE_SQLSTATES:
-                raise ConcurrencyConflict("Concurrent update; please retry.") from error
-            if sqlstate(error) in LOCK_TIMEOUT_SQLSTATES:
-                raise Unavailable("The resource is busy; please retry.",
-                                  code="service.busy") from error
+            translated = translate(error)
+            if translated is error:
+                raise
+            raise translated from error
+
+    def rows(self, statement: Statement, params: Mapping[str, Any]
+             ) -> Sequence[Mapping[str, Any]]:
+        """The rows of a hot statement, by column name.
+
+        ``statement`` must be built once per shape and kept (it is prepared once, keyed
+        by identity). On PostgreSQL it runs on the driver's connection with its SQL
+        compiled once; on SQLite it takes the usual path.
+        """
+        if self.dialect != "postgresql":
+            return cast(Sequence[Mapping[str, Any]], self(statement, params).mappings().all())
+        shape = prepared(statement, params)
+        values = shape.values(params)
+        connection = self.connection
+        if not connection.in_transaction() and not _autocommit(connection):
+            connection.begin()  # so that the unit of work's commit covers this statement
+        driver = cast(psycopg.Connection[Any], connection.connection.driver_connection)
+        cursor = psycopg.RawCursor(driver)
+        if connection._has_events or connection.engine._has_events:
+            # Listeners (statement counts in tests) see these statements like any other.
+            connection.dispatch.before_cursor_execute(
+                connection, cast(Any, cursor), shape.sql, values, None, False)
+        try:
+            cursor.execute(shape.sql, values)
+            found = cursor.fetchall()
+            names = shape.names(cursor)
+        except psycopg.Error as error:
+            try:
+                # SQLAlchemy's own handling: wraps the error, and on a lost connection
+                # invalidates it and the pool's older ones, as for any other statement.
+                connection._handle_dbapi_exception(error, shape.sql, values,
+                                                  cast(Any, cursor), None)
+            except sa_exc.IntegrityError:
+                raise
+            except sa_exc.DBAPIError as wrapped:
+                translated = translate(wrapped)
+                if translated is wrapped:
+                    raise
+                raise translated from wrapped
             raise
+        finally:
+            cursor.close()
+        return [dict(zip(names, row, strict=True)) for row in found]
+
+
+def _autocommit(connection: sa.Connection) -> bool:
+    return bool(connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
+
+
+def translate(error: sa_exc.DBAPIError) -> Exception:
+    """The domain error a failed statement means; the driver's own error otherwise."""
+    if isinstance(error, sa_exc.OperationalError):
+        return translate_operational(error)
+    if sqlstate(error) in RETRYABLE_SQLSTATES:
+        return ConcurrencyConflict("Concurrent update; please retry.")
+    if sqlstate(error) in LOCK_TIMEOUT_SQLSTATES:
+        return Unavailable("The resource is busy; please retry.", code="service.busy")
+    return error
 
 
 def translate_operational(error: sa_exc.OperationalError) -> Exception:

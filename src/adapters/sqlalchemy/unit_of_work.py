@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, translate_operational
+from adapters.sqlalchemy.pinned import PinnedConnections
 from adapters.sqlalchemy.repositories.access import SqlAccessFacts
 from adapters.sqlalchemy.repositories.analytics import SqlAnalyticsStore, SqlJournal
 from adapters.sqlalchemy.repositories.api_keys import SqlApiKeyRepository
@@ -69,8 +70,10 @@ class SqlAlchemyUnitOfWork:
         subscribers: Callable[[DomainEvent], list[str]],
         read_only: bool = False,
         on_wait: Callable[[float], None] | None = None,
+        pinned: PinnedConnections | None = None,
     ) -> None:
         self._engine = engine
+        self._pinned = pinned
         self._on_wait = on_wait
         self._clock = clock
         self._ids = ids
@@ -83,6 +86,11 @@ class SqlAlchemyUnitOfWork:
         return self._read_only
 
     def __enter__(self) -> Self:
+        if self._pinned is not None:
+            # The calling thread's own connection, already in autocommit (see pinned.py).
+            self._connection = self._pinned.get()
+            self._executor = Executor(self._connection)
+            return self
         started = time.perf_counter()
         try:
             connection = self._engine.connect()
@@ -111,7 +119,8 @@ class SqlAlchemyUnitOfWork:
         try:
             self.rollback()
         finally:
-            self._connection.close()
+            if self._pinned is None:
+                self._connection.close()
 
     # Repositories are made on first use: most units of work touch one or two.
     @cached_property
@@ -294,11 +303,14 @@ def uow_factory(
     ids: IdGenerator,
     subscribers: Callable[[DomainEvent], list[str]],
     on_wait: Callable[[float], None] | None = None,
+    pinned: PinnedConnections | None = None,
 ) -> SqlAlchemyUnitOfWorkFactory:
+    """Units of work on ``engine``'s pool; with ``pinned``, read-only ones on the
+    calling thread's own connection instead (writing ones always take a pooled one)."""
     def make(*, read_only: bool = False) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(
             engine, clock=clock, ids=ids, subscribers=subscribers, read_only=read_only,
-            on_wait=on_wait,
+            on_wait=on_wait, pinned=pinned if read_only else None,
         )
 
     return make

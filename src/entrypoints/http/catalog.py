@@ -35,8 +35,8 @@ class ContentController(Controller):
     path = "/api/v1/content"
     tags = ["catalog"]
 
-    @get("/", sync_to_thread=True, responses=PUBLIC)
-    def browse(
+    @get("/", responses=PUBLIC)
+    async def browse(
         self,
         patronage: App,
         category: Annotated[str | None, QueryParameter(name="category", max_length=100)] = None,
@@ -58,7 +58,7 @@ class ContentController(Controller):
         (as a word or the start of one), best matches first unless `sort` says
         otherwise. Pass the returned `next_cursor` as `cursor` for the next page.
         """
-        page = patronage.handle(
+        page = await patronage.handle_hot(
             BrowseCatalog(
                 category=category,
                 tag=tag,
@@ -84,39 +84,38 @@ class ContentController(Controller):
         )
         return Response(content_out(detail), headers=NO_STORE)
 
-    @get("/{content_id:uuid}/access", sync_to_thread=True, responses=READ, security=OPTIONAL_AUTH)
-    def access(
+    @get("/{content_id:uuid}/access", responses=READ, security=OPTIONAL_AUTH)
+    async def access(
         self, content_id: FromPath[UUID], patronage: App, request: Request[Any, Any, Any]
     ) -> AccessOut:
         """May the caller see this item, and why (owner, public, free, grant:…, membership,
         purchase_required, membership_required, prerequisites_incomplete, …)."""
-        view = patronage.handle(CheckAccess(content_id=content_id, token=optional_token(request)))
+        view = await patronage.handle_hot(
+            CheckAccess(content_id=content_id, token=optional_token(request)))
         return access_out(view)
 
     @post(
         "/{content_id:uuid}/playback",
         status_code=200,
-        sync_to_thread=True,
         responses=problems(400, 401, 403, 404, 503),
         security=OPTIONAL_AUTH,
     )
-    def playback(
+    async def playback(
         self, content_id: FromPath[UUID], patronage: App, request: Request[Any, Any, Any]
     ) -> Response[PlaybackOut]:
         """A signed media URL valid for a few minutes (Range requests supported), issued
         only when the caller may watch; 403 problem with the reason otherwise."""
-        result = patronage.handle(
+        result = await patronage.handle_hot(
             RequestPlayback(content_id=content_id, token=optional_token(request))
         )
         return Response(PlaybackOut(url=result.url, expires_at=result.expires_at), headers=NO_STORE)
 
     @put(
         "/{content_id:uuid}/progress",
-        sync_to_thread=True,
         responses=AUTHENTICATED,
         security=[{"BearerToken": []}],
     )
-    def progress(
+    async def progress(
         self,
         content_id: FromPath[UUID],
         data: JSONBody[ProgressBody],
@@ -124,7 +123,7 @@ class ContentController(Controller):
         request: Request[Any, Any, Any],
     ) -> ProgressOut:
         """Save the resume position (send it every ~10 s). Completed at 95%, and stays so."""
-        view = patronage.handle(
+        view = await patronage.handle_hot(
             RecordProgress(
                 content_id=content_id,
                 position_seconds=data.position_seconds,
@@ -143,9 +142,10 @@ class SeriesController(Controller):
     path = "/api/v1/series"
     tags = ["catalog"]
 
-    @get("/{slug:str}", sync_to_thread=True, responses=READ, security=OPTIONAL_AUTH)
-    def read(
+    @get("/{slug:str}", responses=READ, security=OPTIONAL_AUTH)
+    async def read(
         self, slug: FromPath[str], patronage: App, request: Request[Any, Any, Any]
     ) -> SeriesOut:
         """A series in order, with your access decision for each item."""
-        return series_out(patronage.handle(GetSeries(slug=slug, token=optional_token(request))))
+        return series_out(await patronage.handle_hot(
+            GetSeries(slug=slug, token=optional_token(request))))

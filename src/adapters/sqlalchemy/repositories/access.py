@@ -6,7 +6,7 @@ The statement starts from a one-row anchor so that it always returns the viewer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -71,12 +71,12 @@ class SqlAccessFacts:
             params["slug"] = slug
         elif item_mode == "ids":
             params["content_ids"] = list(content_ids or ())
-        rows = self._execute(self._statement(viewer_mode, item_mode), params).mappings().all()
+        rows = self._execute.rows(self._statement(viewer_mode, item_mode), params)
 
         first = rows[0]
         viewer_facts = (Viewer(first["user_id"], Role(first["role"]))
                         if first["user_id"] is not None else None)
-        grouped: dict[UUID, list[sa.RowMapping]] = {}
+        grouped: dict[UUID, list[Mapping[str, Any]]] = {}
         for row in rows:
             if row["id"] is not None:
                 grouped.setdefault(row["id"], []).append(row)
@@ -222,7 +222,7 @@ class SqlAccessFacts:
                                                video_playback.c.content_id == content.c.id))
         )
 
-    def _row(self, rows: list[sa.RowMapping], signed_in: bool) -> AccessRow:
+    def _row(self, rows: list[Mapping[str, Any]], signed_in: bool) -> AccessRow:
         r = rows[0]
         grants = tuple(Grant(x["grant_id"], x["access_type"], x["grant_expires_at"],
                              x["grant_last_accessed_at"])

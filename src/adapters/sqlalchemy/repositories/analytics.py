@@ -60,6 +60,10 @@ def _bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+JOURNAL_COLUMNS = ("id", "user_id", "event_type", "event_data", "subject_type", "subject_id",
+                   "source_key", "created_at", "recorded_at")
+
+
 def journal_row(entry: JournalEntry, now: datetime) -> dict[str, Any]:
     return {"id": entry.id, "user_id": entry.user_id, "event_type": entry.event_type.value,
             "event_data": dict(entry.properties), "subject_type": entry.subject_type.value,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,7 @@ ENTRY_COLUMNS = (
 )
 
 
-def entry_from(row: sa.Row[object] | sa.RowMapping) -> CatalogEntry:
+def entry_from(row: sa.Row[object] | Mapping[str, Any]) -> CatalogEntry:
     m = row._mapping if isinstance(row, sa.Row) else row
     return CatalogEntry(
         id=m["id"], slug=m["slug"], title=m["title"], description=m["description"],
@@ -74,7 +74,7 @@ class SqlCatalogQueries:
         if statement is None:
             statement = _BROWSE[shape] = self._build_browse(
                 sort, set(params), filters.price, after is not None, common=common)
-        return [entry_from(r) for r in self._execute(statement, params)]
+        return [entry_from(r) for r in self._execute.rows(statement, params)]
 
     def _build_browse(self, sort: str, present: set[str], price: str | None,
                       paged: bool, *, common: bool = False) -> sa.Select[Any]:

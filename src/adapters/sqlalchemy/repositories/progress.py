@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy.executor import Executor
-from adapters.sqlalchemy.repositories.analytics import journal_row
+from adapters.sqlalchemy.prepared import Statement
+from adapters.sqlalchemy.repositories.analytics import JOURNAL_COLUMNS, journal_row
 from adapters.sqlalchemy.tables import content, events, video_playback
 from application.ports.catalog import Progress
 from domain.analytics.journal import JournalEntry
@@ -20,38 +23,20 @@ class SqlProgressRepository:
     def upsert(self, user_id: UUID, content_id: UUID, position_seconds: int,
                duration_seconds: int, completed: bool, now: datetime,
                id_if_new: UUID, journal: Sequence[JournalEntry] = ()) -> Progress:
-        insert = self._execute.insert(video_playback).values(
-            id=id_if_new, user_id=user_id, content_id=content_id,
-            position_seconds=position_seconds, duration_seconds=duration_seconds,
-            completed=completed, created_at=now, updated_at=now,
-        )
-        # One round trip; completion is sticky (OR with what was stored).
-        stmt = insert.on_conflict_do_update(
-            index_elements=[video_playback.c.user_id, video_playback.c.content_id],
-            set_={
-                "position_seconds": insert.excluded.position_seconds,
-                "duration_seconds": insert.excluded.duration_seconds,
-                "completed": sa.or_(video_playback.c.completed, insert.excluded.completed),
-                "updated_at": insert.excluded.updated_at,
-            },
-        ).returning(video_playback.c.content_id, video_playback.c.position_seconds,
-                    video_playback.c.duration_seconds, video_playback.c.completed,
-                    video_playback.c.updated_at)
-        if journal:
-            logged = self._execute.insert(events).values(
-                [journal_row(entry, now) for entry in journal]
-            ).on_conflict_do_nothing(index_elements=[events.c.source_key])
-            if self._execute.dialect == "postgresql":
-                # Still one round trip: the journal entries ride along in a CTE.
-                saved = stmt.cte("saved")
-                row = self._execute(sa.select(saved).add_cte(
-                    logged.returning(events.c.id).cte("logged"))).one()
-                return Progress(row.content_id, row.position_seconds, row.duration_seconds,
-                                bool(row.completed), row.updated_at)
-            self._execute(logged)
-        row = self._execute(stmt).one()
-        return Progress(row.content_id, row.position_seconds, row.duration_seconds,
-                        bool(row.completed), row.updated_at)
+        params: dict[str, Any] = {
+            "id": id_if_new, "user_id": user_id, "content_id": content_id,
+            "position_seconds": position_seconds, "duration_seconds": duration_seconds,
+            "completed": completed, "now": now}
+        for n, entry in enumerate(journal):
+            params.update({f"j{n}_{key}": value
+                           for key, value in journal_row(entry, now).items()})
+        pg = self._execute.dialect == "postgresql"
+        if journal and not pg:
+            self._execute(_journal_insert(self._execute, len(journal)), params)
+        statement = _upsert_statement(self._execute, len(journal) if pg else 0)
+        row = self._execute.rows(statement, params)[0]
+        return Progress(row["content_id"], row["position_seconds"], row["duration_seconds"],
+                        bool(row["completed"]), row["updated_at"])
 
     def recent_unfinished(self, user_id: UUID, limit: int) -> Sequence[Progress]:
         rows = self._execute(
@@ -66,3 +51,55 @@ class SqlProgressRepository:
         )
         return [Progress(r.content_id, r.position_seconds, r.duration_seconds, bool(r.completed),
                          r.updated_at) for r in rows]
+
+
+# Built once per shape (dialect, number of journal entries), with bound parameters.
+_STATEMENTS: dict[tuple[str, int], Statement] = {}
+_JOURNAL: dict[tuple[str, int], postgresql.Insert | sqlite.Insert] = {}
+
+
+def _journal_insert(execute: Executor, count: int) -> postgresql.Insert | sqlite.Insert:
+    key = (execute.dialect, count)
+    if key not in _JOURNAL:
+        _JOURNAL[key] = execute.insert(events).values([
+            {name: sa.bindparam(f"j{n}_{name}", type_=events.c[name].type)
+             for name in JOURNAL_COLUMNS} for n in range(count)]
+        ).on_conflict_do_nothing(index_elements=[events.c.source_key])
+    return _JOURNAL[key]
+
+
+def _upsert_statement(execute: Executor, journaled: int) -> Statement:
+    """The resume-position upsert; on PostgreSQL with ``journaled`` journal entries
+    riding along in a CTE, so that it stays one round trip."""
+    key = (execute.dialect, journaled)
+    if key in _STATEMENTS:
+        return _STATEMENTS[key]
+    now = sa.bindparam("now", type_=video_playback.c.updated_at.type)
+    insert = execute.insert(video_playback).values(
+        id=sa.bindparam("id", type_=video_playback.c.id.type),
+        user_id=sa.bindparam("user_id", type_=video_playback.c.user_id.type),
+        content_id=sa.bindparam("content_id", type_=video_playback.c.content_id.type),
+        position_seconds=sa.bindparam("position_seconds", type_=sa.Integer()),
+        duration_seconds=sa.bindparam("duration_seconds", type_=sa.Integer()),
+        completed=sa.bindparam("completed", type_=sa.Boolean()),
+        created_at=now, updated_at=now,
+    )
+    # Completion is sticky (OR with what was stored).
+    upsert = insert.on_conflict_do_update(
+        index_elements=[video_playback.c.user_id, video_playback.c.content_id],
+        set_={
+            "position_seconds": insert.excluded.position_seconds,
+            "duration_seconds": insert.excluded.duration_seconds,
+            "completed": sa.or_(video_playback.c.completed, insert.excluded.completed),
+            "updated_at": insert.excluded.updated_at,
+        },
+    ).returning(video_playback.c.content_id, video_playback.c.position_seconds,
+                video_playback.c.duration_seconds, video_playback.c.completed,
+                video_playback.c.updated_at)
+    statement: Statement = upsert
+    if journaled:
+        logged = _journal_insert(execute, journaled)
+        statement = sa.select(upsert.cte("saved")).add_cte(
+            logged.returning(events.c.id).cte("logged"))
+    _STATEMENTS[key] = statement
+    return statement

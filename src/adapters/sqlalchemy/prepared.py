@@ -1,0 +1,104 @@
+"""Hot statements compiled once to PostgreSQL's own `$n` placeholders (decision 9).
+
+SQLAlchemy's execution path costs more CPU than PostgreSQL spends running our hot
+reads: every call re-renders expanding `IN` lists, psycopg re-parses any statement
+over 4 KiB (its parse cache stops there, and the access read is about 4 KiB), and the
+result layer builds a description and a row object per column. A `Prepared` statement
+does all of that once per shape; each call then binds values in a fixed order on a
+raw cursor, which psycopg prepares on the server after a few uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+# `numeric_dollar` renders each named parameter as one `$n`, however often it is used.
+_DIALECT = PGDialect_psycopg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+
+# What may be prepared: statements that compile (a text() would not need it).
+Statement = sa.Select[Any] | sa.Insert | sa.Update | sa.Delete
+
+
+class _Slot:
+    """Stands in for a caller's value while the statement is expanded."""
+
+    __slots__ = ("index", "name")
+
+    def __init__(self, name: str, index: int | None) -> None:
+        self.name = name
+        self.index = index
+
+
+class Prepared:
+    """One statement shape: its SQL text, and where each `$n` takes its value from.
+
+    A list parameter (an expanding `IN`) is fixed to the length it was prepared with;
+    the caller keys its cache by that length.
+    """
+
+    __slots__ = ("_names", "_plan", "sql", "statement")
+
+    def __init__(self, statement: Statement, shape: Mapping[str, Any]) -> None:
+        self.statement = statement  # kept alive: callers key their caches by its id
+        compiled = statement.compile(dialect=_DIALECT)
+        slots = {name: ([_Slot(name, i) for i in range(len(value))]
+                        if isinstance(value, list | tuple) else _Slot(name, None))
+                 for name, value in shape.items()}
+        state = compiled.construct_expanded_state(slots)
+        self.sql = state.statement
+        # The column types' own conversions (a JSON document to text, an aware time
+        # to UTC), as SQLAlchemy would apply them.
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for key, found in compiled._bind_processors.items():
+            if not callable(found):  # one per element: tuple-typed parameters
+                raise TypeError(f"parameter {key} of a tuple type cannot be prepared")
+            processors[key] = found
+        plan: list[tuple[str | None, int | None, Any, Callable[[Any], Any] | None]] = []
+        for position in state.positiontup or ():
+            value = state.parameters[position]
+            if isinstance(value, _Slot):
+                plan.append((value.name, value.index, None, processors.get(value.name)))
+            else:  # a literal the statement carries, such as a status it compares with
+                convert = processors.get(position)
+                plan.append((None, None, convert(value) if convert else value, None))
+        self._plan = tuple(plan)
+        self._names: tuple[str, ...] | None = None
+
+    def values(self, params: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name, index, constant, convert in self._plan:
+            if name is None:
+                values.append(constant)
+                continue
+            value = params[name] if index is None else params[name][index]
+            values.append(value if convert is None or value is None else convert(value))
+        return values
+
+    def names(self, cursor: psycopg.RawCursor[Any]) -> tuple[str, ...]:
+        # psycopg builds the description anew on each access: read it once per shape.
+        if self._names is None:
+            self._names = tuple(column.name for column in cursor.description or ())
+        return self._names
+
+
+_CACHE: dict[tuple[int, tuple[tuple[str, int], ...]], Prepared] = {}
+# Statements are built once per shape and kept; this bound only guards against a
+# caller that builds a new one per call.
+_CACHE_LIMIT = 2000
+
+
+def prepared(statement: Statement, params: Mapping[str, Any]) -> Prepared:
+    """The prepared form of ``statement`` for parameters shaped like ``params``."""
+    lengths = tuple((k, len(v)) for k, v in params.items() if isinstance(v, list | tuple))
+    key = (id(statement), lengths)
+    found = _CACHE.get(key)
+    if found is None or found.statement is not statement:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        found = _CACHE[key] = Prepared(statement, params)
+    return found
