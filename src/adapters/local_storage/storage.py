@@ -87,9 +87,13 @@ class LocalMediaStorage:
 
     # -- paths ------------------------------------------------------------------
 
-    def _path(self, key: str) -> Path:
+    @staticmethod
+    def _check_key(key: str) -> None:
         if not _KEY.match(key) or ".." in key.split("/"):
             raise InvalidMediaToken("bad key")
+
+    def _path(self, key: str) -> Path:
+        self._check_key(key)
         path = (self._root / key).resolve()
         if not path.is_relative_to(self._root.resolve()):
             raise InvalidMediaToken("bad key")
@@ -125,7 +129,9 @@ class LocalMediaStorage:
 
     def playback_url(self, key: str, *, expires_in: timedelta, now: datetime,
                      filename: str | None = None, content_type: str | None = None) -> str:
-        self._path(key)
+        # Only the key's form here: this runs on every playback, and the file system
+        # is asked (symlinks resolved, the root enforced) when the URL is used.
+        self._check_key(key)
         grant = MediaGrant(key=key, purpose="get",
                            expires=int((now + expires_in).timestamp()),
                            content_type=content_type, filename=filename)

@@ -68,7 +68,8 @@ class Executor:
 
     def rows(self, statement: Statement, params: Mapping[str, Any]
              ) -> Sequence[Mapping[str, Any]]:
-        """The rows of a hot statement, by column name.
+        """The rows of a hot statement, by column name (none for a write without
+        RETURNING).
 
         ``statement`` must be built once per shape and kept (it is prepared once, keyed
         by identity). On PostgreSQL it runs on the driver's connection with its SQL
@@ -89,6 +90,9 @@ class Executor:
                 connection, cast(Any, cursor), shape.sql, values, None, False)
         try:
             cursor.execute(shape.sql, values)
+            result = cursor.pgresult
+            if result is None or result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+                return []  # an UPDATE or INSERT without RETURNING
             found = cursor.fetchall()
             names = shape.names(cursor)
         except psycopg.Error as error:

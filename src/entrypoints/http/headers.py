@@ -32,28 +32,50 @@ _ALWAYS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"
 _PRIVATE_PREFIXES = ("/api/v1/auth", "/api/v1/me")
 
 
+def _raw(name: str, value: str) -> tuple[bytes, bytes]:
+    return name.lower().encode("latin-1"), value.encode("latin-1")
+
+
 def security_headers(*, https: bool, docs_cdn: bool = False) -> Any:
-    docs_csp = DOCS_CDN_CSP if docs_cdn else DOCS_CSP
+    # Every response passes here: the headers are encoded once, and the response's
+    # raw header list is read once (a header a handler set itself is kept).
+    always = [_raw(name, value) for name, value in _ALWAYS.items()]
+    api_csp = _raw("Content-Security-Policy", API_CSP)
+    docs_csp = _raw("Content-Security-Policy", DOCS_CDN_CSP if docs_cdn else DOCS_CSP)
+    hsts = _raw("Strict-Transport-Security", HSTS)
+    no_store = _raw("Cache-Control", "no-store")
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        if scope.get("method") == "OPTIONS" and "Allow" in headers:
-            _correct_allow(headers, scope)
-        for name, value in _ALWAYS.items():
-            headers.setdefault(name, value)
+        if scope.get("method") == "OPTIONS":
+            headers = MutableScopeHeaders.from_message(message)
+            if "Allow" in headers:
+                _correct_allow(headers, scope)
+        raw = header_list(message)
+        present = {name.lower() for name, _ in raw}
+        raw.extend(pair for pair in always if pair[0] not in present)
         path: str = scope.get("path", "")
-        headers.setdefault("Content-Security-Policy",
-                           docs_csp if path.startswith("/schema") else API_CSP)
+        if b"content-security-policy" not in present:
+            raw.append(docs_csp if path.startswith("/schema") else api_csp)
         if https:
-            headers["Strict-Transport-Security"] = HSTS
-        private = path.startswith(_PRIVATE_PREFIXES) or any(
-            name == b"authorization" for name, _ in scope.get("headers", ()))
-        if private:
-            headers.setdefault("Cache-Control", "no-store")
+            raw[:] = [pair for pair in raw if pair[0].lower() != hsts[0]]
+            raw.append(hsts)
+        if b"cache-control" not in present and (path.startswith(_PRIVATE_PREFIXES) or any(
+                name == b"authorization" for name, _ in scope.get("headers", ()))):
+            raw.append(no_store)
 
     return add_headers
+
+
+def header_list(message: Message) -> list[tuple[bytes, bytes]]:
+    """The response's headers as the list ASGI servers read, ready to extend."""
+    found: Any = message.get("headers")
+    if isinstance(found, list):
+        return found
+    raw: list[tuple[bytes, bytes]] = list(found or ())
+    message["headers"] = raw  # type: ignore[typeddict-unknown-key]
+    return raw
 
 
 def _correct_allow(headers: MutableScopeHeaders, scope: Scope) -> None:

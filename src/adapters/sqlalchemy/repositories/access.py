@@ -249,5 +249,11 @@ class SqlAccessFacts:
         )
 
     def touch_grant(self, grant_id: UUID, now: datetime) -> None:
-        self._execute(sa.update(content_access).where(content_access.c.id == grant_id)
-                      .values(last_accessed_at=now))
+        self._execute.rows(_TOUCH_GRANT, {"grant_id": grant_id, "now": now})
+
+
+_TOUCH_GRANT = (
+    sa.update(content_access)
+    .where(content_access.c.id == sa.bindparam("grant_id", type_=content_access.c.id.type))
+    .values(last_accessed_at=sa.bindparam("now", type_=content_access.c.last_accessed_at.type))
+)
