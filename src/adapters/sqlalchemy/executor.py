@@ -76,7 +76,10 @@ class Executor:
         compiled once; on SQLite it takes the usual path.
         """
         if self.dialect != "postgresql":
-            return cast(Sequence[Mapping[str, Any]], self(statement, params).mappings().all())
+            result = self(statement, params)
+            if not result.returns_rows:
+                return []
+            return cast(Sequence[Mapping[str, Any]], result.mappings().all())
         shape = prepared(statement, params)
         values = shape.values(params)
         connection = self.connection

@@ -5,6 +5,12 @@ A pool checkout and check-in per request cost about as much CPU as the read, and
 the loop runs one request at a time, so each loop thread keeps one connection: in
 autocommit (each hot statement is its own transaction), with short timeouts, since
 a statement holds up every request of its process while it runs.
+
+A second connection per thread commits without waiting for the WAL flush, for
+resume positions only (`synchronous_commit = off`): a crash may lose the last
+second of positions and play events, never anything else. While the loop waits
+for a flush it serves nobody; measured on the progress row of `bench/run.py`, the
+flush wait cost about a quarter of its throughput (decision 9).
 """
 
 from __future__ import annotations
@@ -27,15 +33,20 @@ class PinnedConnections:
         self._engine = engine
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._held: dict[threading.Thread, sa.Connection] = {}
+        self._held: dict[threading.Thread, list[sa.Connection]] = {}
 
-    def get(self) -> sa.Connection:
-        connection: sa.Connection | None = getattr(self._local, "connection", None)
+    def get(self, *, durable: bool = True) -> sa.Connection:
+        """The calling thread's connection; with ``durable=False`` the one whose
+        commits do not wait for the WAL flush (resume positions only)."""
+        name = "connection" if durable else "unflushed"
+        connection: sa.Connection | None = getattr(self._local, name, None)
         if connection is not None and not connection.invalidated and not connection.closed:
             return connection
-        return self._replace(connection)
+        connection = self._replace(connection, durable)
+        setattr(self._local, name, connection)
+        return connection
 
-    def _replace(self, old: sa.Connection | None) -> sa.Connection:
+    def _replace(self, old: sa.Connection | None, durable: bool) -> sa.Connection:
         if old is not None:
             old.close()
         try:
@@ -44,14 +55,16 @@ class PinnedConnections:
             if self._engine.dialect.name == "postgresql":
                 connection.exec_driver_sql(
                     f"SET statement_timeout = {LOOP_STATEMENT_TIMEOUT_MS}; "
-                    f"SET lock_timeout = {LOOP_LOCK_TIMEOUT_MS}")
+                    f"SET lock_timeout = {LOOP_LOCK_TIMEOUT_MS}"
+                    + ("" if durable else "; SET synchronous_commit = off"))
         except sa_exc.OperationalError as error:
             raise translate_operational(error) from error
-        self._local.connection = connection
         with self._lock:
-            self._held[threading.current_thread()] = connection
+            mine = self._held.setdefault(threading.current_thread(), [])
+            mine[:] = [c for c in mine if not c.closed] + [connection]
             for thread in [t for t in self._held if not t.is_alive()]:
-                self._close(self._held.pop(thread))
+                for dead in self._held.pop(thread):
+                    self._close(dead)
         return connection
 
     @staticmethod
@@ -64,11 +77,12 @@ class PinnedConnections:
     def driver_connections(self) -> list[Any]:
         """The driver's connections held now (for tracing what they send)."""
         with self._lock:
-            return [c.connection.driver_connection for c in self._held.values()
-                    if not c.closed and not c.invalidated]
+            return [c.connection.driver_connection for held in self._held.values()
+                    for c in held if not c.closed and not c.invalidated]
 
     def close(self) -> None:
         with self._lock:
-            held, self._held = list(self._held.values()), {}
+            held = [c for connections in self._held.values() for c in connections]
+            self._held = {}
         for connection in held:
             self._close(connection)

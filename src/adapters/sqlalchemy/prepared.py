@@ -10,6 +10,7 @@ raw cursor, which psycopg prepares on the server after a few uses.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -50,7 +51,6 @@ class Prepared:
                         if isinstance(value, list | tuple) else _Slot(name, None))
                  for name, value in shape.items()}
         state = compiled.construct_expanded_state(slots)
-        self.sql = state.statement
         # The column types' own conversions (a JSON document to text, an aware time
         # to UTC), as SQLAlchemy would apply them.
         processors: dict[str, Callable[[Any], Any]] = {}
@@ -58,23 +58,25 @@ class Prepared:
             if not callable(found):  # one per element: tuple-typed parameters
                 raise TypeError(f"parameter {key} of a tuple type cannot be prepared")
             processors[key] = found
-        plan: list[tuple[str | None, int | None, Any, Callable[[Any], Any] | None]] = []
-        for position in state.positiontup or ():
+        # The statement's own constants (a status it compares with) go into its text:
+        # PostgreSQL's generic plan for a prepared statement can then prove a partial
+        # index's predicate (`status = 'published'`), which it cannot for `status = $1`.
+        plan: list[tuple[str, int | None, Callable[[Any], Any] | None]] = []
+        placeholders: dict[int, str] = {}
+        for number, position in enumerate(state.positiontup or (), start=1):
             value = state.parameters[position]
             if isinstance(value, _Slot):
-                plan.append((value.name, value.index, None, processors.get(value.name)))
-            else:  # a literal the statement carries, such as a status it compares with
-                convert = processors.get(position)
-                plan.append((None, None, convert(value) if convert else value, None))
+                plan.append((value.name, value.index, processors.get(value.name)))
+                placeholders[number] = f"${len(plan)}"
+            else:
+                placeholders[number] = _literal(value)
+        self.sql = _PLACEHOLDER.sub(lambda m: placeholders[int(m.group(1))], state.statement)
         self._plan = tuple(plan)
         self._names: tuple[str, ...] | None = None
 
     def values(self, params: Mapping[str, Any]) -> list[Any]:
         values = []
-        for name, index, constant, convert in self._plan:
-            if name is None:
-                values.append(constant)
-                continue
+        for name, index, convert in self._plan:
             value = params[name] if index is None else params[name][index]
             values.append(value if convert is None or value is None else convert(value))
         return values
@@ -84,6 +86,20 @@ class Prepared:
         if self._names is None:
             self._names = tuple(column.name for column in cursor.description or ())
         return self._names
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def _literal(value: object) -> str:
+    """A constant of our own statements as SQL text (never a caller's value)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no literal form for a constant of type {type(value).__name__}")
 
 
 _CACHE: dict[tuple[int, tuple[tuple[str, int], ...]], Prepared] = {}

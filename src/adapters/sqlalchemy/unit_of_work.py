@@ -157,6 +157,10 @@ class SqlAlchemyUnitOfWork:
 
     @cached_property
     def progress(self) -> SqlProgressRepository:
+        if self._pinned is not None:
+            # Resume positions, on the loop thread's connection that does not wait for
+            # the WAL flush (see pinned.py).
+            return SqlProgressRepository(Executor(self._pinned.get(durable=False)))
         return SqlProgressRepository(self._executor)
 
     @cached_property
