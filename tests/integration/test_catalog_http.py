@@ -182,12 +182,12 @@ def round_trips(engine: sa.Engine, directory: Path, patronage: Patronage
     """What the app sent to PostgreSQL while the block ran, one entry per round trip.
 
     Traced: the connections checked out meanwhile, and those the server's threads keep
-    for the hot paths (decision 9). before_cursor_execute cannot see what psycopg sends by itself (BEGIN, COMMIT,
-    ROLLBACK, statement preparation), so this reads libpq's protocol trace of the
-    connections checked out: a simple-protocol "Query" or an extended-protocol "Sync"
-    ends one round trip. psycopg prepares a statement on a connection once it has run
-    it five times, in a round trip of its own; those one-off exchanges are listed as
-    "PREPARE ...".
+    for the hot paths (decision 9). before_cursor_execute cannot see what psycopg
+    sends by itself (BEGIN, COMMIT, ROLLBACK, statement preparation), so this reads
+    libpq's protocol trace of those connections: a simple-protocol "Query" or an
+    extended-protocol "Sync" ends one round trip. psycopg prepares a statement on a
+    connection once it has run it five times, in a round trip of its own; those
+    one-off exchanges are listed as "PREPARE ...".
     """
     path = directory / f"libpq-{uuid.uuid4().hex}.trace"
     handle = path.open("w")

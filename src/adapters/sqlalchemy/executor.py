@@ -93,8 +93,8 @@ class Executor:
                 connection, cast(Any, cursor), shape.sql, values, None, False)
         try:
             cursor.execute(shape.sql, values)
-            result = cursor.pgresult
-            if result is None or result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+            outcome = cursor.pgresult
+            if outcome is None or outcome.status != psycopg.pq.ExecStatus.TUPLES_OK:
                 return []  # an UPDATE or INSERT without RETURNING
             found = cursor.fetchall()
             names = shape.names(cursor)
