@@ -41,8 +41,10 @@ migrate: install
 worker: install
 	$(BIN)/patronage worker
 
+## bench: the hot paths' throughput as ratios to a bare endpoint (installs wrk if it may)
 bench: install
 	@bash scripts/ensure-postgres.sh
+	@bash scripts/ensure-wrk.sh
 	$(BIN)/python bench/run.py
 
 clean:

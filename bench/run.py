@@ -344,7 +344,7 @@ def main() -> None:
                         help="endpoint labels to run, e.g. 'access check'")
     opts = parser.parse_args()
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
+        raise SystemExit("wrk is needed: `make bench` installs it, or apt-get install wrk")
 
     name = "patronage_bench"
     url = create_database(name)

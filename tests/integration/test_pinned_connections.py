@@ -137,3 +137,26 @@ def test_a_prepared_statement_keeps_its_constants_in_its_text(clean_db: sa.Engin
         conn.execute(sa.update(users).where(users.c.id == owner).values(role="platform_owner"))
     with clean_db.connect() as conn:
         assert Executor(conn).rows(_NAME, {"id": owner}) == []
+
+
+def test_leaving_a_unit_of_work_whose_connection_was_lost_is_not_an_error(
+        clean_db: sa.Engine) -> None:
+    """The database restarted while a use case talked to a payment provider: its
+    transaction went with the connection, so leaving the unit of work has nothing to
+    undo (it was a 500 before), and the next one works."""
+    from adapters.sqlalchemy.unit_of_work import uow_factory
+    from adapters.system.clock import SystemClock
+    from adapters.system.ids import UUIDv7Generator
+
+    user_id = a_user(clean_db)
+    make = uow_factory(clean_db, clock=SystemClock(), ids=UUIDv7Generator(),
+                       subscribers=lambda _event: [])
+    with make() as uow:
+        user = uow.users.get(user_id)
+        assert user is not None and user.full_name == "Ada"
+        backend = uow._connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with clean_db.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({backend})")
+    with make() as uow:
+        again = uow.users.get(user_id)
+        assert again is not None and again.full_name == "Ada"

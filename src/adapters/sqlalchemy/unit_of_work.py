@@ -282,12 +282,21 @@ class SqlAlchemyUnitOfWork:
         self._committed_outbox.extend(written)
 
     def rollback(self) -> None:
-        if self._connection.in_transaction():
-            self._connection.rollback()
-        # Whatever the aggregates did since the last commit did not happen: forget
-        # them, so a later commit in this unit of work cannot write them back.
-        for tracker in self._trackers():
-            tracker.clear()
+        try:
+            if self._connection.in_transaction():
+                self._connection.rollback()
+        except sa_exc.OperationalError as error:
+            # A connection lost meanwhile (the database restarted while the use case
+            # talked to a payment provider) took its transaction with it: there is
+            # nothing left to undo, and the next statement gets a new connection.
+            # Anything else is the database refusing: a 503 like any other statement.
+            if not self._connection.invalidated:
+                raise translate_operational(error) from error
+        finally:
+            # Whatever the aggregates did since the last commit did not happen: forget
+            # them, so a later commit in this unit of work cannot write them back.
+            for tracker in self._trackers():
+                tracker.clear()
 
     @property
     def committed_outbox_ids(self) -> list[UUID]:
