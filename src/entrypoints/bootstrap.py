@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any, Literal
 from uuid import UUID
 
-import anyio.to_thread
 import sqlalchemy as sa
 
 from adapters.calendar.ics import IcsCalendarWriter
@@ -84,20 +83,21 @@ class Patronage:
     def handle(self, message: object) -> Any:
         return self.bus.handle(message)
 
-    async def handle_hot(self, message: Query | SingleStatementWrites) -> Any:
-        """For an async caller (the HTTP server's event loop): a query or single-statement
-        write on one of the hot paths.
-
-        On PostgreSQL it runs right here, on the loop thread's own connection: no hop
-        to a thread pool, no pool checkout (decision 9). Elsewhere, and for anything
-        that may wait on a lock for long (SQLite's single writer), it runs in a worker
-        thread like every other command.
-        """
+    def handle_inline(self, message: Query | SingleStatementWrites) -> Any:
+        """A query or single-statement write on one of the hot paths, run on the calling
+        thread's own connection: no pool checkout (decision 9). For a caller that runs
+        one request at a time per thread, such as the HTTP server's event loop; only
+        on PostgreSQL (see ``serves_inline``)."""
         if not isinstance(message, Query | SingleStatementWrites):
             raise TypeError(f"{type(message).__name__} is not a query or single-statement write")
-        if self.loop_bus is not None:
-            return self.loop_bus.handle(message)
-        return await anyio.to_thread.run_sync(self.bus.handle, message)
+        if self.loop_bus is None:
+            raise RuntimeError("hot paths run inline on PostgreSQL only")
+        return self.loop_bus.handle(message)
+
+    @property
+    def serves_inline(self) -> bool:
+        # Not on SQLite: a write there may wait up to 30 s for the single writer.
+        return self.loop_bus is not None
 
     def readiness(self) -> dict[str, str]:
         """Can this process serve? Its database answers and is at the latest migration.

@@ -14,7 +14,13 @@ from application.catalog.progress import RecordProgress
 from application.catalog.series import GetSeries
 from domain.catalog.rules import ContentType
 from entrypoints.http.convert import access_out, content_out, entry_out, series_out
-from entrypoints.http.dependencies import App, bearer_token, client_address, optional_token
+from entrypoints.http.dependencies import (
+    App,
+    bearer_token,
+    client_address,
+    handle_hot,
+    optional_token,
+)
 from entrypoints.http.openapi import AUTHENTICATED, PUBLIC, problems
 from entrypoints.http.schemas.catalog import (
     AccessOut,
@@ -58,8 +64,8 @@ class ContentController(Controller):
         (as a word or the start of one), best matches first unless `sort` says
         otherwise. Pass the returned `next_cursor` as `cursor` for the next page.
         """
-        page = await patronage.handle_hot(
-            BrowseCatalog(
+        page = await handle_hot(
+            patronage, BrowseCatalog(
                 category=category,
                 tag=tag,
                 content_type=content_type,
@@ -90,8 +96,8 @@ class ContentController(Controller):
     ) -> AccessOut:
         """May the caller see this item, and why (owner, public, free, grant:…, membership,
         purchase_required, membership_required, prerequisites_incomplete, …)."""
-        view = await patronage.handle_hot(
-            CheckAccess(content_id=content_id, token=optional_token(request)))
+        view = await handle_hot(
+            patronage, CheckAccess(content_id=content_id, token=optional_token(request)))
         return access_out(view)
 
     @post(
@@ -105,8 +111,8 @@ class ContentController(Controller):
     ) -> Response[PlaybackOut]:
         """A signed media URL valid for a few minutes (Range requests supported), issued
         only when the caller may watch; 403 problem with the reason otherwise."""
-        result = await patronage.handle_hot(
-            RequestPlayback(content_id=content_id, token=optional_token(request))
+        result = await handle_hot(
+            patronage, RequestPlayback(content_id=content_id, token=optional_token(request))
         )
         return Response(PlaybackOut(url=result.url, expires_at=result.expires_at), headers=NO_STORE)
 
@@ -123,8 +129,8 @@ class ContentController(Controller):
         request: Request[Any, Any, Any],
     ) -> ProgressOut:
         """Save the resume position (send it every ~10 s). Completed at 95%, and stays so."""
-        view = await patronage.handle_hot(
-            RecordProgress(
+        view = await handle_hot(
+            patronage, RecordProgress(
                 content_id=content_id,
                 position_seconds=data.position_seconds,
                 token=bearer_token(request),
@@ -147,5 +153,5 @@ class SeriesController(Controller):
         self, slug: FromPath[str], patronage: App, request: Request[Any, Any, Any]
     ) -> SeriesOut:
         """A series in order, with your access decision for each item."""
-        return series_out(await patronage.handle_hot(
-            GetSeries(slug=slug, token=optional_token(request))))
+        return series_out(await handle_hot(
+            patronage, GetSeries(slug=slug, token=optional_token(request))))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from application.identity.sessions import Authenticate
+from application.messagebus import Query, SingleStatementWrites
 from application.principal import Principal
 from domain.errors import Forbidden, Unauthenticated
 from domain.identity.api_keys import Scope
@@ -23,6 +25,14 @@ Actor = NamedDependency[Principal]
 def provide_patronage(state: State) -> Patronage:
     patronage: Patronage = state.patronage
     return patronage
+
+
+async def handle_hot(patronage: Patronage, message: Query | SingleStatementWrites) -> Any:
+    """A hot path's query: on PostgreSQL run here, on the event loop's thread and its
+    own connection (decision 9); elsewhere in the thread pool, like a sync handler."""
+    if patronage.serves_inline:
+        return patronage.handle_inline(message)
+    return await sync_to_thread(patronage.handle, message)
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str:
