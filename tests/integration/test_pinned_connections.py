@@ -160,3 +160,12 @@ def test_leaving_a_unit_of_work_whose_connection_was_lost_is_not_an_error(
     with make() as uow:
         again = uow.users.get(user_id)
         assert again is not None and again.full_name == "Ada"
+
+
+@pytest.mark.parametrize("constant", ["it's", "back\\slash", "both\\' and '\\", "$1 and $2"])
+def test_a_constant_in_the_prepared_text_reads_back_as_itself(
+        clean_db: sa.Engine, constant: str) -> None:
+    statement = sa.select(sa.literal(constant, sa.String()).label("value"),
+                          sa.bindparam("n", type_=sa.Integer()).label("n"))
+    with clean_db.connect() as conn:
+        assert Executor(conn).rows(statement, {"n": 7}) == [{"value": constant, "n": 7}]

@@ -98,6 +98,8 @@ def _literal(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
+        if "\\" in value:  # an escape string reads the same whatever the server's settings
+            return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
         return "'" + value.replace("'", "''") + "'"
     raise TypeError(f"no literal form for a constant of type {type(value).__name__}")
 
