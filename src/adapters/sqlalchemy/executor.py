@@ -56,15 +56,8 @@ class Executor:
             raise translate_operational(error) from error
 
     def __call__(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
-        try:
+        with _translated():
             return self.connection.execute(statement, params)
-        except sa_exc.IntegrityError:
-            raise
-        except sa_exc.DBAPIError as error:
-            translated = translate(error)
-            if translated is error:
-                raise
-            raise translated from error
 
     def rows(self, statement: Statement, params: Mapping[str, Any]
              ) -> Sequence[Mapping[str, Any]]:
@@ -99,22 +92,30 @@ class Executor:
             found = cursor.fetchall()
             names = shape.names(cursor)
         except psycopg.Error as error:
-            try:
+            with _translated():
                 # SQLAlchemy's own handling: wraps the error, and on a lost connection
                 # invalidates it and the pool's older ones, as for any other statement.
                 connection._handle_dbapi_exception(error, shape.sql, values,
                                                   cast(Any, cursor), None)
-            except sa_exc.IntegrityError:
-                raise
-            except sa_exc.DBAPIError as wrapped:
-                translated = translate(wrapped)
-                if translated is wrapped:
-                    raise
-                raise translated from wrapped
             raise
         finally:
             cursor.close()
         return [dict(zip(names, row, strict=True)) for row in found]
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """A failed statement as the domain error it means (see `translate`); constraint
+    violations pass through for the repository that knows what they mean."""
+    try:
+        yield
+    except sa_exc.IntegrityError:
+        raise
+    except sa_exc.DBAPIError as error:
+        translated = translate(error)
+        if translated is error:
+            raise
+        raise translated from error
 
 
 def _autocommit(connection: sa.Connection) -> bool:
