@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -19,6 +19,8 @@ from application.ports.payments import (
     PaymentIntent,
     RefundRecord,
 )
+from domain.memberships.subscription import Subscription
+from domain.memberships.tier import BillingPeriod
 from domain.values import Money
 
 PURCHASE_ID = UUID("0190c0de-0000-7000-8000-0000000000a1")
@@ -349,3 +351,35 @@ def test_ensure_customer_makes_a_stable_id_per_user() -> None:
     assert first != other
     assert USER_ID.hex in first
     assert first.startswith("sbx_cus_")
+
+
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_creating_the_same_subscription_again_answers_as_the_first_time() -> None:
+    created = datetime(2026, 3, 1, 12, 0, 0, 900_000, tzinfo=UTC)
+    clock = _Clock(created)
+    gateway = SandboxGateway(clock)
+    subscription = Subscription.start(id=PURCHASE_ID, customer_id=USER_ID,
+                                      tier_id=OTHER_PURCHASE_ID,
+                                      period=BillingPeriod.MONTHLY, now=created)
+
+    def create() -> tuple[str | None, datetime, datetime]:
+        change = gateway.create_subscription(
+            subscription=subscription, customer_id="sbx_cus_x", price_id="sbx_price",
+            price=usd("4.00"), trial_days=0, payment_method=None)
+        invoice = change.events[-1].invoice
+        assert invoice is not None
+        return invoice.id, change.state.period_start, change.state.period_end
+
+    first = create()
+    clock.at = created + timedelta(seconds=1)  # a double click in the next second
+    assert create() == first
+    clock.at = created + timedelta(hours=25)  # Stripe's key has expired: a new one
+    later = create()
+    assert later[0] != first[0] and later[1] == clock.at

@@ -80,6 +80,10 @@ def _card_outcome(payment_method: str | None) -> str:
     return "s"
 
 
+# How long Stripe keeps an idempotency key's answer.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
 class SandboxGateway:
     name = "sandbox"
     delivers_events_inline = True
@@ -212,15 +216,21 @@ class SandboxGateway:
         outcome = _card_outcome(payment_method)
         now = self.clock.now()
         provider_id = f"sbx_sub_{subscription.id.hex}_{outcome}"
-        trial_end = now + timedelta(days=trial_days) if trial_days else None
+        # Stripe answers a repeated creation (same idempotency key, kept 24 hours) with
+        # the subscription it made the first time: the period and first invoice hang on
+        # our subscription, not on when the request came, so a double click straddling a
+        # second is not billed twice.
+        start = (subscription.created_at if now - subscription.created_at < IDEMPOTENCY_WINDOW
+                 else now)
+        trial_end = start + timedelta(days=trial_days) if trial_days else None
         state = BillingState(
             provider_id=provider_id,
             status=SubscriptionStatus.TRIALING if trial_end else SubscriptionStatus.ACTIVE,
-            period_start=now, period_end=trial_end or period_end(now,
-                                                                 subscription.billing_period),
+            period_start=start, period_end=trial_end or period_end(start,
+                                                                   subscription.billing_period),
             as_of=now, trial_end=trial_end, tier_id=subscription.tier_id,
             billing_period=subscription.billing_period, subscription_id=subscription.id)
-        invoice = InvoiceFacts(id=_invoice_id(provider_id, now), subscription_ref=provider_id,
+        invoice = InvoiceFacts(id=_invoice_id(provider_id, start), subscription_ref=provider_id,
                                billing_reason="subscription_create",
                                amount_paid=Money("0", price.currency) if trial_end else price)
         card = (payment_method or SUCCEEDS).replace(" ", "")
