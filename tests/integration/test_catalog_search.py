@@ -281,7 +281,7 @@ def test_on_the_embedded_default_matches_are_found_through_the_index_first(
 
 def test_a_ranked_search_is_one_statement_and_an_ordered_one_two(
         patronage: Patronage, client: Client) -> None:
-    from tests.integration.test_catalog_http import statements
+    from tests.integration.wire import statements
 
     owner = account(patronage, client, "owner@example.com", Role.PLATFORM_OWNER)
     publish(client, owner, "Evening yoga flow")
