@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -51,6 +52,7 @@ from domain.identity.roles import Role
 from domain.values import Money
 from entrypoints.bootstrap import Patronage
 from tests.integration.conftest import Inbox
+from tests.integration.wire import require_libpq_tracing, round_trips
 
 Client = TestClient  # type: ignore[type-arg]
 PASSWORD = "a long and unusual passphrase"
@@ -1111,3 +1113,34 @@ def test_a_failure_event_after_success_changes_nothing(shop: Shop) -> None:
     assert grants_of(shop.engine, shop.ann, item.id) == ["purchased"]
     assert purchase_count(shop.engine, item.id) == 1
     assert count(shop.engine, webhook_events, NOT_ONBOARDING) == 2
+
+
+# -- the cost of a purchase start -------------------------------------------------------------
+
+
+def test_a_purchase_start_before_the_gateway_call_on_the_wire(shop: Shop,
+                                                              tmp_path: Path) -> None:
+    """The round trips before the gateway is called, pinned: a purchase start that grows
+    one fails here. The sandbox is called between the purchase's own transaction and
+    the one that records its payment event."""
+    require_libpq_tracing(shop.engine, tmp_path)
+    # Ann's first purchase keeps her customer id; the one measured is a later one.
+    assert buy(shop, shop.ann, content_id=make_item(shop).id).status_code == 201
+    item = make_item(shop, by=shop.seller)  # a media owner's: a destination charge
+    with round_trips(shop.engine, tmp_path, shop.patronage) as sent:
+        response = buy(shop, shop.ann, content_id=item.id)
+    assert response.status_code == 201, response.text
+    # The sandbox's clock offset is read at most once a second, by whichever request
+    # comes: not part of a purchase.
+    work = [s for s in sent if not s.startswith(("PREPARE ", "SELECT platform_settings.sandbox"))]
+    print("round trips:", len(work), work)
+    recorded = next(n for n, s in enumerate(work) if s.startswith("INSERT INTO webhook_events"))
+    before = work[:recorded - 1]
+    assert work[recorded - 1].startswith("BEGIN"), work
+    assert [s.split(" ")[0] for s in before] == [
+        "SELECT",  # the session
+        # open purchase, access decision, seller, settings, seller's payout account
+        "BEGIN", "SELECT", "SELECT", "SELECT", "SELECT", "SELECT",
+        "INSERT", "SELECT", "COMMIT"], before  # the purchase, the buyer
+    (row,) = purchase_rows(shop.engine, shop.ann, purchases.c.content_id == item.id)
+    assert row["payout_account"] is not None and row["status"] == "completed"

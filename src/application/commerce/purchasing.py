@@ -19,6 +19,7 @@ from domain.commerce.purchase import PackTerms, Purchase, PurchaseStatus
 from domain.commerce.revenue import RevenueSplit, split_revenue
 from domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from domain.identity.roles import Role
+from domain.identity.user import User
 from domain.values import Money
 
 IDEMPOTENCY_KEY_MAX = 200
@@ -56,11 +57,23 @@ class _Sale:
     split: RevenueSplit
     pack: PackTerms | None = None
     seller_id: UUID | None = None
+    # A media owner's connected account: the charge is a destination charge to it.
+    destination: str | None = None
 
 
 def _by_creator(uow: UnitOfWork, price: Money, creator_id: UUID) -> _Sale:
     """A creator's item: a media owner's is for sale only once they can be paid."""
-    return _Sale(terms_for(uow, creator_id).split(price), seller_id=creator_id)
+    terms = terms_for(uow, creator_id)
+    return _Sale(terms.split(price), seller_id=creator_id, destination=terms.destination)
+
+
+@attrs.frozen
+class _Opened:
+    """What the transaction that opened a purchase already read, so that paying for it
+    reads nothing again before the gateway call."""
+    purchase: Purchase
+    buyer: User
+    transfer: Transfer | None
 
 
 def _what_is_sold(cmd: StartPurchase, uow: UnitOfWork, services: Services,
@@ -125,12 +138,20 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
                                       credit_pack_id=cmd.credit_pack_id)
     if existing is not None and existing.status is PurchaseStatus.COMPLETED:
         raise Conflict("You already bought this.", code="purchase.already_bought")
+    opened: _Opened | None = None
     if existing is None:
         sale = _what_is_sold(cmd, uow, services, user_id)
         purchase = Purchase.start(id=services.ids.new_id(), customer_id=user_id,
                                   content_id=cmd.content_id, series_id=cmd.series_id,
                                   split=sale.split, now=now,
                                   pack=sale.pack, seller_id=sale.seller_id)
+        transfer = None
+        if sale.destination is not None:
+            # Kept before the charge: its refunds take back from this account whatever
+            # becomes of the item or the seller's role meanwhile.
+            purchase.payout_account = sale.destination
+            transfer = Transfer(destination=sale.destination,
+                                application_fee=purchase.platform_fee)
         try:
             uow.purchases.add(purchase)
         except Conflict:
@@ -142,6 +163,10 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
             if theirs is None:
                 raise
             purchase = theirs
+        else:
+            buyer = uow.users.get(user_id)
+            if buyer is not None:
+                opened = _Opened(purchase, buyer, transfer)
     else:
         purchase = existing
     if cmd.idempotency_key:
@@ -151,24 +176,20 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
             raise Conflict("This Idempotency-Key was used for another purchase.",
                            code="request.idempotency_key_reused")
     uow.commit()
-    return _pay(purchase.id, cmd, services)
+    return _pay(purchase.id, cmd, services, opened)
 
 
-def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services) -> PurchaseStarted:
-    """Talk to the gateway outside any transaction, then record what it said."""
-    gateway = services.payments
+def _reopen(purchase_id: UUID, cmd: StartPurchase, services: Services
+            ) -> _Opened | PurchaseStarted:
+    """A purchase opened by an earlier request (a retry, a repeated key): read again,
+    with the transfer it is charged with kept on it before the charge."""
     with services.uow_factory() as uow:
         purchase = uow.purchases.get(purchase_id)
         user = uow.users.get(cmd.actor.require_user())
         if purchase is None or user is None:
             raise NotFound("No such purchase.", code="purchase.not_found")
         if purchase.status is PurchaseStatus.COMPLETED:
-            return _started(purchase, None, gateway.name)
-        customer_id = gateway.ensure_customer(user_id=user.id, email=user.email.value,
-                                              existing_id=user.stripe_customer_id)
-        if customer_id != user.stripe_customer_id:
-            user.stripe_customer_id = customer_id
-            uow.commit()
+            return _started(purchase, None, services.payments.name)
         transfer = None
         if not purchase.payment_intent_id:
             transfer = _transfer(uow, purchase)
@@ -177,6 +198,33 @@ def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services) -> PurchaseS
                 # whatever becomes of the item or the seller's role meanwhile.
                 purchase.payout_account = transfer.destination
                 uow.commit()
+    return _Opened(purchase, user, transfer)
+
+
+def _customer(services: Services, buyer: User) -> str:
+    """The buyer's customer at the gateway, made (and kept) on a first purchase."""
+    customer_id = services.payments.ensure_customer(
+        user_id=buyer.id, email=buyer.email.value, existing_id=buyer.stripe_customer_id)
+    if customer_id != buyer.stripe_customer_id:
+        with services.uow_factory() as uow:
+            user = uow.users.get(buyer.id)
+            if user is not None and user.stripe_customer_id != customer_id:
+                user.stripe_customer_id = customer_id
+                uow.commit()
+    return customer_id
+
+
+def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services,
+         opened: _Opened | None = None) -> PurchaseStarted:
+    """Talk to the gateway outside any transaction, then record what it said."""
+    gateway = services.payments
+    if opened is None:
+        found = _reopen(purchase_id, cmd, services)
+        if isinstance(found, PurchaseStarted):
+            return found
+        opened = found
+    purchase, transfer = opened.purchase, opened.transfer
+    customer_id = _customer(services, opened.buyer)
     try:
         # A purchase has one payment: a repeated request looks it up again (the
         # client confirms it with its secret) instead of creating another.

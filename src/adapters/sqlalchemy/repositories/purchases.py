@@ -59,12 +59,17 @@ class SqlPurchaseRepository:
 
     def add(self, purchase: Purchase) -> None:
         row = to_row(purchase)
+        # An open purchase of the item (a double click's) skips the row instead of
+        # failing the statement: the transaction goes on without a SAVEPOINT around it.
+        statement = (self._execute.insert(purchases).values(**row).on_conflict_do_nothing()
+                     .returning(purchases.c.id))
         try:
-            with self._execute.savepoint():
-                self._execute(sa.insert(purchases).values(**row))
+            inserted = self._execute(statement).first()
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_purchases_open": _OPEN,
                                         "purchases.customer_id": _OPEN}) from error
+        if inserted is None:
+            raise _OPEN
         self.tracker.track(purchase.id, purchase, row)
 
     def _one(self, condition: sa.ColumnElement[bool], lock: bool) -> Purchase | None:
