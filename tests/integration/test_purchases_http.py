@@ -1142,5 +1142,9 @@ def test_a_purchase_start_before_the_gateway_call_on_the_wire(shop: Shop,
         # open purchase, access decision, seller, settings, seller's payout account
         "BEGIN", "SELECT", "SELECT", "SELECT", "SELECT", "SELECT",
         "INSERT", "SELECT", "COMMIT"], before  # the purchase, the buyer
+    # After the gateway: the payment event's transaction (10, its outbox messages in one
+    # INSERT), then the receipt (9) and the notification (8), each handled in its own
+    # transaction.
+    assert len(work) == len(before) + 10 + 9 + 8, work
     (row,) = purchase_rows(shop.engine, shop.ann, purchases.c.content_id == item.id)
     assert row["payout_account"] is not None and row["status"] == "completed"

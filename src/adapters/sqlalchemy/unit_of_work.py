@@ -269,11 +269,9 @@ class SqlAlchemyUnitOfWork:
             tracker.flush()
             events += collect_events(tracker.aggregates())
         now = self._clock.now()
-        written = [
-            self.outbox.add(event, handler, now)
-            for event in events
-            for handler in self._subscribers(event)
-        ]
+        written = self.outbox.add_all(
+            [(event, handler) for event in events for handler in self._subscribers(event)],
+            now)
         self.journal.record(journal_entries(events, now, self._ids.new_id), now)
         try:
             self._connection.commit()

@@ -40,38 +40,60 @@ class HandlePaymentEvent:
 
 
 def _purchase_for(uow: UnitOfWork, event: PaymentEvent) -> Purchase | None:
-    purchase = None
-    if event.intent_id:
-        purchase = uow.purchases.get_by_intent(event.intent_id, lock=True)
-    if purchase is None and event.purchase_id is not None:
-        # The webhook can beat us to storing the intent id on the purchase.
-        purchase = uow.purchases.get(event.purchase_id, lock=True)
-        if purchase is not None and event.intent_id:
-            purchase.attach_payment(event.intent_id, event.created)
+    named = None
+    if event.purchase_id is not None:
+        # Our own payments name their purchase: one locked read, whether or not the
+        # intent id is stored on it yet (the webhook, or the sandbox's inline event,
+        # can come before we store it).
+        named = uow.purchases.get(event.purchase_id, lock=True)
+        if named is not None and (event.intent_id is None
+                                  or named.payment_intent_id in (None, event.intent_id)):
+            if event.intent_id and named.payment_intent_id is None:
+                named.attach_payment(event.intent_id, event.created)
+            return named
+    purchase = uow.purchases.get_by_intent(event.intent_id, lock=True) \
+        if event.intent_id else None
+    if purchase is None and named is not None and event.intent_id:
+        named.attach_payment(event.intent_id, event.created)  # paid twice: refused
     return purchase
 
 
 _COUNTED = {SUCCEEDED: "succeeded", FAILED: "failed", REFUNDED: "refunded"}
 
 
+@attrs.frozen
+class Applied:
+    outcome: str
+    # The purchase the event was about, as the commit left it (None for a duplicate or
+    # for anything else's payment).
+    purchase: Purchase | None = None
+
+
 def handle_payment_event(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str:
     """Returns what happened: applied, duplicate, mismatch or ignored."""
-    outcome = _handle(cmd, uow, services)
-    if outcome == "applied" and cmd.event.type in _COUNTED:
+    return apply_payment_event(cmd, uow, services).outcome
+
+
+def apply_payment_event(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services
+                        ) -> Applied:
+    """`handle_payment_event`, with the purchase it left: a caller that started the
+    payment reads its outcome without reading the purchase again."""
+    applied = _handle(cmd, uow, services)
+    if applied.outcome == "applied" and cmd.event.type in _COUNTED:
         services.metrics.payment(_COUNTED[cmd.event.type])
-    return outcome
+    return applied
 
 
-def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str:
+def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> Applied:
     event = cmd.event
     now = services.clock.now()
     if not uow.ledger.record_event(event.id, services.payments.name, event.type, now):
         uow.rollback()
-        return "duplicate"
+        return Applied("duplicate")
     if event.type == ACCOUNT_UPDATED:
         outcome = apply_account_event(uow, services, event)
         uow.commit()
-        return outcome
+        return Applied(outcome)
     purchase = _purchase_for(uow, event) if event.type in (SUCCEEDED, FAILED, REFUNDED) else None
     outcome = "ignored"
     if purchase is None and event.type == REFUNDED:
@@ -80,14 +102,14 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str
         recorded = [record_refund(uow, services, event.intent_id, refund, now)
                     for refund in event.refunds]
         uow.commit()
-        return "applied" if any(recorded) else "ignored"
+        return Applied("applied" if any(recorded) else "ignored")
     if purchase is None and event.type in (SUCCEEDED, FAILED):
         # Not a purchase: perhaps a booking's payment.
         # (A refund it owes is an outbox message of this same commit.)
         outcome = apply_installment_payment(uow, services, event) \
             or apply_booking_payment(uow, services, event)
         uow.commit()
-        return outcome
+        return Applied(outcome)
     if purchase is not None and event.type == SUCCEEDED and event.amount != purchase.amount:
         # Paid, but not what we asked for (a tampered client confirmation, a changed
         # intent): it completes nothing, and the owner must look at it.
@@ -132,7 +154,7 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> str
                 withdraw_pack_credits(uow, services, purchase)
         outcome = "applied"
     uow.commit()
-    return outcome
+    return Applied(outcome, purchase)
 
 
 def _record_sale(uow: UnitOfWork, services: Services, purchase: Purchase, now: datetime

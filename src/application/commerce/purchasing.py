@@ -7,7 +7,7 @@ from uuid import UUID
 import attrs
 
 from application.catalog.entitlements import resolve
-from application.commerce.payment_events import HandlePaymentEvent, handle_payment_event
+from application.commerce.payment_events import HandlePaymentEvent, apply_payment_event
 from application.payouts.terms import seller_of, terms_for
 from application.ports.payments import PaymentDeclined, PaymentIntent
 from application.ports.payouts import Transfer
@@ -243,14 +243,15 @@ def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services,
         if event is not None:
             # The event names the purchase, so applying it also attaches the payment:
             # one transaction, one commit.
-            handle_payment_event(HandlePaymentEvent(event), uow, services)
+            final = apply_payment_event(HandlePaymentEvent(event), uow, services).purchase
         else:
-            locked = uow.purchases.get(purchase_id, lock=True)
-            if locked is None:
+            final = uow.purchases.get(purchase_id, lock=True)
+            if final is None:
                 raise NotFound("No such purchase.", code="purchase.not_found")
-            locked.attach_payment(intent.id, services.clock.now())
+            final.attach_payment(intent.id, services.clock.now())
             uow.commit()
-        final = uow.purchases.get(purchase_id)
+        if final is None or final.id != purchase_id:
+            final = uow.purchases.get(purchase_id)  # a repeated event: read it as it is
     services.dispatch(uow.committed_outbox_ids)
     if final is None:
         raise NotFound("No such purchase.", code="purchase.not_found")

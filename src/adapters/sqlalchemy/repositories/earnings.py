@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.tables import content, content_series, earnings_entries, offerings, users
@@ -62,14 +61,12 @@ class SqlEarningsRepository:
         self._execute = execute
 
     def record(self, entry: EarningsEntry) -> bool:
-        try:
-            with self._execute.savepoint():
-                self._execute(sa.insert(e).values(**_row(entry)))
-        except sa_exc.IntegrityError as error:
-            if "reference" in f"{error.orig}" or "uq_earnings_entries_reference" in str(error):
-                return False
-            raise
-        return True
+        # A reference already recorded (a redelivered event) skips the row instead of
+        # failing the statement: no SAVEPOINT around it.
+        statement = (self._execute.insert(e).values(**_row(entry))
+                     .on_conflict_do_nothing(index_elements=[e.c.entry_type, e.c.reference])
+                     .returning(e.c.id))
+        return self._execute(statement).first() is not None
 
     def recorded(self, entry_type: EntryType, reference: str) -> bool:
         return self._execute(sa.select(e.c.id).where(

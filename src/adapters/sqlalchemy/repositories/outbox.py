@@ -13,6 +13,8 @@ from application.ports.outbox import OutboxMessage
 from application.ports.system import IdGenerator
 from domain.events import DomainEvent
 
+_ROWS_PER_INSERT = 500
+
 
 class SqlOutboxRepository:
     def __init__(self, execute: Executor, ids: IdGenerator) -> None:
@@ -20,13 +22,22 @@ class SqlOutboxRepository:
         self._ids = ids
 
     def add(self, event: DomainEvent, handler: str, now: datetime) -> UUID:
-        message_id = self._ids.new_id()
-        self._execute(sa.insert(outbox_messages).values(
-            id=message_id, event_type=event.name, handler=handler,
-            payload=event_codec.encode(event), status="pending", attempts=0,
-            next_attempt_at=now, created_at=now,
-        ))
-        return message_id
+        return self.add_all([(event, handler)], now)[0]
+
+    def add_all(self, messages: Sequence[tuple[DomainEvent, str]], now: datetime
+                ) -> list[UUID]:
+        """Every message of a commit in one INSERT (a purchase has two, a renewal more)."""
+        ids = [self._ids.new_id() for _ in messages]
+        rows = [{"id": message_id, "event_type": event.name, "handler": handler,
+                 "payload": event_codec.encode(event), "status": "pending", "attempts": 0,
+                 "next_attempt_at": now, "created_at": now}
+                for message_id, (event, handler) in zip(ids, messages, strict=True)]
+        # In slices: a statement's bound values are capped (SQLite 32,766, PostgreSQL
+        # 65,535), and a broadcast can write thousands of messages in one commit.
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            self._execute(sa.insert(outbox_messages).values(
+                rows[start:start + _ROWS_PER_INSERT]))
+        return ids
 
     def due(self, now: datetime, limit: int) -> Sequence[UUID]:
         return list(self._execute(
