@@ -10,6 +10,8 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
+from adapters.sqlalchemy.prepared import Statement
+from adapters.sqlalchemy.statements import OncePerDialect, params
 from adapters.sqlalchemy.tables import (
     content,
     content_access,
@@ -26,6 +28,39 @@ from domain.commerce.purchase import Purchase
 from domain.values import Money
 
 
+def _grant(execute: Executor) -> Statement:
+    now = sa.bindparam("now", type_=content_access.c.granted_at.type)
+    insert = execute.insert(content_access).values(
+        **params(content_access, "id", "user_id", "content_id", "access_type", "expires_at"),
+        granted_at=now, created_at=now, updated_at=now)
+    return insert.on_conflict_do_update(
+        index_elements=[content_access.c.user_id, content_access.c.content_id,
+                        content_access.c.access_type],
+        set_={"expires_at": insert.excluded.expires_at, "updated_at": insert.excluded.updated_at},
+    ).returning(content_access.c.id)
+
+
+def _record_event(execute: Executor) -> Statement:
+    now = sa.bindparam("now", type_=webhook_events.c.processed_at.type)
+    return (execute.insert(webhook_events)
+            .values(**params(webhook_events, "id", "provider", "event_type"),
+                    processed_at=now, created_at=now)
+            .on_conflict_do_nothing().returning(webhook_events.c.id))
+
+
+def _add_purchase_count(execute: Executor) -> Statement:
+    moved = content.c.purchase_count + sa.bindparam("delta", type_=sa.Integer())
+    floor = sa.func.greatest if execute.dialect == "postgresql" else sa.func.max
+    return (sa.update(content)
+            .where(content.c.id == sa.bindparam("content_id", type_=content.c.id.type))
+            .values(purchase_count=floor(moved, 0)))
+
+
+_GRANT = OncePerDialect(_grant)
+_RECORD_EVENT = OncePerDialect(_record_event)
+_ADD_PURCHASE_COUNT = OncePerDialect(_add_purchase_count)
+
+
 class _Dialect:
     def __init__(self, execute: Executor) -> None:
         self._execute = execute
@@ -35,16 +70,10 @@ class _Dialect:
 class SqlGrantRepository(_Dialect):
     def grant(self, *, grant_id: UUID, user_id: UUID, content_id: UUID, access_type: str,
               expires_at: datetime | None, now: datetime) -> bool:
-        insert = self._insert(content_access).values(
-            id=grant_id, user_id=user_id, content_id=content_id, access_type=access_type,
-            granted_at=now, expires_at=expires_at, created_at=now, updated_at=now)
-        stmt = insert.on_conflict_do_update(
-            index_elements=[content_access.c.user_id, content_access.c.content_id,
-                            content_access.c.access_type],
-            set_={"expires_at": insert.excluded.expires_at, "updated_at": now},
-        ).returning(content_access.c.id)
-        kept: UUID = self._execute(stmt).scalar_one()
-        return kept == grant_id
+        (row,) = self._execute.rows(_GRANT(self._execute), {
+            "id": grant_id, "user_id": user_id, "content_id": content_id,
+            "access_type": access_type, "expires_at": expires_at, "now": now})
+        return bool(row["id"] == grant_id)
 
     def revoke(self, *, user_id: UUID, content_id: UUID, access_type: str) -> bool:
         return self._execute(sa.delete(content_access).where(
@@ -56,13 +85,9 @@ class SqlCommerceLedger(_Dialect):
     def record_event(self, event_id: str, provider: str, event_type: str, now: datetime) -> bool:
         # The unique key is the whole guarantee: a parallel delivery of the same event
         # waits here for the first one's transaction, then finds the row.
-        row = self._execute(
-            self._insert(webhook_events).values(
-                id=event_id, provider=provider, event_type=event_type[:255], processed_at=now,
-                created_at=now)
-            .on_conflict_do_nothing().returning(webhook_events.c.id)
-        ).first()
-        return row is not None
+        return bool(self._execute.rows(_RECORD_EVENT(self._execute), {
+            "id": event_id, "provider": provider, "event_type": event_type[:255],
+            "now": now}))
 
     def record_refund(self, refund_id: str, purchase_id: UUID, amount: Decimal, currency: str,
                       now: datetime) -> bool:
@@ -126,12 +151,8 @@ class SqlCommerceLedger(_Dialect):
         return kept
 
     def add_purchase_count(self, content_id: UUID, delta: int) -> None:
-        self._execute(
-            sa.update(content).where(content.c.id == content_id)
-            .values(purchase_count=sa.func.greatest(content.c.purchase_count + delta, 0)
-                    if self._execute.dialect == "postgresql"
-                    else sa.func.max(content.c.purchase_count + delta, 0))
-        )
+        self._execute.rows(_ADD_PURCHASE_COUNT(self._execute),
+                           {"content_id": content_id, "delta": delta})
 
     def library_candidates(self, user_id: UUID) -> list[UUID]:
         granted = sa.select(content_access.c.content_id).where(

@@ -11,6 +11,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
+from adapters.sqlalchemy.statements import OncePerDialect, params
 from adapters.sqlalchemy.tables import content, content_series, earnings_entries, offerings, users
 from adapters.sqlalchemy.types import exact_cents
 from application.ports.payouts import EarningsLine, Grouping
@@ -33,6 +34,12 @@ def _row(entry: EarningsEntry) -> dict[str, Any]:
             "creator_payout": split.creator_payout.amount,
             "destination_account": entry.destination_account,
             "occurred_at": entry.occurred_at}
+
+
+_RECORD = OncePerDialect(lambda execute: (
+    execute.insert(e).values(**params(e, *(c.name for c in e.c if c.name != "created_at")))
+    .on_conflict_do_nothing(index_elements=[e.c.entry_type, e.c.reference])
+    .returning(e.c.id)))
 
 
 def _entry(r: sa.RowMapping) -> EarningsEntry:
@@ -63,10 +70,7 @@ class SqlEarningsRepository:
     def record(self, entry: EarningsEntry) -> bool:
         # A reference already recorded (a redelivered event) skips the row instead of
         # failing the statement: no SAVEPOINT around it.
-        statement = (self._execute.insert(e).values(**_row(entry))
-                     .on_conflict_do_nothing(index_elements=[e.c.entry_type, e.c.reference])
-                     .returning(e.c.id))
-        return self._execute(statement).first() is not None
+        return bool(self._execute.rows(_RECORD(self._execute), _row(entry)))
 
     def recorded(self, entry_type: EntryType, reference: str) -> bool:
         return self._execute(sa.select(e.c.id).where(

@@ -9,6 +9,7 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, conflict_from
 from adapters.sqlalchemy.repositories.tracking import Tracker
+from adapters.sqlalchemy.statements import OncePerDialect, params
 from adapters.sqlalchemy.tables import purchases
 from domain.commerce.purchase import PackTerms, Purchase, PurchaseStatus
 from domain.errors import Conflict
@@ -33,6 +34,11 @@ def to_row(p: Purchase) -> dict[str, Any]:
         "pack_valid_days": p.pack.valid_days if p.pack else None,
         "seller_id": p.seller_id, "payout_account": p.payout_account,
     }
+
+
+_ADD = OncePerDialect(lambda execute: (
+    execute.insert(purchases).values(**params(purchases, *(c.name for c in purchases.c)))
+    .on_conflict_do_nothing().returning(purchases.c.id)))
 
 
 def from_row(r: sa.RowMapping) -> Purchase:
@@ -61,14 +67,12 @@ class SqlPurchaseRepository:
         row = to_row(purchase)
         # An open purchase of the item (a double click's) skips the row instead of
         # failing the statement: the transaction goes on without a SAVEPOINT around it.
-        statement = (self._execute.insert(purchases).values(**row).on_conflict_do_nothing()
-                     .returning(purchases.c.id))
         try:
-            inserted = self._execute(statement).first()
+            inserted = self._execute.rows(_ADD(self._execute), row)
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_purchases_open": _OPEN,
                                         "purchases.customer_id": _OPEN}) from error
-        if inserted is None:
+        if not inserted:
             raise _OPEN
         self.tracker.track(purchase.id, purchase, row)
 
