@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -41,7 +41,18 @@ _ADD = OncePerDialect(lambda execute: (
     .on_conflict_do_nothing().returning(purchases.c.id)))
 
 
-def from_row(r: sa.RowMapping) -> Purchase:
+def _reads(column: sa.Column[Any]) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """A read by this column, unlocked and locked (held until commit: webhook deliveries
+    and client calls for the same purchase take turns)."""
+    read = sa.select(purchases).where(column == sa.bindparam("key", type_=column.type))
+    return read, read.with_for_update()
+
+
+_BY_ID = _reads(purchases.c.id)
+_BY_INTENT = _reads(purchases.c.stripe_payment_intent_id)
+
+
+def from_row(r: Mapping[Any, Any]) -> Purchase:
     currency = r["currency"]
     return Purchase(
         id=r["id"], customer_id=r["customer_id"], content_id=r["content_id"],
@@ -87,10 +98,18 @@ class SqlPurchaseRepository:
                                  locked=lock)
 
     def get(self, purchase_id: UUID, *, lock: bool = False) -> Purchase | None:
-        return self._one(purchases.c.id == purchase_id, lock)
+        return self._by(_BY_ID, lock, purchase_id)
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Purchase | None:
-        return self._one(purchases.c.stripe_payment_intent_id == intent_id, lock)
+        return self._by(_BY_INTENT, lock, intent_id)
+
+    def _by(self, statements: tuple[sa.Select[Any], sa.Select[Any]], lock: bool,
+            key: object) -> Purchase | None:
+        """`_one` for the reads every payment makes, with statements built once."""
+        if lock:
+            self.tracker.flush()
+        rows = self._execute.rows(statements[lock], {"key": key})
+        return self.tracker.load(rows[0] if rows else None, from_row, locked=lock)
 
     def series_buyers(self, series_id: UUID) -> Sequence[UUID]:
         return list(self._execute(

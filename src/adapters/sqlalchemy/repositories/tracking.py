@@ -7,7 +7,7 @@ per unit of work, so two reads of the same aggregate see the same changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -39,7 +39,7 @@ class Tracker(Generic[A]):
         self._seen[key] = (aggregate, self._to_row(aggregate))
         return aggregate
 
-    def load(self, row: sa.RowMapping | None, from_row: Callable[[sa.RowMapping], A], *,
+    def load(self, row: Mapping[Any, Any] | None, from_row: Callable[[Any], A], *,
              locked: bool) -> A | None:
         """The aggregate a row read just now stands for. An unlocked read returns the
         copy already tracked (one object per id). A locked read makes the row the truth

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -42,7 +42,7 @@ def to_row(user: User) -> dict[str, Any]:
     }
 
 
-def from_row(row: sa.RowMapping) -> User:
+def from_row(row: Mapping[Any, Any]) -> User:
     return User(
         id=row["id"],
         email=Email(row["email"]),
@@ -66,6 +66,10 @@ def from_row(row: sa.RowMapping) -> User:
 
 
 _LIVE = users.c.deleted_at.is_(None)
+_READ_BY_ID = sa.select(users).where(
+    users.c.id == sa.bindparam("user_id", type_=users.c.id.type), _LIVE)
+# SQLite ignores FOR UPDATE; its writers are serialised by BEGIN IMMEDIATE.
+_BY_ID = (_READ_BY_ID, _READ_BY_ID.with_for_update())
 
 
 class SqlUserRepository:
@@ -89,7 +93,9 @@ class SqlUserRepository:
         if lock:
             # SQLite ignores FOR UPDATE; its writers are serialised by BEGIN IMMEDIATE.
             query = query.with_for_update()
-        row = self._execute(query).mappings().first()
+        return self._loaded(self._execute(query).mappings().first(), lock)
+
+    def _loaded(self, row: Mapping[Any, Any] | None, lock: bool) -> User | None:
         if row is None:
             return None
         if lock:
@@ -102,7 +108,9 @@ class SqlUserRepository:
         known = self.tracker.get(user_id)
         if known is not None and not lock:
             return known if known.deleted_at is None else None
-        return self._one(users.c.id == user_id, lock=lock)
+        # Read on almost every request that changes something: built once.
+        rows = self._execute.rows(_BY_ID[lock], {"user_id": user_id})
+        return self._loaded(rows[0] if rows else None, lock)
 
     def get_by_email(self, email: str) -> User | None:
         return self._one(users.c.email == email)
