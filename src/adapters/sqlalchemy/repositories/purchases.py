@@ -52,6 +52,19 @@ _BY_ID = _reads(purchases.c.id)
 _BY_INTENT = _reads(purchases.c.stripe_payment_intent_id)
 
 
+def _open(column: sa.Column[Any], *open_statuses: str) -> sa.Select[Any]:
+    return sa.select(purchases).where(
+        purchases.c.customer_id == sa.bindparam("customer_id", type_=purchases.c.customer_id.type),
+        column == sa.bindparam("item", type_=column.type),
+        purchases.c.status.in_(open_statuses))
+
+
+_OPEN_CONTENT = _open(purchases.c.content_id, *OPEN_STATUSES)
+_OPEN_SERIES = _open(purchases.c.series_id, *OPEN_STATUSES)
+# A pack is bought again and again: only a payment still awaited is open.
+_OPEN_PACK = _open(purchases.c.credit_pack_id, "pending")
+
+
 def from_row(r: Mapping[Any, Any]) -> Purchase:
     currency = r["currency"]
     return Purchase(
@@ -120,17 +133,15 @@ class SqlPurchaseRepository:
     def open_for(self, customer_id: UUID, *, content_id: UUID | None,
                  series_id: UUID | None, credit_pack_id: UUID | None = None
                  ) -> Purchase | None:
+        item: UUID | None
         if credit_pack_id is not None:
-            # A pack is bought again and again: only a payment still awaited is open.
-            item = sa.and_(purchases.c.credit_pack_id == credit_pack_id,
-                           purchases.c.status == "pending")
+            statement, item = _OPEN_PACK, credit_pack_id
         elif content_id is not None:
-            item = sa.and_(purchases.c.content_id == content_id,
-                           purchases.c.status.in_(OPEN_STATUSES))
+            statement, item = _OPEN_CONTENT, content_id
         else:
-            item = sa.and_(purchases.c.series_id == series_id,
-                           purchases.c.status.in_(OPEN_STATUSES))
-        return self._one(sa.and_(purchases.c.customer_id == customer_id, item), False)
+            statement, item = _OPEN_SERIES, series_id
+        rows = self._execute.rows(statement, {"customer_id": customer_id, "item": item})
+        return self.tracker.load(rows[0] if rows else None, from_row, locked=False)
 
     def for_customer(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Purchase]:
         rows = self._execute(

@@ -11,6 +11,23 @@ from application.ports.identity import SessionPrincipal
 from domain.identity.roles import Role
 from domain.identity.session import AuthSession
 
+# Built once: it runs on every authenticated request that is not a hot path.
+_PRINCIPAL = (
+    sa.select(auth_sessions.c.id, users.c.id.label("user_id"), users.c.role,
+              users.c.email_verified_at, auth_sessions.c.last_seen_at)
+    .join(users, users.c.id == auth_sessions.c.user_id)
+    .where(
+        auth_sessions.c.token_hash == sa.bindparam(
+            "token_hash", type_=auth_sessions.c.token_hash.type),
+        auth_sessions.c.revoked_at.is_(None),
+        auth_sessions.c.expires_at > sa.bindparam("now", type_=auth_sessions.c.expires_at.type),
+        sa.func.coalesce(auth_sessions.c.last_seen_at, auth_sessions.c.created_at)
+        > sa.bindparam("idle_since", type_=auth_sessions.c.created_at.type),
+        users.c.deleted_at.is_(None),
+        users.c.disabled_at.is_(None),
+    )
+)
+
 
 class SqlSessionRepository:
     def __init__(self, execute: Executor) -> None:
@@ -27,27 +44,15 @@ class SqlSessionRepository:
     def principal_for(self, token_hash: str, now: datetime,
                       idle_since: datetime) -> SessionPrincipal | None:
         # One statement, one round trip: the hot path of every authenticated request.
-        row = self._execute(
-            sa.select(
-                auth_sessions.c.id, users.c.id.label("user_id"), users.c.role,
-                users.c.email_verified_at, auth_sessions.c.last_seen_at,
-            )
-            .join(users, users.c.id == auth_sessions.c.user_id)
-            .where(
-                auth_sessions.c.token_hash == token_hash,
-                auth_sessions.c.revoked_at.is_(None),
-                auth_sessions.c.expires_at > now,
-                sa.func.coalesce(auth_sessions.c.last_seen_at,
-                                 auth_sessions.c.created_at) > idle_since,
-                users.c.deleted_at.is_(None),
-                users.c.disabled_at.is_(None),
-            )
-        ).first()
-        if row is None:
+        rows = self._execute.rows(_PRINCIPAL, {"token_hash": token_hash, "now": now,
+                                               "idle_since": idle_since})
+        if not rows:
             return None
-        return SessionPrincipal(session_id=row.id, user_id=row.user_id, role=Role(row.role),
-                                email_verified=row.email_verified_at is not None,
-                                last_seen_at=row.last_seen_at)
+        row = rows[0]
+        return SessionPrincipal(session_id=row["id"], user_id=row["user_id"],
+                                role=Role(row["role"]),
+                                email_verified=row["email_verified_at"] is not None,
+                                last_seen_at=row["last_seen_at"])
 
     def touch(self, session_id: UUID, now: datetime) -> None:
         self._execute(sa.update(auth_sessions).where(auth_sessions.c.id == session_id)
