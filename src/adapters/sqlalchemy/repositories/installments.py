@@ -35,6 +35,12 @@ def installment_from(r: sa.RowMapping) -> Installment:
         paid_at=r["paid_at"])
 
 
+_READ_BY_INTENT = sa.select(booking_installments).where(
+    booking_installments.c.stripe_payment_intent_id
+    == sa.bindparam("intent_id", type_=booking_installments.c.stripe_payment_intent_id.type))
+_BY_INTENT = (_READ_BY_INTENT, _READ_BY_INTENT.with_for_update())
+
+
 class SqlInstallmentRepository:
     def __init__(self, execute: Executor) -> None:
         self._execute = execute
@@ -63,9 +69,11 @@ class SqlInstallmentRepository:
         return found[0] if found else None
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Installment | None:
-        i = booking_installments
-        found = self._many(sa.select(i).where(i.c.stripe_payment_intent_id == intent_id), lock)
-        return found[0] if found else None
+        # Asked by every payment event that is not a purchase's: built once.
+        if lock:
+            self.tracker.flush()  # see Tracker.load
+        rows = self._execute.rows(_BY_INTENT[lock], {"intent_id": intent_id})
+        return self.tracker.load(rows[0] if rows else None, installment_from, locked=lock)
 
     def of_booking(self, booking_id: UUID, *, lock: bool = False) -> Sequence[Installment]:
         i = booking_installments

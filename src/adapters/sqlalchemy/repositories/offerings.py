@@ -88,6 +88,12 @@ def offering_from(r: sa.RowMapping) -> Offering:
     )
 
 
+_READ_BOOKING_BY_INTENT = sa.select(offering_bookings).where(
+    offering_bookings.c.stripe_payment_intent_id
+    == sa.bindparam("intent_id", type_=offering_bookings.c.stripe_payment_intent_id.type))
+_BOOKING_BY_INTENT = (_READ_BOOKING_BY_INTENT, _READ_BOOKING_BY_INTENT.with_for_update())
+
+
 class SqlOfferingRepository:
     def __init__(self, execute: Executor) -> None:
         self._execute = execute
@@ -265,7 +271,11 @@ class SqlBookingRepository:
         return self._one(offering_bookings.c.id == booking_id, lock)
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Booking | None:
-        return self._one(offering_bookings.c.stripe_payment_intent_id == intent_id, lock)
+        # Asked by every payment event that is not a purchase's: built once.
+        if lock:
+            self.tracker.flush()
+        rows = self._execute.rows(_BOOKING_BY_INTENT[lock], {"intent_id": intent_id})
+        return self.tracker.load(rows[0] if rows else None, booking_from, locked=lock)
 
     def live_for(self, customer_id: UUID, offering_id: UUID, session_key: str
                  ) -> Booking | None:
