@@ -100,16 +100,6 @@ class SqlPurchaseRepository:
             raise _OPEN
         self.tracker.track(purchase.id, purchase, row)
 
-    def _one(self, condition: sa.ColumnElement[bool], lock: bool) -> Purchase | None:
-        query = sa.select(purchases).where(condition)
-        if lock:
-            # Held until commit: webhook deliveries and client calls for the same
-            # purchase take turns.
-            self.tracker.flush()
-            query = query.with_for_update()
-        return self.tracker.load(self._execute(query).mappings().first(), from_row,
-                                 locked=lock)
-
     def get(self, purchase_id: UUID, *, lock: bool = False) -> Purchase | None:
         return self._by(_BY_ID, lock, purchase_id)
 
