@@ -145,13 +145,7 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
                                   content_id=cmd.content_id, series_id=cmd.series_id,
                                   split=sale.split, now=now,
                                   pack=sale.pack, seller_id=sale.seller_id)
-        transfer = None
-        if sale.destination is not None:
-            # Kept before the charge: its refunds take back from this account whatever
-            # becomes of the item or the seller's role meanwhile.
-            purchase.payout_account = sale.destination
-            transfer = Transfer(destination=sale.destination,
-                                application_fee=purchase.platform_fee)
+        transfer = _charged_to(purchase, sale.destination)
         try:
             uow.purchases.add(purchase)
         except Conflict:
@@ -192,13 +186,22 @@ def _reopen(purchase_id: UUID, cmd: StartPurchase, services: Services
             return _started(purchase, None, services.payments.name)
         transfer = None
         if not purchase.payment_intent_id:
-            transfer = _transfer(uow, purchase)
-            if transfer is not None and purchase.payout_account != transfer.destination:
-                # Kept before the charge: its refunds take back from this account
-                # whatever becomes of the item or the seller's role meanwhile.
-                purchase.payout_account = transfer.destination
+            kept = purchase.payout_account
+            transfer = _charged_to(purchase, _destination(uow, purchase))
+            if purchase.payout_account != kept:
                 uow.commit()
     return _Opened(purchase, user, transfer)
+
+
+def _charged_to(purchase: Purchase, destination: str | None) -> Transfer | None:
+    """A media owner's sale is a destination charge: the fee agreed when the purchase
+    started stays with the platform, the rest goes to the owner's account. The account
+    is kept on the purchase before the charge: its refunds take back from it whatever
+    becomes of the item or the seller's role meanwhile."""
+    if destination is None:
+        return None
+    purchase.payout_account = destination
+    return Transfer(destination=destination, application_fee=purchase.platform_fee)
 
 
 def _customer(services: Services, buyer: User) -> str:
@@ -261,18 +264,11 @@ def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services,
     return _started(final, intent, gateway.name)
 
 
-def _transfer(uow: UnitOfWork, purchase: Purchase) -> Transfer | None:
-    """A media owner's sale is a destination charge: the fee agreed when the purchase
-    started stays with the platform, the rest goes to the owner's account (which must
-    still be able to take it)."""
+def _destination(uow: UnitOfWork, purchase: Purchase) -> str | None:
+    """The seller's account now (which must still be able to take the charge)."""
     seller = purchase.seller_id or seller_of(uow, content_id=purchase.content_id,
                                              series_id=purchase.series_id)
-    if seller is None:
-        return None
-    terms = terms_for(uow, seller)
-    if terms.destination is None:
-        return None
-    return Transfer(destination=terms.destination, application_fee=purchase.platform_fee)
+    return terms_for(uow, seller).destination if seller is not None else None
 
 
 def _record_failure(purchase_id: UUID, services: Services) -> None:

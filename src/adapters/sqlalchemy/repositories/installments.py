@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.repositories.tracking import Tracker
+from adapters.sqlalchemy.statements import read_by
 from adapters.sqlalchemy.tables import booking_installments, offering_bookings
 from domain.offerings.installments import STALE_CHARGE, Installment, InstallmentStatus
 from domain.values import Money
@@ -35,10 +36,8 @@ def installment_from(r: sa.RowMapping) -> Installment:
         paid_at=r["paid_at"])
 
 
-_READ_BY_INTENT = sa.select(booking_installments).where(
-    booking_installments.c.stripe_payment_intent_id
-    == sa.bindparam("intent_id", type_=booking_installments.c.stripe_payment_intent_id.type))
-_BY_INTENT = (_READ_BY_INTENT, _READ_BY_INTENT.with_for_update())
+# Asked by every payment event that is not a purchase's: built once.
+_BY_INTENT = read_by(booking_installments.c.stripe_payment_intent_id)
 
 
 class SqlInstallmentRepository:
@@ -69,11 +68,7 @@ class SqlInstallmentRepository:
         return found[0] if found else None
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Installment | None:
-        # Asked by every payment event that is not a purchase's: built once.
-        if lock:
-            self.tracker.flush()  # see Tracker.load
-        rows = self._execute.rows(_BY_INTENT[lock], {"intent_id": intent_id})
-        return self.tracker.load(rows[0] if rows else None, installment_from, locked=lock)
+        return self.tracker.read(_BY_INTENT, intent_id, installment_from, lock=lock)
 
     def of_booking(self, booking_id: UUID, *, lock: bool = False) -> Sequence[Installment]:
         i = booking_installments

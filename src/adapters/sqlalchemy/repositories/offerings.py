@@ -12,6 +12,7 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, conflict_from
 from adapters.sqlalchemy.repositories.tracking import Tracker
+from adapters.sqlalchemy.statements import read_by
 from adapters.sqlalchemy.tables import (
     booking_reminders,
     calendar_feeds,
@@ -88,10 +89,8 @@ def offering_from(r: sa.RowMapping) -> Offering:
     )
 
 
-_READ_BOOKING_BY_INTENT = sa.select(offering_bookings).where(
-    offering_bookings.c.stripe_payment_intent_id
-    == sa.bindparam("intent_id", type_=offering_bookings.c.stripe_payment_intent_id.type))
-_BOOKING_BY_INTENT = (_READ_BOOKING_BY_INTENT, _READ_BOOKING_BY_INTENT.with_for_update())
+# Asked by every payment event that is not a purchase's: built once.
+_BOOKING_BY_INTENT = read_by(offering_bookings.c.stripe_payment_intent_id)
 
 
 class SqlOfferingRepository:
@@ -271,11 +270,7 @@ class SqlBookingRepository:
         return self._one(offering_bookings.c.id == booking_id, lock)
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Booking | None:
-        # Asked by every payment event that is not a purchase's: built once.
-        if lock:
-            self.tracker.flush()
-        rows = self._execute.rows(_BOOKING_BY_INTENT[lock], {"intent_id": intent_id})
-        return self.tracker.load(rows[0] if rows else None, booking_from, locked=lock)
+        return self.tracker.read(_BOOKING_BY_INTENT, intent_id, booking_from, lock=lock)
 
     def live_for(self, customer_id: UUID, offering_id: UUID, session_key: str
                  ) -> Booking | None:

@@ -9,7 +9,7 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, conflict_from
 from adapters.sqlalchemy.repositories.tracking import Tracker
-from adapters.sqlalchemy.statements import OncePerDialect, params
+from adapters.sqlalchemy.statements import OncePerDialect, params, read_by
 from adapters.sqlalchemy.tables import purchases
 from domain.commerce.purchase import PackTerms, Purchase, PurchaseStatus
 from domain.errors import Conflict
@@ -41,15 +41,10 @@ _ADD = OncePerDialect(lambda execute: (
     .on_conflict_do_nothing().returning(purchases.c.id)))
 
 
-def _reads(column: sa.Column[Any]) -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """A read by this column, unlocked and locked (held until commit: webhook deliveries
-    and client calls for the same purchase take turns)."""
-    read = sa.select(purchases).where(column == sa.bindparam("key", type_=column.type))
-    return read, read.with_for_update()
-
-
-_BY_ID = _reads(purchases.c.id)
-_BY_INTENT = _reads(purchases.c.stripe_payment_intent_id)
+# Locked reads are held until commit: webhook deliveries and client calls for the same
+# purchase take turns.
+_BY_ID = read_by(purchases.c.id)
+_BY_INTENT = read_by(purchases.c.stripe_payment_intent_id)
 
 
 def _open(column: sa.Column[Any], *open_statuses: str) -> sa.Select[Any]:
@@ -101,18 +96,10 @@ class SqlPurchaseRepository:
         self.tracker.track(purchase.id, purchase, row)
 
     def get(self, purchase_id: UUID, *, lock: bool = False) -> Purchase | None:
-        return self._by(_BY_ID, lock, purchase_id)
+        return self.tracker.read(_BY_ID, purchase_id, from_row, lock=lock)
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Purchase | None:
-        return self._by(_BY_INTENT, lock, intent_id)
-
-    def _by(self, statements: tuple[sa.Select[Any], sa.Select[Any]], lock: bool,
-            key: object) -> Purchase | None:
-        """`_one` for the reads every payment makes, with statements built once."""
-        if lock:
-            self.tracker.flush()
-        rows = self._execute.rows(statements[lock], {"key": key})
-        return self.tracker.load(rows[0] if rows else None, from_row, locked=lock)
+        return self.tracker.read(_BY_INTENT, intent_id, from_row, lock=lock)
 
     def series_buyers(self, series_id: UUID) -> Sequence[UUID]:
         return list(self._execute(

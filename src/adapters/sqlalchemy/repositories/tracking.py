@@ -39,6 +39,14 @@ class Tracker(Generic[A]):
         self._seen[key] = (aggregate, self._to_row(aggregate))
         return aggregate
 
+    def read(self, reads: tuple[sa.Select[Any], sa.Select[Any]], key: object,
+             from_row: Callable[[Any], A], *, lock: bool) -> A | None:
+        """One row by a statement pair from `statements.read_by`, as `load` returns it."""
+        if lock:
+            self.flush()
+        rows = self._execute.rows(reads[lock], {"key": key})
+        return self.load(rows[0] if rows else None, from_row, locked=lock)
+
     def load(self, row: Mapping[Any, Any] | None, from_row: Callable[[Any], A], *,
              locked: bool) -> A | None:
         """The aggregate a row read just now stands for. An unlocked read returns the

@@ -9,6 +9,7 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, conflict_from
 from adapters.sqlalchemy.repositories.tracking import Tracker
+from adapters.sqlalchemy.statements import read_by
 from adapters.sqlalchemy.tables import users
 from domain.errors import Conflict
 from domain.identity.roles import Role
@@ -66,10 +67,7 @@ def from_row(row: Mapping[Any, Any]) -> User:
 
 
 _LIVE = users.c.deleted_at.is_(None)
-_READ_BY_ID = sa.select(users).where(
-    users.c.id == sa.bindparam("user_id", type_=users.c.id.type), _LIVE)
-# SQLite ignores FOR UPDATE; its writers are serialised by BEGIN IMMEDIATE.
-_BY_ID = (_READ_BY_ID, _READ_BY_ID.with_for_update())
+_BY_ID = read_by(users.c.id, _LIVE)
 
 
 class SqlUserRepository:
@@ -109,7 +107,7 @@ class SqlUserRepository:
         if known is not None and not lock:
             return known if known.deleted_at is None else None
         # Read on almost every request that changes something: built once.
-        rows = self._execute.rows(_BY_ID[lock], {"user_id": user_id})
+        rows = self._execute.rows(_BY_ID[lock], {"key": user_id})
         return self._loaded(rows[0] if rows else None, lock)
 
     def get_by_email(self, email: str) -> User | None:
