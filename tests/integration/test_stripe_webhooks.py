@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +40,7 @@ from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.config import Settings
 from entrypoints.http.app import create_app
 from tests.integration.conftest import FAST_ARGON2
+from tests.integration.wire import require_libpq_tracing, round_trips
 
 SECRET = "whsec_test_signing_secret"
 URL = "/api/v1/webhooks/stripe"
@@ -351,3 +353,32 @@ def test_a_pack_paid_by_webhook_grants_its_credits_once_and_a_refund_withdraws_t
     assert world.status() == "refunded"
     assert (ledger(), balance()) == ([("earned_purchase", 10), ("adjustment", -10)], 0)
     assert world.count(email_logs, email_logs.c.email_type == "purchase_refund") == 1
+
+
+# -- the cost of an event ------------------------------------------------------------------
+
+
+def test_a_payment_none_of_ours_holds_costs_one_probe_on_the_wire(
+        client: Client, world: World, stripe_app: Patronage, tmp_path: Path) -> None:
+    """A subscription invoice's payment, or one taken in the dashboard: its event id is
+    kept and one statement finds that no purchase, booking or installment holds it."""
+    require_libpq_tracing(world.engine, tmp_path)
+    world.pending_purchase()
+    foreign = {"id": "pi_someone_elses", "object": "payment_intent", "amount": 900,
+               "currency": "usd", "status": "succeeded", "metadata": {}}
+    with round_trips(world.engine, tmp_path, stripe_app) as sent:
+        response = deliver(client, event("payment_intent.succeeded", foreign))
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored"
+    work = [s.split(" ")[0] for s in sent if not s.startswith("PREPARE ")]
+    assert work == ["BEGIN", "INSERT", "SELECT", "COMMIT"], sent
+    assert world.count(webhook_events) == 1 and world.status() == "pending"
+
+
+def test_a_payment_of_ours_without_metadata_is_still_found_by_its_id(
+        client: Client, world: World) -> None:
+    world.pending_purchase()
+    bare = {**world.intent(), "metadata": {}}
+    response = deliver(client, event("payment_intent.succeeded", bare))
+    assert response.status_code == 200 and response.json()["outcome"] == "applied"
+    assert world.status() == "completed"
+    assert world.count(content_access) == 1

@@ -94,6 +94,13 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> App
         outcome = apply_account_event(uow, services, event)
         uow.commit()
         return Applied(outcome)
+    if event.type in (SUCCEEDED, FAILED) and event.purchase_id is None and (
+            event.intent_id is None or not uow.ledger.holds_payment(event.intent_id)):
+        # Not a payment of ours (every one we start names its purchase, booking or
+        # installment): a subscription's invoice, one taken in the dashboard. One probe
+        # says so, instead of three locked reads that find nothing.
+        uow.commit()
+        return Applied("ignored")
     purchase = _purchase_for(uow, event) if event.type in (SUCCEEDED, FAILED, REFUNDED) else None
     outcome = "ignored"
     if purchase is None and event.type == REFUNDED:

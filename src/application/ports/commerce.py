@@ -61,6 +61,10 @@ class CommerceLedger(Protocol):
         """Remember a processed gateway event; False if it was seen before."""
         ...
 
+    def holds_payment(self, intent_id: str) -> bool:
+        """Whether a purchase, a booking or an installment carries this gateway payment."""
+        ...
+
     def record_refund(self, refund_id: str, purchase_id: UUID, amount: Decimal, currency: str,
                       now: datetime) -> bool:
         """Remember a refund; False if it was recorded before."""

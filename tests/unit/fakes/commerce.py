@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -109,17 +109,24 @@ class FakeGrantRepository:
 
 class FakeCommerceLedger:
     def __init__(self, staged: Store, content: FakeContentRepository,
-                 series: FakeSeriesRepository, purchases: FakePurchaseRepository) -> None:
+                 series: FakeSeriesRepository, purchases: FakePurchaseRepository,
+                 payments: Callable[[], Iterable[str | None]]) -> None:
         self._staged = staged
         self._content = content
         self._series = series
         self._purchases = purchases
+        # The payment ids held by purchases, bookings and installments as this unit
+        # of work sees them.
+        self._payments = payments
 
     def record_event(self, event_id: str, provider: str, event_type: str, now: datetime) -> bool:
         if event_id in self._staged.webhook_events:
             return False
         self._staged.webhook_events[event_id] = (provider, event_type[:255], now)
         return True
+
+    def holds_payment(self, intent_id: str) -> bool:
+        return intent_id in set(self._payments())
 
     def record_refund(self, refund_id: str, purchase_id: UUID, amount: Decimal, currency: str,
                       now: datetime) -> bool:

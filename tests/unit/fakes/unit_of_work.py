@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -114,20 +115,26 @@ class FakeUnitOfWork:
         self.purchases = FakePurchaseRepository(self._staged)
         self.grants = FakeGrantRepository(self._staged)
         self.access = FakeAccessFacts(self._staged, self.users, self.content, self.purchases)
+        self.bookings = FakeBookingRepository(self._staged)
+        self.installments = FakeInstallmentRepository(self._staged)
         self.ledger = FakeCommerceLedger(self._staged, self.content, self.series,
-                                         self.purchases)
+                                         self.purchases, self._payments)
         self.outbox = FakeOutboxRepository(self._staged, self._ids)
         self.email_logs = FakeEmailLogRepository(self._staged)
         self.offerings = FakeOfferingRepository(self._staged)
         self.seats = FakeSeatRepository(self._staged)
-        self.bookings = FakeBookingRepository(self._staged)
-        self.installments = FakeInstallmentRepository(self._staged)
         self.invitations = FakeInvitationRepository(self._staged)
         self.payout_accounts = FakePayoutAccountRepository(self._staged)
         self.earnings = FakeEarningsRepository(self._staged)
         self.notifications = FakeNotificationRepository(self._staged)
         self.journal = FakeJournal(self._staged)
         self.analytics = FakeAnalyticsStore(self._staged)
+
+    def _payments(self) -> Iterator[str | None]:
+        for rows in ({**self._staged.purchases, **self.purchases.seen},
+                     {**self._staged.bookings, **self.bookings.seen},
+                     {**self._staged.installments, **self.installments.seen}):
+            yield from (row.payment_intent_id for row in rows.values())
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

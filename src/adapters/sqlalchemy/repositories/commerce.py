@@ -13,11 +13,13 @@ from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.prepared import Statement
 from adapters.sqlalchemy.statements import OncePerDialect, params
 from adapters.sqlalchemy.tables import (
+    booking_installments,
     content,
     content_access,
     content_series,
     credit_packs,
     idempotency_keys,
+    offering_bookings,
     purchase_refunds,
     purchases,
     webhook_events,
@@ -56,9 +58,17 @@ def _add_purchase_count(execute: Executor) -> Statement:
             .values(purchase_count=floor(moved, 0)))
 
 
+def _holds_payment(execute: Executor) -> Statement:
+    intent = sa.bindparam("intent", type_=purchases.c.stripe_payment_intent_id.type)
+    return sa.select(sa.or_(*(
+        sa.exists().where(table.c.stripe_payment_intent_id == intent)
+        for table in (purchases, offering_bookings, booking_installments))).label("held"))
+
+
 _GRANT = OncePerDialect(_grant)
 _RECORD_EVENT = OncePerDialect(_record_event)
 _ADD_PURCHASE_COUNT = OncePerDialect(_add_purchase_count)
+_HOLDS_PAYMENT = OncePerDialect(_holds_payment)
 
 
 class _Dialect:
@@ -88,6 +98,12 @@ class SqlCommerceLedger(_Dialect):
         return bool(self._execute.rows(_RECORD_EVENT(self._execute), {
             "id": event_id, "provider": provider, "event_type": event_type[:255],
             "now": now}))
+
+    def holds_payment(self, intent_id: str) -> bool:
+        # One indexed probe per table in one statement, where looking for the payment's
+        # purchase, installment and booking in turn took three.
+        (row,) = self._execute.rows(_HOLDS_PAYMENT(self._execute), {"intent": intent_id})
+        return bool(row["held"])
 
     def record_refund(self, refund_id: str, purchase_id: UUID, amount: Decimal, currency: str,
                       now: datetime) -> bool:
