@@ -53,6 +53,7 @@ QUERIES = [
     ("/api/v1/content?tag=%00", "tag"),
     ("/api/v1/content?category=x%00", "category"),
     ("/api/v1/content?cursor=%00", "cursor"),
+    ("/api/v1/content?limit=5&x%00y=1", "x\\0y"),
     ("/api/v1/me/purchases?limit=5&offset=%00", "offset"),
     ("/api/v1/admin/access-grants?email=a%00@example.com&content_id=" + str(uuid4()), "email"),
 ]
