@@ -8,7 +8,7 @@ runs through `Executor.rows` on the driver's cursor.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,3 +45,35 @@ def read_by(column: sa.Column[Any], *where: sa.ColumnElement[bool]
     read = sa.select(column.table).where(
         column == sa.bindparam("key", type_=column.type), *where)
     return read, read.with_for_update()
+
+
+class OncePerCount:
+    """A multi-row statement built once per database and row count, for the counts a
+    hot path writes (up to ``most`` rows); None above that, for the caller's usual path."""
+
+    def __init__(self, build: Callable[[Executor, int], Statement], most: int) -> None:
+        self._build = build
+        self._most = most
+        self._built: dict[tuple[str, int], Statement] = {}
+
+    def __call__(self, execute: Executor, count: int) -> Statement | None:
+        if not 0 < count <= self._most:
+            return None
+        key = (execute.dialect, count)
+        found = self._built.get(key)
+        if found is None:
+            found = self._built[key] = self._build(execute, count)
+        return found
+
+
+def numbered_params(table: sa.Table, names: Sequence[str], prefix: str, count: int
+                    ) -> list[dict[str, sa.BindParameter[Any]]]:
+    """``count`` rows of named parameters for a multi-row VALUES: ``{prefix}{n}_{name}``."""
+    return [{name: sa.bindparam(f"{prefix}{n}_{name}", type_=table.c[name].type)
+             for name in names} for n in range(count)]
+
+
+def numbered(prefix: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The values of ``rows`` under the names `numbered_params` gives them."""
+    return {f"{prefix}{n}_{name}": value
+            for n, row in enumerate(rows) for name, value in row.items()}

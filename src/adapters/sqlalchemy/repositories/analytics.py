@@ -11,8 +11,11 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy.executor import Executor
+from adapters.sqlalchemy.prepared import Statement
+from adapters.sqlalchemy.statements import OncePerCount, numbered, numbered_params
 from adapters.sqlalchemy.tables import (
     analytics_daily,
     analytics_runs,
@@ -71,6 +74,20 @@ def journal_row(entry: JournalEntry, now: datetime) -> dict[str, Any]:
             "created_at": entry.occurred_at, "recorded_at": now}
 
 
+def journal_insert(execute: Executor, count: int) -> postgresql.Insert | sqlite.Insert:
+    return execute.insert(events).values(
+        numbered_params(events, JOURNAL_COLUMNS, "j", count)
+    ).on_conflict_do_nothing(index_elements=[events.c.source_key])
+
+
+def _journal_record(execute: Executor, count: int) -> Statement:
+    return journal_insert(execute, count).returning(events.c.id)
+
+
+# Built once per entry count (a commit journals a few at most; more take the usual path).
+_JOURNAL_RECORD = OncePerCount(_journal_record, most=8)
+
+
 class SqlJournal:
     def __init__(self, execute: Executor) -> None:
         self._execute = execute
@@ -78,10 +95,13 @@ class SqlJournal:
     def record(self, entries: Sequence[JournalEntry], now: datetime) -> int:
         if not entries:
             return 0
-        statement = self._execute.insert(events).values(
-            [journal_row(entry, now) for entry in entries]
-        ).on_conflict_do_nothing(index_elements=[events.c.source_key])
-        return int(self._execute(statement).rowcount or 0)
+        rows = [journal_row(entry, now) for entry in entries]
+        statement = _JOURNAL_RECORD(self._execute, len(rows))
+        if statement is not None:
+            return len(self._execute.rows(statement, numbered("j", rows)))
+        insert = self._execute.insert(events).values(rows).on_conflict_do_nothing(
+            index_elements=[events.c.source_key])
+        return len(self._execute(insert.returning(events.c.id)).all())
 
 
 class SqlAnalyticsStore:

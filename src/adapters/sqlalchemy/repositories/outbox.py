@@ -7,6 +7,8 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
+from adapters.sqlalchemy.prepared import Statement
+from adapters.sqlalchemy.statements import OncePerCount, numbered, numbered_params
 from adapters.sqlalchemy.tables import outbox_messages
 from application import event_codec
 from application.ports.outbox import OutboxMessage
@@ -14,6 +16,18 @@ from application.ports.system import IdGenerator
 from domain.events import DomainEvent
 
 _ROWS_PER_INSERT = 500
+_COLUMNS = ("id", "event_type", "handler", "payload", "status", "attempts", "next_attempt_at",
+            "created_at")
+
+
+def _insert(execute: Executor, count: int) -> Statement:
+    return sa.insert(outbox_messages).values(numbered_params(outbox_messages, _COLUMNS, "m",
+                                                             count))
+
+
+# A commit's messages are usually a handful (a purchase writes two): built once per
+# count, the INSERT is not compiled again on each commit (it was 17 % of a purchase's CPU).
+_INSERT = OncePerCount(_insert, most=8)
 
 
 class SqlOutboxRepository:
@@ -32,6 +46,10 @@ class SqlOutboxRepository:
                  "payload": event_codec.encode(event), "status": "pending", "attempts": 0,
                  "next_attempt_at": now, "created_at": now}
                 for message_id, (event, handler) in zip(ids, messages, strict=True)]
+        statement = _INSERT(self._execute, len(rows))
+        if statement is not None:
+            self._execute.rows(statement, numbered("m", rows))
+            return ids
         # In slices: a statement's bound values are capped (SQLite 32,766, PostgreSQL
         # 65,535), and a broadcast can write thousands of messages in one commit.
         for start in range(0, len(rows), _ROWS_PER_INSERT):

@@ -6,11 +6,11 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.prepared import Statement
-from adapters.sqlalchemy.repositories.analytics import JOURNAL_COLUMNS, journal_row
+from adapters.sqlalchemy.repositories.analytics import journal_insert, journal_row
+from adapters.sqlalchemy.statements import OncePerCount, numbered
 from adapters.sqlalchemy.tables import content, events, video_playback
 from application.ports.catalog import Progress
 from domain.analytics.journal import JournalEntry
@@ -27,12 +27,12 @@ class SqlProgressRepository:
             "id": id_if_new, "user_id": user_id, "content_id": content_id,
             "position_seconds": position_seconds, "duration_seconds": duration_seconds,
             "completed": completed, "now": now}
-        for n, entry in enumerate(journal):
-            params.update({f"j{n}_{key}": value
-                           for key, value in journal_row(entry, now).items()})
+        params.update(numbered("j", [journal_row(entry, now) for entry in journal]))
         pg = self._execute.dialect == "postgresql"
         if journal and not pg:
-            self._execute(_journal_insert(self._execute, len(journal)), params)
+            logged = _JOURNAL(self._execute, len(journal))
+            self._execute(journal_insert(self._execute, len(journal)) if logged is None
+                          else logged, params)
         statement = _upsert_statement(self._execute, len(journal) if pg else 0)
         row = self._execute.rows(statement, params)[0]
         return Progress(row["content_id"], row["position_seconds"], row["duration_seconds"],
@@ -55,17 +55,7 @@ class SqlProgressRepository:
 
 # Built once per shape (dialect, number of journal entries), with bound parameters.
 _STATEMENTS: dict[tuple[str, int], Statement] = {}
-_JOURNAL: dict[tuple[str, int], postgresql.Insert | sqlite.Insert] = {}
-
-
-def _journal_insert(execute: Executor, count: int) -> postgresql.Insert | sqlite.Insert:
-    key = (execute.dialect, count)
-    if key not in _JOURNAL:
-        _JOURNAL[key] = execute.insert(events).values([
-            {name: sa.bindparam(f"j{n}_{name}", type_=events.c[name].type)
-             for name in JOURNAL_COLUMNS} for n in range(count)]
-        ).on_conflict_do_nothing(index_elements=[events.c.source_key])
-    return _JOURNAL[key]
+_JOURNAL = OncePerCount(journal_insert, most=8)
 
 
 def _upsert_statement(execute: Executor, journaled: int) -> Statement:
@@ -98,7 +88,7 @@ def _upsert_statement(execute: Executor, journaled: int) -> Statement:
                 video_playback.c.updated_at)
     statement: Statement = upsert
     if journaled:
-        logged = _journal_insert(execute, journaled)
+        logged = journal_insert(execute, journaled)
         statement = sa.select(upsert.cte("saved")).add_cte(
             logged.returning(events.c.id).cte("logged"))
     _STATEMENTS[key] = statement
