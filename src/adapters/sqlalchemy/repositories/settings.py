@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -26,13 +27,17 @@ def to_row(settings: PlatformSettings) -> dict[str, Any]:
     return row
 
 
-def from_row(row: sa.RowMapping) -> PlatformSettings:
+def from_row(row: Mapping[str, Any]) -> PlatformSettings:
     return PlatformSettings(
         id=row["id"],
         featured_content_ids=[UUID(i) for i in row["featured_content_ids"] or []],
         social_links=dict(row["social_links"] or {}),
         **{name: row[name] for name in _FIELDS},
     )
+
+
+# Read by every sale (the platform's fee) and most pages: built once (decision 9).
+_ALL = sa.select(platform_settings)
 
 
 class SqlSettingsRepository:
@@ -43,7 +48,7 @@ class SqlSettingsRepository:
     def get(self) -> PlatformSettings:
         for known in self.tracker.aggregates():
             return known
-        row = self._execute(sa.select(platform_settings)).mappings().one()
+        (row,) = self._execute.rows(_ALL, {})
         settings = from_row(row)
         return self.tracker.track(settings.id, settings)
 
