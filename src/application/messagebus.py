@@ -122,8 +122,7 @@ class OutboxProcessor:
                 if handler is None:
                     raise LookupError(f"no handler {message.handler!r} for {message.event.name}")
                 handler(message.event, uow, self._services)
-                uow.outbox.mark_processed(message_id, now)
-                uow.commit()
+                uow.commit()  # the claim marked it processed: done with the handler's work
                 return True, uow.committed_outbox_ids
         except Exception as exc:
             # Event handler failures must not escape: the command already happened.

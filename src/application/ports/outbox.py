@@ -28,10 +28,10 @@ class OutboxRepository(Protocol):
         ...
 
     def claim(self, message_id: UUID, now: datetime) -> OutboxMessage | None:
-        """Lock one pending message for this transaction; None if done or taken."""
+        """Lock one pending message for this transaction and mark it processed as of
+        ``now``: the commit that records its handler's work records it done, a rollback
+        (a failing handler) leaves it pending. None if done or taken."""
         ...
-
-    def mark_processed(self, message_id: UUID, now: datetime) -> None: ...
 
     def mark_failed(
         self, message_id: UUID, error: str, now: datetime, next_attempt_at: datetime | None

@@ -33,10 +33,8 @@ class FakeOutboxRepository:
         m = self._staged.outbox.get(message_id)
         if m is None or m["status"] != "pending":
             return None
+        m["status"] = "processed"  # staged: a rollback leaves it pending
         return OutboxMessage(message_id, m["event"], m["handler"], m["attempts"])
-
-    def mark_processed(self, message_id: UUID, now: datetime) -> None:
-        self._staged.outbox[message_id]["status"] = "processed"
 
     def mark_failed(self, message_id: UUID, error: str, now: datetime,
                     next_attempt_at: datetime | None) -> None:
