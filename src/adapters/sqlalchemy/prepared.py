@@ -47,8 +47,11 @@ class Prepared:
     def __init__(self, statement: Statement, shape: Mapping[str, Any]) -> None:
         self.statement = statement  # kept alive: callers key their caches by its id
         compiled = statement.compile(dialect=_DIALECT)
+        # Only an expanding parameter (`IN`) takes a list apart; a JSON document that
+        # is a list is one value.
+        expanding = {bind.key for bind in compiled.binds.values() if bind.expanding}
         slots = {name: ([_Slot(name, i) for i in range(len(value))]
-                        if isinstance(value, list | tuple) else _Slot(name, None))
+                        if name in expanding else _Slot(name, None))
                  for name, value in shape.items()}
         state = compiled.construct_expanded_state(slots)
         # The column types' own conversions (a JSON document to text, an aware time
