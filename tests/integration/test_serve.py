@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import signal
@@ -74,3 +75,19 @@ def test_embedded_default_migrates_seeds_serves_and_stops(tmp_path: Path) -> Non
     assert f"{base}/schema/docs" in output
     assert "PAYMENTS: SANDBOX" in output  # said loudly, not left to be discovered
     assert password not in output
+
+
+def test_a_served_app_is_kept_out_of_the_collectors_sight() -> None:
+    # Each server process builds its app once and keeps it: the garbage collector's
+    # full collections need not walk it again (decision 9).
+    from litestar import Litestar
+
+    from entrypoints.http.app import served
+
+    before = gc.get_freeze_count()
+    try:
+        app = Litestar()
+        assert served(app) is app
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from typing import Any
 
@@ -197,15 +198,24 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
     return app
 
 
+def served(app: Litestar) -> Litestar:
+    """The app as a server process keeps it until it exits: everything built so far (the
+    app, the core, the imported modules) is moved out of the garbage collector's sight.
+    Its full collections then walk only what requests create: they took 0.31 s of each
+    worker's CPU in a 10-second purchase run, 0.18 to 0.20 s after this (decision 9)."""
+    gc.freeze()
+    return app
+
+
 def app_from_env() -> Litestar:
     """Factory for the ASGI server (``granian --factory``): settings from the environment."""
     settings = Settings.from_env()
     settings.configure_logging()
-    return create_app(bootstrap(settings, dispatch="background"),
-                      outbox_retry_seconds=OUTBOX_RETRY_SECONDS)
+    return served(create_app(bootstrap(settings, dispatch="background"),
+                             outbox_retry_seconds=OUTBOX_RETRY_SECONDS))
 
 
 def app_without_retry() -> Litestar:
     settings = Settings.from_env()
     settings.configure_logging()
-    return create_app(bootstrap(settings, dispatch="background"))
+    return served(create_app(bootstrap(settings, dispatch="background")))
