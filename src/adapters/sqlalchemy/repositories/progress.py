@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.prepared import Statement
-from adapters.sqlalchemy.repositories.analytics import journal_insert, journal_row
-from adapters.sqlalchemy.statements import OncePerCount, numbered
+from adapters.sqlalchemy.repositories.analytics import SqlJournal, journal_insert, journal_row
+from adapters.sqlalchemy.statements import numbered
 from adapters.sqlalchemy.tables import content, events, video_playback
 from application.ports.catalog import Progress
 from domain.analytics.journal import JournalEntry
@@ -27,12 +27,11 @@ class SqlProgressRepository:
             "id": id_if_new, "user_id": user_id, "content_id": content_id,
             "position_seconds": position_seconds, "duration_seconds": duration_seconds,
             "completed": completed, "now": now}
-        params.update(numbered("j", [journal_row(entry, now) for entry in journal]))
         pg = self._execute.dialect == "postgresql"
-        if journal and not pg:
-            logged = _JOURNAL(self._execute, len(journal))
-            self._execute(journal_insert(self._execute, len(journal)) if logged is None
-                          else logged, params)
+        if pg:
+            params.update(numbered("j", [journal_row(entry, now) for entry in journal]))
+        elif journal:
+            SqlJournal(self._execute).record(journal, now)
         statement = _upsert_statement(self._execute, len(journal) if pg else 0)
         row = self._execute.rows(statement, params)[0]
         return Progress(row["content_id"], row["position_seconds"], row["duration_seconds"],
@@ -55,7 +54,6 @@ class SqlProgressRepository:
 
 # Built once per shape (dialect, number of journal entries), with bound parameters.
 _STATEMENTS: dict[tuple[str, int], Statement] = {}
-_JOURNAL = OncePerCount(journal_insert, most=8)
 
 
 def _upsert_statement(execute: Executor, journaled: int) -> Statement:
