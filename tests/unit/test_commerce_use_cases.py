@@ -29,6 +29,7 @@ from domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from domain.identity.roles import Role
 from domain.values import Money
 from tests.unit.fakes.app import FakeApp, Person
+from tests.unit.fakes.store import GrantRow
 
 SYSTEM = Principal.system()
 DECLINED_CARD = next(iter(DECLINES))
@@ -179,6 +180,20 @@ def test_buying_twice_is_a_conflict(app: FakeApp, buyer: Person, item: StudioIte
         buy(app, buyer, item.id)
     assert error.value.code == "purchase.already_bought"
     assert len(app.store.purchases) == 1
+
+
+def test_a_purchase_grant_seen_before_its_purchase_is_already_bought(
+        app: FakeApp, buyer: Person, item: StudioItem) -> None:
+    """Under READ COMMITTED a double click can read "no open purchase", then see the
+    grant the other click's purchase wrote when it completed. The answer is the one the
+    purchase would have given: already bought, not merely accessible."""
+    grant_id = UUID(int=7)
+    app.store.grants[grant_id] = GrantRow(grant_id, buyer.id, item.id, "purchased", None,
+                                          app.clock.now())
+    with pytest.raises(Conflict) as error:
+        buy(app, buyer, item.id)
+    assert error.value.code == "purchase.already_bought"
+    assert app.store.purchases == {}
 
 
 def test_a_purchase_names_exactly_one_thing(app: FakeApp, buyer: Person,

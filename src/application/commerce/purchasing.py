@@ -92,6 +92,10 @@ def _what_is_sold(cmd: StartPurchase, uow: UnitOfWork, services: Services,
         if found is None or found[1].reason is Reason.NOT_FOUND:
             raise NotFound("No such content item.", code="content.not_found")
         row, decision = found
+        if decision.reason is Reason.PURCHASED:
+            # A parallel purchase of this item completed between the read of open
+            # purchases and this one: the customer bought it, whichever read saw it.
+            raise Conflict("You already bought this.", code="purchase.already_bought")
         if decision.allowed:
             raise Conflict("You already have access to this item.",
                            code="purchase.already_accessible",
