@@ -3,12 +3,15 @@ address emailed links use."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from uuid import UUID
 
 import attrs
+import pytest
 
 from adapters.mail.message import to_mime
 from application.notifications.branding import branded_html, site_url
@@ -70,17 +73,54 @@ def test_a_logo_replaces_the_name_and_the_credit_can_be_hidden() -> None:
     assert "ana.example.org" in markup
 
 
+def received(message: OutgoingEmail) -> EmailMessage:
+    """The message as a mail client reads it: its bytes parsed again."""
+    parsed = email.message_from_bytes(to_mime(message).as_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
 def test_the_mime_message_has_text_html_and_attachments() -> None:
-    message = to_mime(OutgoingEmail(
+    message = received(OutgoingEmail(
         to="ann@example.com", subject="Booked", text="Plain words", from_address="a@b.c",
         html="<p>Rich words</p>",
         attachments=(Attachment("booking.ics", "text/calendar", b"BEGIN:VCALENDAR"),)))
-    assert isinstance(message, EmailMessage)
     plain = message.get_body(preferencelist=("plain",))
     rich = message.get_body(preferencelist=("html",))
     assert plain is not None and plain.get_content().strip() == "Plain words"
     assert rich is not None and "Rich words" in rich.get_content()
-    assert [a.get_filename() for a in message.iter_attachments()] == ["booking.ics"]
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_filename() == "booking.ics"
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_payload(decode=True) == b"BEGIN:VCALENDAR"
+    assert message["To"] == "ann@example.com" and message["Subject"] == "Booked"
+    assert message["Date"] is not None and message["Message-ID"].endswith("@b.c>")
+
+
+def test_words_beyond_ascii_arrive_as_written() -> None:
+    sender = "no-reply@example.com"
+    subject = "Reçu : « Écrire » — " + "un cours " * 12
+    text = "Bonjour Zoë,\n12,00 €\n" + "é" * 300 + "\nhttps://x.example/?token=a=b\n"
+    message = received(OutgoingEmail(
+        to="zoe@example.com", subject=subject, text=text, from_address=sender,
+        from_name="L'atelier d'Ana — Zoë", html="<p>Zoë €</p>"))
+    assert message["Subject"] == subject
+    (sent_by,) = message["From"].addresses
+    assert sent_by.display_name == "L'atelier d'Ana — Zoë" and sent_by.addr_spec == sender
+    plain = message.get_body(preferencelist=("plain",))
+    rich = message.get_body(preferencelist=("html",))
+    assert plain is not None and plain.get_content() == text
+    assert rich is not None and rich.get_content().strip() == "<p>Zoë €</p>"
+
+
+def test_a_line_break_in_a_header_or_an_address_beyond_ascii_is_refused() -> None:
+    with pytest.raises(ValueError):
+        to_mime(OutgoingEmail(to="ann@example.com", subject="Hi", text="x",
+                              from_address="atelier@exämple.com"))
+    for subject, name in (("Hi\nBcc: eve@example.com", None), ("Hi", "Ana\r\nBcc: eve@x.io")):
+        with pytest.raises(ValueError):
+            to_mime(OutgoingEmail(to="ann@example.com", subject=subject, text="x",
+                                  from_address="a@b.c", from_name=name))
 
 
 def test_emailed_links_use_the_custom_domain_once_set() -> None:
