@@ -65,6 +65,16 @@ def _holds_payment(execute: Executor) -> Statement:
         for table in (purchases, offering_bookings, booking_installments))).label("held"))
 
 
+def _names(table: sa.Table, title: str, slug: str | None) -> Statement:
+    """Titles and slugs by id, for receipts and notifications (each purchase sends both)."""
+    return sa.select(table.c.id, table.c[title].label("title"),
+                     (table.c[slug] if slug else sa.literal("")).label("slug")).where(
+        table.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+_CONTENT_NAMES = _names(content, "title", "slug")
+_SERIES_NAMES = _names(content_series, "title", "slug")
+_PACK_NAMES = _names(credit_packs, "name", None)
 _GRANT = OncePerDialect(_grant)
 _RECORD_EVENT = OncePerDialect(_record_event)
 _ADD_PURCHASE_COUNT = OncePerDialect(_add_purchase_count)
@@ -181,22 +191,14 @@ class SqlCommerceLedger(_Dialect):
         return list(dict.fromkeys(self._execute(sa.union(granted, bundled)).scalars()))
 
     def describe(self, items: Sequence[Purchase]) -> Sequence[PurchaseLine]:
-        content_ids = [p.content_id for p in items if p.content_id]
-        series_ids = [p.series_id for p in items if p.series_id]
         names: dict[UUID, tuple[str, str]] = {}
-        if content_ids:
-            names.update({r.id: (r.title, r.slug) for r in self._execute(
-                sa.select(content.c.id, content.c.title, content.c.slug)
-                .where(content.c.id.in_(content_ids)))})
-        if series_ids:
-            names.update({r.id: (r.title, r.slug) for r in self._execute(
-                sa.select(content_series.c.id, content_series.c.title, content_series.c.slug)
-                .where(content_series.c.id.in_(series_ids)))})
-        pack_ids = [p.credit_pack_id for p in items if p.credit_pack_id]
-        if pack_ids:
-            names.update({r.id: (r.name, "") for r in self._execute(
-                sa.select(credit_packs.c.id, credit_packs.c.name)
-                .where(credit_packs.c.id.in_(pack_ids)))})
+        for statement, ids in ((_CONTENT_NAMES, [p.content_id for p in items if p.content_id]),
+                               (_SERIES_NAMES, [p.series_id for p in items if p.series_id]),
+                               (_PACK_NAMES,
+                                [p.credit_pack_id for p in items if p.credit_pack_id])):
+            if ids:
+                names.update({r["id"]: (r["title"], r["slug"])
+                              for r in self._execute.rows(statement, {"ids": ids})})
         lines = []
         for p in items:
             key = p.content_id or p.series_id or p.credit_pack_id

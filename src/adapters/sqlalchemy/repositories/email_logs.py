@@ -6,10 +6,13 @@ import attrs
 import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
+from adapters.sqlalchemy.statements import params
 from adapters.sqlalchemy.tables import email_logs
 from application.ports.mail import EmailLogEntry
 
 _FIELDS = [f.name for f in attrs.fields(EmailLogEntry)]
+# Every email sent is logged: built once (decision 9).
+_ADD = sa.insert(email_logs).values(**params(email_logs, *_FIELDS))
 
 
 class SqlEmailLogRepository:
@@ -17,7 +20,7 @@ class SqlEmailLogRepository:
         self._execute = execute
 
     def add(self, entry: EmailLogEntry) -> None:
-        self._execute(sa.insert(email_logs).values(**attrs.asdict(entry)))
+        self._execute.rows(_ADD, attrs.asdict(entry))
 
     def list_for(self, recipient_email: str) -> Sequence[EmailLogEntry]:
         rows = self._execute(

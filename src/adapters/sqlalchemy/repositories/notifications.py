@@ -9,6 +9,8 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
+from adapters.sqlalchemy.prepared import Statement
+from adapters.sqlalchemy.statements import OncePerDialect, params
 from adapters.sqlalchemy.tables import notification_preferences, notifications
 from application.ports.notifications import InboxCursor
 from domain.notifications.kinds import Channel, Kind, Notification
@@ -24,20 +26,33 @@ def _note(r: sa.RowMapping) -> Notification:
                         action_label=r["action_label"], read_at=r["read_at"])
 
 
+def _add(execute: Executor) -> Statement:
+    # Keyed by what made it: an event handled twice leaves one notification.
+    return (execute.insert(n).values(**params(
+        n, "id", "user_id", "type", "title", "message", "action_url", "action_label",
+        "created_at", "source_key"))
+        .on_conflict_do_nothing(index_elements=[n.c.source_key]).returning(n.c.id))
+
+
+# Every purchase, booking and membership change writes one, after reading the person's
+# channels: both built once (decision 9).
+_ADD = OncePerDialect(_add)
+_PREFERENCES = sa.select(notification_preferences.c.kind,
+                         notification_preferences.c.channel).where(
+    notification_preferences.c.user_id == sa.bindparam(
+        "user_id", type_=notification_preferences.c.user_id.type))
+
+
 class SqlNotificationRepository:
     def __init__(self, execute: Executor) -> None:
         self._execute = execute
 
     def add(self, note: Notification) -> bool:
-        row = self._execute(
-            self._execute.insert(n).values(
-                id=note.id, user_id=note.user_id, type=note.kind.value, title=note.title,
-                message=note.message, action_url=note.action_url,
-                action_label=note.action_label, created_at=note.created_at,
-                source_key=note.source_key)
-            .on_conflict_do_nothing(index_elements=[n.c.source_key]).returning(n.c.id)
-        ).first()
-        return row is not None
+        return bool(self._execute.rows(_ADD(self._execute), {
+            "id": note.id, "user_id": note.user_id, "type": note.kind.value,
+            "title": note.title, "message": note.message, "action_url": note.action_url,
+            "action_label": note.action_label, "created_at": note.created_at,
+            "source_key": note.source_key}))
 
     def inbox(self, user_id: UUID, *, after: InboxCursor | None, limit: int
               ) -> Sequence[Notification]:
@@ -77,10 +92,9 @@ class SqlNotificationRepository:
 
     def preferences(self, user_id: UUID) -> Mapping[Kind, Channel]:
         known = {k.value for k in Kind}
-        rows = self._execute(sa.select(notification_preferences.c.kind,
-                                       notification_preferences.c.channel).where(
-            notification_preferences.c.user_id == user_id))
-        return {Kind(r.kind): Channel(r.channel) for r in rows if r.kind in known}
+        return {Kind(r["kind"]): Channel(r["channel"])
+                for r in self._execute.rows(_PREFERENCES, {"user_id": user_id})
+                if r["kind"] in known}
 
     def set_preferences(self, user_id: UUID, chosen: Mapping[Kind, Channel],
                         now: datetime) -> None:
