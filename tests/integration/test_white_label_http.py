@@ -41,6 +41,15 @@ def test_white_label_settings_are_kept_as_checked(any_db: tuple[Any, Any]) -> No
     assert refused.json()["code"] == "settings.custom_domain"
     assert client.get("/api/v1/settings").json()["custom_domain"] == "studio.example.com"
 
+    # A sender's name is one line: every email carries it in its From header.
+    for field in ("email_from_name", "platform_name"):
+        two_lines = client.patch("/api/v1/settings", headers=auth,
+                                 json={field: "Studio\r\nBcc: eve@example.com"})
+        assert two_lines.status_code == 422, two_lines.text
+        assert two_lines.json()["code"] == "validation.one_line"
+        assert [e["field"] for e in two_lines.json()["errors"]] == [field]
+    assert "Bcc" not in str(client.get("/api/v1/settings").json())
+
     cleared = client.patch("/api/v1/settings", headers=auth,
                            json={"custom_css": None, "custom_domain": None})
     assert cleared.status_code == 200

@@ -144,6 +144,17 @@ def test_platform_name_cannot_be_blank(value: str) -> None:
     assert error.field == "platform_name"
 
 
+@pytest.mark.parametrize("name", ["platform_name", "email_from_name"])
+@pytest.mark.parametrize("value", ["Ana\nStudio", "Ana\r\nBcc: eve@example.com", "Ana\r"])
+def test_names_emails_are_sent_from_are_one_line(name: str, value: str) -> None:
+    s = settings()
+    before = getattr(s, name)
+    error = apply_error(s, {name: value})
+    assert error.code == "validation.one_line"
+    assert error.field == name
+    assert getattr(s, name) == before
+
+
 def test_nullable_text_may_be_empty_string() -> None:
     s = settings()
     s.apply({"hero_title": ""}, LATER)

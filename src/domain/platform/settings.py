@@ -27,6 +27,9 @@ _TEXT_FIELDS: dict[str, int] = {
     "about_content": 200_000,
     "email_from_name": 255,
 }
+# Sent in every email's From header, where a line break would end the header (every
+# email would then fail): one line only.
+_ONE_LINE = frozenset({"platform_name", "email_from_name"})
 _URL_FIELDS = ("logo_url", "hero_background_url", "hero_cta_link")
 _NULLABLE = frozenset(
     {
@@ -121,6 +124,9 @@ def _clean(name: str, value: Any) -> Any:
                                       code="validation.too_long")
             if name == "platform_name" and not value.strip():
                 raise ValidationError("platform_name cannot be empty.", code="validation.required")
+            if name in _ONE_LINE and ("\r" in value or "\n" in value):
+                raise ValidationError(f"{name} must be one line: emails carry it in a header.",
+                                      code="validation.one_line")
             return value
         if name in _URL_FIELDS:
             return Url(value).value
