@@ -18,6 +18,7 @@ from application.commerce.library import MyLibrary, MyPurchases
 from application.commerce.payment_events import FAILED, HandlePaymentEvent
 from application.commerce.purchasing import PurchaseStarted, StartPurchase
 from application.commerce.refunds import RefundPurchase
+from application.identity.sessions import Logout
 from application.payouts.accounts import StartPayoutOnboarding
 from application.ports.media import StoredObject
 from application.ports.payments import PaymentDeclined, PaymentEvent, RefundRecord
@@ -25,7 +26,8 @@ from application.principal import Principal
 from domain.catalog.rules import ContentType, Visibility
 from domain.commerce.purchase import Purchase, PurchaseStatus
 from domain.commerce.revenue import split_revenue
-from domain.errors import Conflict, Forbidden, NotFound, ValidationError
+from domain.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
+from domain.identity.api_keys import KEY_PREFIX
 from domain.identity.roles import Role
 from domain.values import Money
 from tests.unit.fakes.app import FakeApp, Person
@@ -75,8 +77,9 @@ def item(app: FakeApp, creator: Person) -> StudioItem:
 def buy(app: FakeApp, person: Person, content_id: UUID | None = None, *,
         series_id: UUID | None = None, card: str | None = None,
         key: str | None = None) -> PurchaseStarted:
+    """As the HTTP API buys: with the session's token (read with the access decision)."""
     started: PurchaseStarted = app.handle(StartPurchase(
-        actor=person.principal, content_id=content_id, series_id=series_id,
+        token=person.token, content_id=content_id, series_id=series_id,
         payment_method=card, idempotency_key=key))
     return started
 
@@ -193,6 +196,51 @@ def test_a_purchase_grant_seen_before_its_purchase_is_already_bought(
     with pytest.raises(Conflict) as error:
         buy(app, buyer, item.id)
     assert error.value.code == "purchase.already_bought"
+    assert app.store.purchases == {}
+
+
+def test_a_principal_buys_as_a_session_token_does(
+        app: FakeApp, creator: Person, buyer: Person, item: StudioItem) -> None:
+    """Other programs buy as a principal they already hold: the same purchase, the same
+    refusals."""
+    started: PurchaseStarted = app.handle(StartPurchase(
+        actor=buyer.principal, content_id=item.id, idempotency_key="k1"))
+    assert started.status == "completed" and started.customer_id == buyer.id
+    again = app.handle(StartPurchase(actor=buyer.principal, content_id=item.id,
+                                     idempotency_key="k1"))
+    assert again.purchase_id == started.purchase_id
+    with pytest.raises(Conflict) as error:
+        app.handle(StartPurchase(actor=buyer.principal, content_id=item.id))
+    assert error.value.code == "purchase.already_bought"
+    assert purchased_grants(app, buyer) == [item.id]
+    # A media owner's sale is split on the terms read with the open purchase.
+    (sold,) = app.store.purchases.values()
+    assert sold.seller_id == creator.id and sold.payout_account is not None
+    assert sold.platform_fee == split_revenue(sold.amount, Role.MEDIA_OWNER,
+                                              Decimal(30)).platform_fee
+
+
+@pytest.mark.parametrize(("token", "error", "code"), [
+    (None, Unauthenticated, "auth.missing_token"),
+    ("", Unauthenticated, "auth.missing_token"),
+    ("not-a-session", Unauthenticated, "auth.invalid_session"),
+    ("x" * 300, Unauthenticated, "auth.invalid_session"),
+    (f"{KEY_PREFIX}0123abcd_secret", Forbidden, "api_key.not_accepted"),
+])
+def test_a_purchase_needs_a_live_session(app: FakeApp, item: StudioItem, token: str | None,
+                                        error: type[Exception], code: str) -> None:
+    for series_id, content_id in ((None, item.id), (UUID(int=5), None)):
+        with pytest.raises(error) as raised:
+            app.handle(StartPurchase(token=token, content_id=content_id, series_id=series_id))
+        assert getattr(raised.value, "code", None) == code
+    assert app.store.purchases == {}
+
+
+def test_an_ended_session_buys_nothing(app: FakeApp, buyer: Person, item: StudioItem) -> None:
+    app.handle(Logout(actor=buyer.principal))
+    with pytest.raises(Unauthenticated) as error:
+        buy(app, buyer, item.id)
+    assert error.value.code == "auth.invalid_session"
     assert app.store.purchases == {}
 
 

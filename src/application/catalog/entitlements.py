@@ -26,6 +26,7 @@ from domain.errors import Unauthenticated
 class Resolved:
     viewer: Viewer | None
     rows: Sequence[tuple[AccessRow, AccessDecision]]
+    email_verified: bool = False
 
     def one(self) -> tuple[AccessRow, AccessDecision] | None:
         return self.rows[0] if self.rows else None
@@ -71,4 +72,4 @@ def resolve(
     if lookup.session_id is not None:
         note_activity(uow, services, lookup.session_id, lookup.session_seen)
     decided = [(row, decide(row.item, lookup.viewer, row.facts, now)) for row in lookup.rows]
-    return Resolved(viewer=lookup.viewer, rows=decided)
+    return Resolved(viewer=lookup.viewer, rows=decided, email_verified=lookup.email_verified)

@@ -6,20 +6,26 @@ from uuid import UUID
 
 import attrs
 
-from application.catalog.entitlements import resolve
+from application.catalog.entitlements import Resolved, resolve
 from application.commerce.payment_events import HandlePaymentEvent, apply_payment_event
-from application.payouts.terms import seller_of, terms_for
+from application.identity.sessions import Authenticate, authenticate
+from application.messagebus import SingleStatementWrites
+from application.payouts.terms import sale_terms, seller_of, terms_for
+from application.ports.catalog import AccessRow
+from application.ports.commerce import Buyer, Opening
 from application.ports.payments import PaymentDeclined, PaymentIntent
 from application.ports.payouts import Transfer
 from application.principal import Principal
 from application.services import Services
 from application.unit_of_work import UnitOfWork
-from domain.access.decision import Reason
+from domain.access.decision import AccessDecision, Reason
+from domain.catalog.series import ContentSeries
 from domain.commerce.purchase import PackTerms, Purchase, PurchaseStatus
 from domain.commerce.revenue import RevenueSplit, split_revenue
-from domain.errors import Conflict, Forbidden, NotFound, ValidationError
+from domain.credits.packs import CreditPack
+from domain.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
+from domain.identity.api_keys import KEY_PREFIX
 from domain.identity.roles import Role
-from domain.identity.user import User
 from domain.values import Money
 
 IDEMPOTENCY_KEY_MAX = 200
@@ -32,16 +38,25 @@ class PurchaseStarted:
     amount: Money
     client_secret: str | None
     gateway: str
+    customer_id: UUID
 
 
 @attrs.frozen(repr=False)
-class StartPurchase:
-    actor: Principal
+class StartPurchase(SingleStatementWrites):
+    """Buy one item as ``actor``, or as the holder of the session ``token``: for a
+    content item the session is then read in the same statement as the access decision.
+
+    Each write stands alone (the purchase row, the Idempotency-Key's record), so no
+    transaction wraps them: a retry finds whichever was written.
+    """
+
+    actor: Principal | None = None
     content_id: UUID | None = None
     series_id: UUID | None = None
     payment_method: str | None = None
     idempotency_key: str | None = None
     credit_pack_id: UUID | None = None
+    token: str | None = None
 
     def __repr__(self) -> str:
         return (f"StartPurchase(content_id={self.content_id}, series_id={self.series_id}, "
@@ -61,34 +76,69 @@ class _Sale:
     destination: str | None = None
 
 
-def _by_creator(uow: UnitOfWork, price: Money, creator_id: UUID) -> _Sale:
-    """A creator's item: a media owner's is for sale only once they can be paid."""
-    terms = terms_for(uow, creator_id)
-    return _Sale(terms.split(price), seller_id=creator_id, destination=terms.destination)
-
-
 @attrs.frozen
 class _Opened:
-    """What the transaction that opened a purchase already read, so that paying for it
-    reads nothing again before the gateway call."""
+    """What opening a purchase already read, so that paying for it reads nothing again
+    before the gateway call."""
     purchase: Purchase
-    buyer: User
+    buyer: Buyer
     transfer: Transfer | None
 
 
-def _what_is_sold(cmd: StartPurchase, uow: UnitOfWork, services: Services,
-                  user_id: UUID) -> _Sale:
+@attrs.frozen
+class _Item:
+    """What is known of the item to buy before anything is refused."""
+    seller_id: UUID | None = None
+    found: tuple[AccessRow, AccessDecision] | None = None  # a content item
+    series: ContentSeries | None = None
+    pack: CreditPack | None = None
+
+
+def _buyer(cmd: StartPurchase, uow: UnitOfWork, services: Services
+           ) -> tuple[UUID, bool, Resolved | None]:
+    """Who buys, whether their address is confirmed, and (when the session was read
+    with it) the content item's access decision."""
+    if cmd.actor is not None:
+        return cmd.actor.require_user(), cmd.actor.email_verified, None
+    if not cmd.token:
+        raise Unauthenticated("Sign in to buy.", code="auth.missing_token")
+    if cmd.token.startswith(KEY_PREFIX):
+        raise Forbidden("API keys cannot be used here; sign in.", code="api_key.not_accepted")
+    if cmd.content_id is not None:
+        resolved = resolve(uow, services, token=cmd.token, content_ids=[cmd.content_id])
+        if resolved.viewer is None:  # resolve refuses a bad token; this is for the types
+            raise Unauthenticated("Missing or invalid session token.",
+                                  code="auth.invalid_session")
+        return resolved.viewer.user_id, resolved.email_verified, resolved
+    principal = authenticate(Authenticate(cmd.token), uow, services)
+    return principal.require_user(), principal.email_verified, None
+
+
+def _item(cmd: StartPurchase, uow: UnitOfWork, services: Services, user_id: UUID,
+          resolved: Resolved | None) -> _Item:
+    if cmd.credit_pack_id is not None:
+        # Packs are the platform's own: credits are spent on any creator's offerings.
+        return _Item(pack=uow.credit_packs.get(cmd.credit_pack_id))
+    if cmd.content_id is not None:
+        if resolved is None:
+            resolved = resolve(uow, services, user_id=user_id, content_ids=[cmd.content_id])
+        found = resolved.one()
+        return _Item(seller_id=found[0].item.creator_id if found else None, found=found)
+    series = uow.series.get(cmd.series_id) if cmd.series_id else None
+    return _Item(seller_id=series.creator_id if series else None, series=series)
+
+
+def _what_is_sold(cmd: StartPurchase, item: _Item, opening: Opening) -> _Sale:
     """Price, seller and what a pack grants; refuses what is not for sale or already owned."""
     if cmd.credit_pack_id is not None:
-        pack = uow.credit_packs.get(cmd.credit_pack_id)
+        pack = item.pack
         if pack is None:
             raise NotFound("No such credit pack.", code="credit_pack.not_found")
         pack.require_on_sale()
-        # Packs are the platform's own: credits are spent on any creator's offerings.
         return _Sale(split_revenue(pack.price, Role.PLATFORM_OWNER),
                      PackTerms(pack.id, pack.credits, pack.valid_days))
     if cmd.content_id is not None:
-        found = resolve(uow, services, user_id=user_id, content_ids=[cmd.content_id]).one()
+        found = item.found
         if found is None or found[1].reason is Reason.NOT_FOUND:
             raise NotFound("No such content item.", code="content.not_found")
         row, decision = found
@@ -103,18 +153,25 @@ def _what_is_sold(cmd: StartPurchase, uow: UnitOfWork, services: Services,
         entry = row.entry
         if entry.price is None or entry.price <= 0:
             raise Conflict("This item is not sold on its own.", code="purchase.not_for_sale")
-        return _by_creator(uow, Money(entry.price, entry.currency), entry.creator_id)
-    series = uow.series.get(cmd.series_id) if cmd.series_id else None
+        return _by_creator(opening, Money(entry.price, entry.currency), entry.creator_id)
+    series = item.series
     if series is None or not series.is_live:
         raise NotFound("No such series.", code="series.not_found")
     if series.price is None or series.price.is_zero:
         raise Conflict("This series is not sold as a bundle.", code="purchase.not_for_sale")
-    return _by_creator(uow, series.price, series.creator_id)
+    return _by_creator(opening, series.price, series.creator_id)
+
+
+def _by_creator(opening: Opening, price: Money, creator_id: UUID) -> _Sale:
+    """A creator's item: a media owner's is for sale only once they can be paid."""
+    terms = sale_terms(creator_id, opening.seller_role, opening.fee_percent,
+                       opening.payout_account)
+    return _Sale(terms.split(price), seller_id=creator_id, destination=terms.destination)
 
 
 def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> PurchaseStarted:
-    user_id = cmd.actor.require_user()
-    if not cmd.actor.email_verified:
+    user_id, verified, resolved = _buyer(cmd, uow, services)
+    if not verified:
         raise Forbidden("Confirm your email address before buying.",
                         code="purchase.email_unverified")
     if cmd.item.count(None) != 2:
@@ -135,16 +192,18 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
                 raise Conflict("This Idempotency-Key was used for another purchase.",
                                code="request.idempotency_key_reused")
             uow.rollback()
-            return _pay(earlier.id, cmd, services)
+            return _pay(earlier.id, user_id, cmd, services)
 
-    existing = uow.purchases.open_for(user_id, content_id=cmd.content_id,
-                                      series_id=cmd.series_id,
-                                      credit_pack_id=cmd.credit_pack_id)
+    item = _item(cmd, uow, services, user_id, resolved)
+    opening = uow.purchases.opening(user_id, content_id=cmd.content_id,
+                                    series_id=cmd.series_id,
+                                    credit_pack_id=cmd.credit_pack_id, seller_id=item.seller_id)
+    existing = opening.open_purchase
     if existing is not None and existing.status is PurchaseStatus.COMPLETED:
         raise Conflict("You already bought this.", code="purchase.already_bought")
     opened: _Opened | None = None
     if existing is None:
-        sale = _what_is_sold(cmd, uow, services, user_id)
+        sale = _what_is_sold(cmd, item, opening)
         purchase = Purchase.start(id=services.ids.new_id(), customer_id=user_id,
                                   content_id=cmd.content_id, series_id=cmd.series_id,
                                   split=sale.split, now=now,
@@ -162,9 +221,8 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
                 raise
             purchase = theirs
         else:
-            buyer = uow.users.get(user_id)
-            if buyer is not None:
-                opened = _Opened(purchase, buyer, transfer)
+            if opening.buyer is not None:
+                opened = _Opened(purchase, opening.buyer, transfer)
     else:
         purchase = existing
     if cmd.idempotency_key:
@@ -174,16 +232,16 @@ def start_purchase(cmd: StartPurchase, uow: UnitOfWork, services: Services) -> P
             raise Conflict("This Idempotency-Key was used for another purchase.",
                            code="request.idempotency_key_reused")
     uow.commit()
-    return _pay(purchase.id, cmd, services, opened)
+    return _pay(purchase.id, user_id, cmd, services, opened)
 
 
-def _reopen(purchase_id: UUID, cmd: StartPurchase, services: Services
+def _reopen(purchase_id: UUID, user_id: UUID, services: Services
             ) -> _Opened | PurchaseStarted:
     """A purchase opened by an earlier request (a retry, a repeated key): read again,
     with the transfer it is charged with kept on it before the charge."""
     with services.uow_factory() as uow:
         purchase = uow.purchases.get(purchase_id)
-        user = uow.users.get(cmd.actor.require_user())
+        user = uow.users.get(user_id)
         if purchase is None or user is None:
             raise NotFound("No such purchase.", code="purchase.not_found")
         if purchase.status is PurchaseStatus.COMPLETED:
@@ -194,7 +252,8 @@ def _reopen(purchase_id: UUID, cmd: StartPurchase, services: Services
             transfer = _charged_to(purchase, _destination(uow, purchase))
             if purchase.payout_account != kept:
                 uow.commit()
-    return _Opened(purchase, user, transfer)
+    return _Opened(purchase, Buyer(user.id, user.email.value, user.stripe_customer_id),
+                   transfer)
 
 
 def _charged_to(purchase: Purchase, destination: str | None) -> Transfer | None:
@@ -208,11 +267,11 @@ def _charged_to(purchase: Purchase, destination: str | None) -> Transfer | None:
     return Transfer(destination=destination, application_fee=purchase.platform_fee)
 
 
-def _customer(services: Services, buyer: User) -> str:
+def _customer(services: Services, buyer: Buyer) -> str:
     """The buyer's customer at the gateway, made (and kept) on a first purchase."""
     customer_id = services.payments.ensure_customer(
-        user_id=buyer.id, email=buyer.email.value, existing_id=buyer.stripe_customer_id)
-    if customer_id != buyer.stripe_customer_id:
+        user_id=buyer.id, email=buyer.email, existing_id=buyer.customer_id)
+    if customer_id != buyer.customer_id:
         with services.uow_factory() as uow:
             user = uow.users.get(buyer.id)
             if user is not None and user.stripe_customer_id != customer_id:
@@ -221,12 +280,12 @@ def _customer(services: Services, buyer: User) -> str:
     return customer_id
 
 
-def _pay(purchase_id: UUID, cmd: StartPurchase, services: Services,
+def _pay(purchase_id: UUID, user_id: UUID, cmd: StartPurchase, services: Services,
          opened: _Opened | None = None) -> PurchaseStarted:
     """Talk to the gateway outside any transaction, then record what it said."""
     gateway = services.payments
     if opened is None:
-        found = _reopen(purchase_id, cmd, services)
+        found = _reopen(purchase_id, user_id, services)
         if isinstance(found, PurchaseStarted):
             return found
         opened = found
@@ -286,4 +345,4 @@ def _started(purchase: Purchase, intent: PaymentIntent | None, gateway: str) -> 
     return PurchaseStarted(
         purchase_id=purchase.id, status=purchase.status.value, amount=purchase.amount,
         client_secret=intent.client_secret if intent and not intent.succeeded else None,
-        gateway=gateway)
+        gateway=gateway, customer_id=purchase.customer_id)

@@ -12,7 +12,7 @@ from application.ports.payouts import Transfer
 from application.unit_of_work import UnitOfWork
 from domain.commerce.revenue import RevenueSplit, split_revenue
 from domain.identity.roles import Role
-from domain.payouts.accounts import require_ready
+from domain.payouts.accounts import PayoutAccount, require_ready
 from domain.values import Money
 
 # Kept in a booking's details when it is made, so that every payment of it (each
@@ -50,10 +50,17 @@ def terms_for(uow: UnitOfWork, seller_id: UUID) -> SaleTerms:
     seller = uow.users.get(seller_id)
     role = seller.role if seller else Role.PLATFORM_OWNER
     percent = uow.settings.get().platform_fee_percent
+    account = uow.payout_accounts.get(seller_id) if role is Role.MEDIA_OWNER else None
+    return sale_terms(seller_id, role, percent, account)
+
+
+def sale_terms(seller_id: UUID, role: Role | None, fee_percent: Decimal,
+               account: PayoutAccount | None) -> SaleTerms:
+    """`terms_for`, from facts already read (a seller not found sells as the platform)."""
+    role = role or Role.PLATFORM_OWNER
     if role is not Role.MEDIA_OWNER:
-        return SaleTerms(seller_id, role, percent)
-    account = require_ready(uow.payout_accounts.get(seller_id))
-    return SaleTerms(seller_id, role, percent, account.account_id)
+        return SaleTerms(seller_id, role, fee_percent)
+    return SaleTerms(seller_id, role, fee_percent, require_ready(account).account_id)
 
 
 def terms_from_details(seller_id: UUID, details: dict[str, str]) -> SaleTerms:

@@ -137,6 +137,7 @@ class AccessLookup:
     rows: Sequence[AccessRow]
     session_id: UUID | None = None
     session_seen: datetime | None = None
+    email_verified: bool = False  # the viewer's address confirmed
 
 
 class AccessFacts(Protocol):

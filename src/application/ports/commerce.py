@@ -12,6 +12,8 @@ import attrs
 
 from application.ports.payments import RefundRecord
 from domain.commerce.purchase import Purchase
+from domain.identity.roles import Role
+from domain.payouts.accounts import PayoutAccount
 
 
 class PurchaseRepository(Protocol):
@@ -35,6 +37,30 @@ class PurchaseRepository(Protocol):
         ...
 
     def for_customer(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Purchase]: ...
+
+    def opening(self, customer_id: UUID, *, content_id: UUID | None, series_id: UUID | None,
+                credit_pack_id: UUID | None, seller_id: UUID | None) -> Opening:
+        """Everything a purchase start reads besides the item, in one statement: the
+        open purchase (as `open_for`), the buyer, and the seller's terms."""
+        ...
+
+
+@attrs.frozen
+class Buyer:
+    """Who pays, as the payment gateway needs them."""
+
+    id: UUID
+    email: str
+    customer_id: str | None  # the gateway's customer, once made
+
+
+@attrs.frozen
+class Opening:
+    open_purchase: Purchase | None
+    buyer: Buyer | None  # None: no such (live) user
+    fee_percent: Decimal  # the platform's fee now
+    seller_role: Role | None = None  # None: no seller named, or none found
+    payout_account: PayoutAccount | None = None  # the seller's
 
 
 @attrs.frozen

@@ -56,7 +56,9 @@ class FakeAccessFacts:
         bought_series = (self._purchases.completed_series(viewer.user_id)
                          if viewer is not None else set())
         rows = [self._row(item, viewer, everything, bought_series, now) for item in items]
-        return AccessLookup(viewer=viewer,
+        verified = viewer is not None and any(u.id == viewer.user_id and u.is_verified
+                                                  for u in self._users._all())
+        return AccessLookup(viewer=viewer, email_verified=verified,
                             session_valid=token_hash is None or viewer is not None, rows=rows,
                             session_id=session.id if session else None,
                             session_seen=session.last_seen_at if session else None)

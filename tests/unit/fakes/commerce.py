@@ -10,7 +10,7 @@ from uuid import UUID
 
 import attrs
 
-from application.ports.commerce import PurchaseLine
+from application.ports.commerce import Buyer, Opening, PurchaseLine
 from application.ports.payments import RefundRecord
 from domain.catalog.content import ContentItem
 from domain.catalog.series import ContentSeries
@@ -68,6 +68,20 @@ class FakePurchaseRepository:
         return self._track(next(
             (p for p in self._all().values() if p.customer_id == customer_id and is_open(p)),
             None))
+
+    def opening(self, customer_id: UUID, *, content_id: UUID | None, series_id: UUID | None,
+                credit_pack_id: UUID | None, seller_id: UUID | None) -> Opening:
+        buyer = self._staged.users.get(customer_id)
+        seller = self._staged.users.get(seller_id) if seller_id is not None else None
+        return Opening(
+            open_purchase=self.open_for(customer_id, content_id=content_id,
+                                        series_id=series_id, credit_pack_id=credit_pack_id),
+            buyer=(Buyer(buyer.id, buyer.email.value, buyer.stripe_customer_id)
+                   if buyer is not None else None),
+            fee_percent=self._staged.settings.platform_fee_percent,
+            seller_role=seller.role if seller is not None else None,
+            payout_account=(copy.deepcopy(self._staged.payout_accounts.get(seller.id))
+                            if seller is not None else None))
 
     def for_customer(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Purchase]:
         rows = sorted((p for p in self._all().values() if p.customer_id == customer_id),

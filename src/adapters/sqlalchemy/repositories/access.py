@@ -84,6 +84,7 @@ class SqlAccessFacts:
             viewer=viewer_facts,
             session_id=first["session_id"], session_seen=first["session_seen"],
             session_valid=token_hash is None or viewer_facts is not None,
+            email_verified=first["verified_at"] is not None,
             rows=[self._row(item_rows, viewer_facts is not None) for item_rows in grouped.values()],
         )
 
@@ -101,6 +102,7 @@ class SqlAccessFacts:
             seen = sa.func.coalesce(auth_sessions.c.last_seen_at, auth_sessions.c.created_at)
             viewer = (
                 sa.select(users.c.id.label("user_id"), users.c.role,
+                          users.c.email_verified_at.label("verified_at"),
                           auth_sessions.c.id.label("session_id"),
                           auth_sessions.c.last_seen_at.label("session_seen"))
                 .join(auth_sessions, auth_sessions.c.user_id == users.c.id)
@@ -112,12 +114,15 @@ class SqlAccessFacts:
             )
         elif viewer_mode == "user":
             viewer = sa.select(users.c.id.label("user_id"), users.c.role,
+                               users.c.email_verified_at.label("verified_at"),
                                *_NO_SESSION).where(
                 users.c.id == sa.bindparam("user_id", type_=users.c.id.type),
                 users.c.deleted_at.is_(None))
         else:
             viewer = sa.select(sa.cast(sa.null(), users.c.id.type).label("user_id"),
                                sa.cast(sa.null(), users.c.role.type).label("role"),
+                               sa.cast(sa.null(), users.c.email_verified_at.type)
+                               .label("verified_at"),
                                *_NO_SESSION).where(sa.false())
         v = viewer.subquery("viewer")
         anchor = sa.select(sa.literal_column("1").label("one")).subquery("anchor")
@@ -202,7 +207,8 @@ class SqlAccessFacts:
         )
         return (
             sa.select(
-                v.c.user_id, v.c.role, v.c.session_id, v.c.session_seen, *ENTRY_COLUMNS,
+                v.c.user_id, v.c.role, v.c.verified_at, v.c.session_id, v.c.session_seen,
+                *ENTRY_COLUMNS,
                 content.c.deleted_at, content.c.media_url, content.c.content_body,
                 content.c.excerpt,
                 content_access.c.id.label("grant_id"), content_access.c.access_type,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -89,7 +89,7 @@ def account_row(a: PayoutAccount) -> dict[str, Any]:
             "created_at": a.created_at, "updated_at": a.updated_at}
 
 
-def account_from(r: sa.RowMapping) -> PayoutAccount:
+def account_from(r: Mapping[str, Any]) -> PayoutAccount:
     return PayoutAccount(
         user_id=r["user_id"], account_id=r["account_id"], status_as_of=r["status_as_of"],
         created_at=r["created_at"], updated_at=r["updated_at"],

@@ -8,11 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, conflict_from
+from adapters.sqlalchemy.repositories.payouts import account_from
 from adapters.sqlalchemy.repositories.tracking import Tracker
 from adapters.sqlalchemy.statements import OncePerDialect, params, read_by
-from adapters.sqlalchemy.tables import purchases
+from adapters.sqlalchemy.tables import payout_accounts, platform_settings, purchases, users
+from application.ports.commerce import Buyer, Opening
 from domain.commerce.purchase import PackTerms, Purchase, PurchaseStatus
 from domain.errors import Conflict
+from domain.identity.roles import Role
 from domain.values import Money
 
 _OPEN = Conflict("There is already an open purchase of this item.",
@@ -58,6 +61,39 @@ _OPEN_CONTENT = _open(purchases.c.content_id, *OPEN_STATUSES)
 _OPEN_SERIES = _open(purchases.c.series_id, *OPEN_STATUSES)
 # A pack is bought again and again: only a payment still awaited is open.
 _OPEN_PACK = _open(purchases.c.credit_pack_id, "pending")
+
+
+_ACCOUNT_COLUMNS = [c for c in payout_accounts.c if c.name not in ("payouts",
+                                                                  "payouts_fetched_at")]
+
+
+def _opening(column: sa.Column[Any], *open_statuses: str) -> sa.Select[Any]:
+    """The open purchase, the buyer and the seller's terms, from a one-row anchor so
+    that what is missing reads as NULL instead of taking the row away."""
+    buyer, seller = users.alias("buyer"), users.alias("seller")
+    customer = sa.bindparam("customer_id", type_=purchases.c.customer_id.type)
+    anchor = sa.select(sa.literal_column("1").label("one")).subquery("anchor")
+    fee = sa.select(platform_settings.c.platform_fee_percent).limit(1).scalar_subquery()
+    return (
+        sa.select(*purchases.c, buyer.c.id.label("buyer_id"),
+                  buyer.c.email.label("buyer_email"),
+                  buyer.c.stripe_customer_id.label("buyer_customer_id"),
+                  seller.c.role.label("seller_role"), fee.label("fee_percent"),
+                  *(c.label(f"account_{c.name}") for c in _ACCOUNT_COLUMNS))
+        .select_from(anchor)
+        .outerjoin(buyer, buyer.c.id == customer)
+        .outerjoin(purchases, sa.and_(purchases.c.customer_id == customer,
+                                      column == sa.bindparam("item", type_=column.type),
+                                      purchases.c.status.in_(open_statuses)))
+        .outerjoin(seller, seller.c.id == sa.bindparam("seller_id", type_=users.c.id.type))
+        .outerjoin(payout_accounts, payout_accounts.c.user_id == seller.c.id)
+        .limit(1)
+    )
+
+
+_OPENING_CONTENT = _opening(purchases.c.content_id, *OPEN_STATUSES)
+_OPENING_SERIES = _opening(purchases.c.series_id, *OPEN_STATUSES)
+_OPENING_PACK = _opening(purchases.c.credit_pack_id, "pending")
 
 
 def from_row(r: Mapping[Any, Any]) -> Purchase:
@@ -119,6 +155,29 @@ class SqlPurchaseRepository:
             statement, item = _OPEN_SERIES, series_id
         rows = self._execute.rows(statement, {"customer_id": customer_id, "item": item})
         return self.tracker.load(rows[0] if rows else None, from_row, locked=False)
+
+    def opening(self, customer_id: UUID, *, content_id: UUID | None, series_id: UUID | None,
+                credit_pack_id: UUID | None, seller_id: UUID | None) -> Opening:
+        item: UUID | None
+        if credit_pack_id is not None:
+            statement, item = _OPENING_PACK, credit_pack_id
+        elif content_id is not None:
+            statement, item = _OPENING_CONTENT, content_id
+        else:
+            statement, item = _OPENING_SERIES, series_id
+        (r,) = self._execute.rows(statement, {"customer_id": customer_id, "item": item,
+                                              "seller_id": seller_id})
+        purchase = self.tracker.load({c.name: r[c.name] for c in purchases.c}
+                                     if r["id"] is not None else None, from_row, locked=False)
+        account = (account_from({c.name: r[f"account_{c.name}"] for c in _ACCOUNT_COLUMNS})
+                   if r["account_user_id"] is not None else None)
+        return Opening(
+            open_purchase=purchase,
+            buyer=(Buyer(r["buyer_id"], r["buyer_email"], r["buyer_customer_id"])
+                   if r["buyer_id"] is not None else None),
+            fee_percent=r["fee_percent"],
+            seller_role=Role(r["seller_role"]) if r["seller_role"] is not None else None,
+            payout_account=account)
 
     def for_customer(self, customer_id: UUID, limit: int, offset: int) -> Sequence[Purchase]:
         rows = self._execute(
