@@ -143,8 +143,9 @@ def _what_is_sold(cmd: StartPurchase, item: _Item, opening: Opening) -> _Sale:
             raise NotFound("No such content item.", code="content.not_found")
         row, decision = found
         if decision.reason is Reason.PURCHASED:
-            # A parallel purchase of this item completed between the read of open
-            # purchases and this one: the customer bought it, whichever read saw it.
+            # A purchase's grant that the open-purchase read, one statement later, did
+            # not find (refunded in between, under READ COMMITTED): the customer bought
+            # it, and the answer is the one that purchase gave.
             raise Conflict("You already bought this.", code="purchase.already_bought")
         if decision.allowed:
             raise Conflict("You already have access to this item.",
