@@ -16,12 +16,10 @@ from domain.identity.user import User
 
 def _line_and_buyer(uow: UnitOfWork, purchase_id: UUID, customer_id: UUID
                     ) -> tuple[PurchaseLine, User] | None:
-    purchase = uow.purchases.get(purchase_id)
-    user = uow.users.get(customer_id)
-    if purchase is None or user is None:
+    found = uow.ledger.line_and_buyer(purchase_id)
+    if found is None or found[1].id != customer_id:
         return None
-    (line,) = uow.ledger.describe([purchase])
-    return line, user
+    return found
 
 
 def _receipt(uow: UnitOfWork, services: Services, line: PurchaseLine, user: User,

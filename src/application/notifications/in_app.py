@@ -70,10 +70,9 @@ def _day(moment: datetime | None) -> str:
 
 
 def _purchase_title(uow: UnitOfWork, purchase_id: UUID) -> tuple[str, str | None] | None:
-    purchase = uow.purchases.get(purchase_id)
-    if purchase is None:
+    line = uow.ledger.line(purchase_id)
+    if line is None:
         return None
-    (line,) = uow.ledger.describe([purchase])
     where = {"content": f"/content/{line.slug}", "series": f"/series/{line.slug}"}.get(
         line.kind, "/account/credits")
     return line.title, where

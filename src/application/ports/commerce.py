@@ -13,6 +13,7 @@ import attrs
 from application.ports.payments import RefundRecord
 from domain.commerce.purchase import Purchase
 from domain.identity.roles import Role
+from domain.identity.user import User
 from domain.payouts.accounts import PayoutAccount
 
 
@@ -126,3 +127,12 @@ class CommerceLedger(Protocol):
     def add_purchase_count(self, content_id: UUID, delta: int) -> None: ...
 
     def describe(self, purchases: Sequence[Purchase]) -> Sequence[PurchaseLine]: ...
+
+    def line(self, purchase_id: UUID) -> PurchaseLine | None:
+        """One purchase as `describe` shows it, read with its item's names in one
+        statement (a purchase's notification)."""
+        ...
+
+    def line_and_buyer(self, purchase_id: UUID) -> tuple[PurchaseLine, User] | None:
+        """`line`, with the buyer read in the same statement (a purchase's receipt)."""
+        ...

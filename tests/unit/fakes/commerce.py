@@ -16,6 +16,7 @@ from domain.catalog.content import ContentItem
 from domain.catalog.series import ContentSeries
 from domain.commerce.purchase import Purchase, PurchaseStatus
 from domain.errors import Conflict
+from domain.identity.user import User
 from domain.values import Money
 from tests.unit.fakes.catalog import FakeContentRepository, FakeSeriesRepository
 from tests.unit.fakes.store import GrantRow, RefundRow, Store
@@ -184,6 +185,17 @@ class FakeCommerceLedger:
         series = self._purchases.completed_series(user_id)
         bundled = [i.id for i in self._content._all().values() if i.series_id in series]
         return list(dict.fromkeys([*granted, *bundled]))
+
+    def line(self, purchase_id: UUID) -> PurchaseLine | None:
+        purchase = self._purchases.get(purchase_id)
+        return self.describe([purchase])[0] if purchase is not None else None
+
+    def line_and_buyer(self, purchase_id: UUID) -> tuple[PurchaseLine, User] | None:
+        line = self.line(purchase_id)
+        buyer = self._staged.users.get(line.purchase.customer_id) if line else None
+        if line is None or buyer is None or buyer.deleted_at is not None:
+            return None
+        return line, buyer
 
     def describe(self, purchases: Sequence[Purchase]) -> Sequence[PurchaseLine]:
         items = self._content._all()

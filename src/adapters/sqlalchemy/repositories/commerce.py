@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.prepared import Statement
+from adapters.sqlalchemy.repositories.purchases import from_row as purchase_from_row
+from adapters.sqlalchemy.repositories.users import from_row as user_from_row
 from adapters.sqlalchemy.statements import OncePerDialect, params
 from adapters.sqlalchemy.tables import (
     booking_installments,
@@ -22,11 +25,13 @@ from adapters.sqlalchemy.tables import (
     offering_bookings,
     purchase_refunds,
     purchases,
+    users,
     webhook_events,
 )
 from application.ports.commerce import PurchaseLine
 from application.ports.payments import RefundRecord
 from domain.commerce.purchase import Purchase
+from domain.identity.user import User
 from domain.values import Money
 
 
@@ -72,6 +77,26 @@ def _names(table: sa.Table, title: str, slug: str | None) -> Statement:
         table.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
+def _line(with_buyer: bool) -> sa.Select[Any]:
+    """A purchase with its item's names (and its buyer), by the purchase's id."""
+    source = (purchases.outerjoin(content, content.c.id == purchases.c.content_id)
+              .outerjoin(content_series, content_series.c.id == purchases.c.series_id)
+              .outerjoin(credit_packs, credit_packs.c.id == purchases.c.credit_pack_id))
+    columns: list[sa.ColumnElement[Any]] = [
+        *purchases.c, content.c.title.label("content_title"),
+        content.c.slug.label("content_slug"), content_series.c.title.label("series_title"),
+        content_series.c.slug.label("series_slug"), credit_packs.c.name.label("pack_name")]
+    if with_buyer:
+        # As `users.get` reads them: a deleted account gets no receipt.
+        source = source.join(users, sa.and_(users.c.id == purchases.c.customer_id,
+                                            users.c.deleted_at.is_(None)))
+        columns += [c.label(f"buyer_{c.name}") for c in users.c]
+    return sa.select(*columns).select_from(source).where(
+        purchases.c.id == sa.bindparam("purchase_id", type_=purchases.c.id.type))
+
+
+_LINE = _line(with_buyer=False)
+_LINE_AND_BUYER = _line(with_buyer=True)
 _CONTENT_NAMES = _names(content, "title", "slug")
 _SERIES_NAMES = _names(content_series, "title", "slug")
 _PACK_NAMES = _names(credit_packs, "name", None)
@@ -190,6 +215,17 @@ class SqlCommerceLedger(_Dialect):
         )
         return list(dict.fromkeys(self._execute(sa.union(granted, bundled)).scalars()))
 
+    def line(self, purchase_id: UUID) -> PurchaseLine | None:
+        rows = self._execute.rows(_LINE, {"purchase_id": purchase_id})
+        return _line_from(rows[0]) if rows else None
+
+    def line_and_buyer(self, purchase_id: UUID) -> tuple[PurchaseLine, User] | None:
+        rows = self._execute.rows(_LINE_AND_BUYER, {"purchase_id": purchase_id})
+        if not rows:
+            return None
+        r = rows[0]
+        return _line_from(r), user_from_row({c.name: r[f"buyer_{c.name}"] for c in users.c})
+
     def describe(self, items: Sequence[Purchase]) -> Sequence[PurchaseLine]:
         names: dict[UUID, tuple[str, str]] = {}
         for statement, ids in ((_CONTENT_NAMES, [p.content_id for p in items if p.content_id]),
@@ -206,3 +242,17 @@ class SqlCommerceLedger(_Dialect):
             kind = "content" if p.content_id else "series" if p.series_id else "credit_pack"
             lines.append(PurchaseLine(purchase=p, title=title, slug=slug, kind=kind))
         return lines
+
+
+def _line_from(r: Mapping[str, Any]) -> PurchaseLine:
+    """As `describe` names them: an item since deleted is "(removed item)"."""
+    purchase = purchase_from_row(r)
+    if purchase.content_id is not None:
+        kind, title, slug = "content", r["content_title"], r["content_slug"]
+    elif purchase.series_id is not None:
+        kind, title, slug = "series", r["series_title"], r["series_slug"]
+    else:
+        kind, title, slug = "credit_pack", r["pack_name"], ""
+    if title is None:
+        title, slug = "(removed item)", ""
+    return PurchaseLine(purchase=purchase, title=title, slug=slug, kind=kind)
