@@ -96,6 +96,18 @@ _OPENING_SERIES = _opening(purchases.c.series_id, *OPEN_STATUSES)
 _OPENING_PACK = _opening(purchases.c.credit_pack_id, "pending")
 
 
+def _by_item(reads: tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]],
+             content_id: UUID | None, series_id: UUID | None, credit_pack_id: UUID | None
+             ) -> tuple[sa.Select[Any], UUID | None]:
+    """Of a statement for a content item, a series and a pack: the one for the item
+    named, and its id."""
+    if credit_pack_id is not None:
+        return reads[2], credit_pack_id
+    if content_id is not None:
+        return reads[0], content_id
+    return reads[1], series_id
+
+
 def from_row(r: Mapping[Any, Any]) -> Purchase:
     currency = r["currency"]
     return Purchase(
@@ -146,25 +158,15 @@ class SqlPurchaseRepository:
     def open_for(self, customer_id: UUID, *, content_id: UUID | None,
                  series_id: UUID | None, credit_pack_id: UUID | None = None
                  ) -> Purchase | None:
-        item: UUID | None
-        if credit_pack_id is not None:
-            statement, item = _OPEN_PACK, credit_pack_id
-        elif content_id is not None:
-            statement, item = _OPEN_CONTENT, content_id
-        else:
-            statement, item = _OPEN_SERIES, series_id
+        statement, item = _by_item((_OPEN_CONTENT, _OPEN_SERIES, _OPEN_PACK),
+                                   content_id, series_id, credit_pack_id)
         rows = self._execute.rows(statement, {"customer_id": customer_id, "item": item})
         return self.tracker.load(rows[0] if rows else None, from_row, locked=False)
 
     def opening(self, customer_id: UUID, *, content_id: UUID | None, series_id: UUID | None,
                 credit_pack_id: UUID | None, seller_id: UUID | None) -> Opening:
-        item: UUID | None
-        if credit_pack_id is not None:
-            statement, item = _OPENING_PACK, credit_pack_id
-        elif content_id is not None:
-            statement, item = _OPENING_CONTENT, content_id
-        else:
-            statement, item = _OPENING_SERIES, series_id
+        statement, item = _by_item((_OPENING_CONTENT, _OPENING_SERIES, _OPENING_PACK),
+                                   content_id, series_id, credit_pack_id)
         (r,) = self._execute.rows(statement, {"customer_id": customer_id, "item": item,
                                               "seller_id": seller_id})
         purchase = self.tracker.load({c.name: r[c.name] for c in purchases.c}
