@@ -362,6 +362,28 @@ def test_an_event_for_no_known_purchase_is_ignored(app: FakeApp) -> None:
                          created=app.clock.now(), intent_id="pi_unknown")
     assert app.handle(HandlePaymentEvent(stray)) == "ignored"
     assert app.handle(HandlePaymentEvent(stray)) == "duplicate"
+    assert app.store.webhook_events.keys() == {"evt_stray"}
+
+
+def test_an_event_naming_only_a_payment_of_ours_is_applied_in_its_transaction(
+        app: FakeApp, buyer: Person, item: StudioItem) -> None:
+    """No purchase named (a payment whose metadata was lost): the payment's id still
+    finds the purchase, and the event is recorded once, with its effect."""
+    started = buy(app, buyer, item.id)
+    paid = purchase(app, started.purchase_id)
+    assert paid.payment_intent_id is not None
+    refund = PaymentEvent(id="evt_refund_no_metadata", type="charge.refunded",
+                          created=app.clock.now(), intent_id=paid.payment_intent_id,
+                          amount=paid.amount,
+                          refunds=(RefundRecord(id="re_bare", amount=paid.amount),))
+    failed = PaymentEvent(id="evt_failed_no_metadata", type=FAILED, created=app.clock.now(),
+                          intent_id=paid.payment_intent_id, amount=paid.amount)
+    assert app.handle(HandlePaymentEvent(failed)) == "applied"
+    assert purchase(app, started.purchase_id).status is PurchaseStatus.COMPLETED
+    assert app.handle(HandlePaymentEvent(failed)) == "duplicate"
+    assert app.handle(HandlePaymentEvent(refund)) == "applied"
+    assert purchase(app, started.purchase_id).status is PurchaseStatus.REFUNDED
+    assert {"evt_failed_no_metadata", "evt_refund_no_metadata"} <= app.store.webhook_events.keys()
 
 
 def test_receipt_and_refund_emails_go_out_once(

@@ -87,6 +87,17 @@ def apply_payment_event(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Serv
 def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> Applied:
     event = cmd.event
     now = services.clock.now()
+    if event.type in (SUCCEEDED, FAILED) and event.purchase_id is None:
+        # Perhaps not a payment of ours (every one we start names its purchase, booking
+        # or installment): a subscription's invoice, one taken in the dashboard. One
+        # statement of its own records it unless something of ours carries the
+        # payment, instead of a transaction with three locked reads that find nothing.
+        with services.uow_factory(read_only=True) as alone:
+            seen = alone.ledger.record_unless_held(event.id, services.payments.name,
+                                                   event.type, event.intent_id, now)
+            alone.commit()
+        if seen != "held":
+            return Applied("duplicate" if seen == "duplicate" else "ignored")
     if not uow.ledger.record_event(event.id, services.payments.name, event.type, now):
         uow.rollback()
         return Applied("duplicate")
@@ -94,13 +105,6 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> App
         outcome = apply_account_event(uow, services, event)
         uow.commit()
         return Applied(outcome)
-    if event.type in (SUCCEEDED, FAILED) and event.purchase_id is None and (
-            event.intent_id is None or not uow.ledger.holds_payment(event.intent_id)):
-        # Not a payment of ours (every one we start names its purchase, booking or
-        # installment): a subscription's invoice, one taken in the dashboard. One probe
-        # says so, instead of three locked reads that find nothing.
-        uow.commit()
-        return Applied("ignored")
     purchase = _purchase_for(uow, event) if event.type in (SUCCEEDED, FAILED, REFUNDED) else None
     outcome = "ignored"
     if purchase is None and event.type == REFUNDED:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Literal, Protocol
 from uuid import UUID
 
 import attrs
@@ -15,6 +15,9 @@ from domain.commerce.purchase import Purchase
 from domain.identity.roles import Role
 from domain.identity.user import User
 from domain.payouts.accounts import PayoutAccount
+
+# What recording a gateway event found (`CommerceLedger.record_unless_held`).
+EventSeen = Literal["recorded", "duplicate", "held"]
 
 
 class PurchaseRepository(Protocol):
@@ -88,8 +91,12 @@ class CommerceLedger(Protocol):
         """Remember a processed gateway event; False if it was seen before."""
         ...
 
-    def holds_payment(self, intent_id: str) -> bool:
-        """Whether a purchase, a booking or an installment carries this gateway payment."""
+    def record_unless_held(self, event_id: str, provider: str, event_type: str,
+                           intent_id: str | None, now: datetime) -> EventSeen:
+        """Remember a gateway event, in a statement that commits on its own, unless a
+        purchase, a booking or an installment carries its payment (``intent_id``):
+        "recorded", "duplicate" (seen before), or "held" (nothing written: the event
+        is recorded with its effects, by `record_event` in their transaction)."""
         ...
 
     def record_refund(self, refund_id: str, purchase_id: UUID, amount: Decimal, currency: str,

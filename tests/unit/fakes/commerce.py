@@ -10,7 +10,7 @@ from uuid import UUID
 
 import attrs
 
-from application.ports.commerce import Buyer, Opening, PurchaseLine
+from application.ports.commerce import Buyer, EventSeen, Opening, PurchaseLine
 from application.ports.payments import RefundRecord
 from domain.catalog.content import ContentItem
 from domain.catalog.series import ContentSeries
@@ -140,8 +140,12 @@ class FakeCommerceLedger:
         self._staged.webhook_events[event_id] = (provider, event_type[:255], now)
         return True
 
-    def holds_payment(self, intent_id: str) -> bool:
-        return intent_id in set(self._payments())
+    def record_unless_held(self, event_id: str, provider: str, event_type: str,
+                           intent_id: str | None, now: datetime) -> EventSeen:
+        if intent_id is not None and intent_id in set(self._payments()):
+            return "held"
+        return "recorded" if self.record_event(event_id, provider, event_type, now) \
+            else "duplicate"
 
     def record_refund(self, refund_id: str, purchase_id: UUID, amount: Decimal, currency: str,
                       now: datetime) -> bool:

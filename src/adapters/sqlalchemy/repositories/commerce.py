@@ -28,7 +28,7 @@ from adapters.sqlalchemy.tables import (
     users,
     webhook_events,
 )
-from application.ports.commerce import PurchaseLine
+from application.ports.commerce import EventSeen, PurchaseLine
 from application.ports.payments import RefundRecord
 from domain.commerce.purchase import Purchase
 from domain.identity.user import User
@@ -63,11 +63,40 @@ def _add_purchase_count(execute: Executor) -> Statement:
             .values(purchase_count=floor(moved, 0)))
 
 
-def _holds_payment(execute: Executor) -> Statement:
+def _held() -> sa.ColumnElement[bool]:
+    """Whether a purchase, a booking or an installment carries the payment ``intent``:
+    an indexed probe per table."""
     intent = sa.bindparam("intent", type_=purchases.c.stripe_payment_intent_id.type)
-    return sa.select(sa.or_(*(
-        sa.exists().where(table.c.stripe_payment_intent_id == intent)
-        for table in (purchases, offering_bookings, booking_installments))).label("held"))
+    return sa.or_(*(sa.exists().where(table.c.stripe_payment_intent_id == intent)
+                    for table in (purchases, offering_bookings, booking_installments)))
+
+
+def _holds_payment(execute: Executor) -> Statement:
+    return sa.select(_held().label("held"))
+
+
+def _record_unless_held(execute: Executor) -> Statement:
+    """The event recorded unless one of ours carries its payment. On PostgreSQL it also
+    says which, in the same statement: whether the payment is held, whether a row went
+    in. SQLite has no INSERT in a CTE: there it inserts, and a probe follows when
+    nothing went in."""
+    now = sa.bindparam("now", type_=webhook_events.c.processed_at.type)
+    held = _held()
+    values = params(webhook_events, "id", "provider", "event_type")
+    columns = ["id", "provider", "event_type", "processed_at", "created_at"]
+    if execute.dialect != "postgresql":
+        return (execute.insert(webhook_events)
+                .from_select(columns, sa.select(values["id"], values["provider"],
+                                                values["event_type"], now, now)
+                             .where(sa.not_(held)))
+                .on_conflict_do_nothing().returning(webhook_events.c.id))
+    probe = sa.select(held.label("held")).cte("probe")
+    recorded = (execute.insert(webhook_events)
+                .from_select(columns, sa.select(values["id"], values["provider"],
+                                                values["event_type"], now, now)
+                             .where(sa.not_(probe.c.held)))
+                .on_conflict_do_nothing().returning(webhook_events.c.id).cte("recorded"))
+    return sa.select(probe.c.held, sa.exists(sa.select(recorded.c.id)).label("recorded"))
 
 
 def _names(table: sa.Table, title: str, slug: str | None) -> Statement:
@@ -104,6 +133,7 @@ _GRANT = OncePerDialect(_grant)
 _RECORD_EVENT = OncePerDialect(_record_event)
 _ADD_PURCHASE_COUNT = OncePerDialect(_add_purchase_count)
 _HOLDS_PAYMENT = OncePerDialect(_holds_payment)
+_RECORD_UNLESS_HELD = OncePerDialect(_record_unless_held)
 
 
 class _Dialect:
@@ -134,9 +164,19 @@ class SqlCommerceLedger(_Dialect):
             "id": event_id, "provider": provider, "event_type": event_type[:255],
             "now": now}))
 
-    def holds_payment(self, intent_id: str) -> bool:
-        # One indexed probe per table in one statement, where looking for the payment's
-        # purchase, installment and booking in turn took three.
+    def record_unless_held(self, event_id: str, provider: str, event_type: str,
+                           intent_id: str | None, now: datetime) -> EventSeen:
+        found = self._execute.rows(_RECORD_UNLESS_HELD(self._execute), {
+            "id": event_id, "provider": provider, "event_type": event_type[:255],
+            "intent": intent_id, "now": now})
+        if self._execute.dialect == "postgresql":
+            (row,) = found
+            return "held" if row["held"] else "recorded" if row["recorded"] else "duplicate"
+        if found:
+            return "recorded"
+        return "held" if intent_id and self._holds(intent_id) else "duplicate"
+
+    def _holds(self, intent_id: str) -> bool:
         (row,) = self._execute.rows(_HOLDS_PAYMENT(self._execute), {"intent": intent_id})
         return bool(row["held"])
 
