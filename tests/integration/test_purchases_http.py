@@ -1142,11 +1142,13 @@ def test_a_purchase_start_before_the_gateway_call_on_the_wire(shop: Shop,
     assert [s.split(" ")[0] for s in before] == ["SELECT", "SELECT", "INSERT"], before
     assert before[0].startswith("SELECT viewer."), before
     assert before[1].startswith("SELECT purchases."), before
-    # After the gateway: the payment event's transaction (10, its outbox messages in one
-    # INSERT), then the receipt and the notification (6 each), each handled in its own
+    # After the gateway: the payment event's transaction (8: its commit's purchase update,
+    # outbox messages and journal entry go as one statement, then COMMIT), then the
+    # receipt and the notification (6 each), each handled in its own
     # transaction (whose first statement claims the message and marks it processed, and
     # whose second reads the purchase with its item's names, and the buyer's for the
     # receipt).
-    assert len(work) == len(before) + 10 + 6 + 6, work
+    assert len(work) == len(before) + 8 + 6 + 6, work
+    assert work[recorded + 5].startswith("WITH held_0 AS (UPDATE purchases"), work
     (row,) = purchase_rows(shop.engine, shop.ann, purchases.c.content_id == item.id)
     assert row["payout_account"] is not None and row["status"] == "completed"

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.sqlalchemy.prepared import Statement, prepared
+from adapters.sqlalchemy.prepared import Prepared, Statement, prepared
 from domain.errors import ConcurrencyConflict, Conflict, Unavailable
 
 # PostgreSQL SQLSTATEs that mean "try again": serialization failure, deadlock.
@@ -35,6 +35,8 @@ class Executor:
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
+        self._held: list[tuple[Prepared, list[Any]]] = []
+        self._held_tables: set[sa.Table] = set()
 
     def insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         """An INSERT of this connection's dialect, for ON CONFLICT upserts."""
@@ -47,6 +49,8 @@ class Executor:
         """A SAVEPOINT around a statement that may meet a constraint. Its own SAVEPOINT
         and RELEASE can meet a lost connection too: that is Unavailable (503, retry), as
         for every other statement, never the driver's error."""
+        if self._held:
+            self.send_held()
         try:
             with self.connection.begin_nested():
                 yield
@@ -56,6 +60,8 @@ class Executor:
             raise translate_operational(error) from error
 
     def __call__(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
+        if self._held:
+            self.send_held()
         with _translated():
             return self.connection.execute(statement, params)
 
@@ -85,10 +91,52 @@ class Executor:
             return cast(Sequence[Sequence[Any]], result.all()) if result.returns_rows else []
         return self._run(statement, params)[1]
 
+    def hold(self, statement: Statement, params: Mapping[str, Any]) -> None:
+        """A write whose outcome nobody reads, sent with the others held when
+        `send_held` is called, or before the next statement, whichever comes first.
+
+        On PostgreSQL the held writes go as one statement of data-modifying CTEs: a
+        commit's aggregate updates, outbox messages and journal entries cost one round
+        trip instead of one each. They run on one snapshot and cannot see each other's
+        rows, and of two changes to one row in one statement only one takes effect: so
+        a write to a table that already has one held sends those first. On SQLite the
+        write runs at once.
+        """
+        if self.dialect != "postgresql":
+            self(statement, params)
+            return
+        table = cast(sa.Table, statement.table) if not isinstance(statement, sa.Select) \
+            else None
+        if table is None or table in self._held_tables:
+            self.send_held()
+        shape = prepared(statement, params)
+        self._held.append((shape, shape.values(params)))
+        if table is not None:
+            self._held_tables.add(table)
+
+    def send_held(self) -> None:
+        held, self._held = self._held, []
+        self._held_tables.clear()
+        if len(held) == 1:
+            self._send(held[0][0].sql, held[0][1], None)
+        elif held:
+            self._send(_together(tuple(shape for shape, _ in held)),
+                       [value for _, values in held for value in values], None)
+
+    def drop_held(self) -> None:
+        """Forget the held writes (the transaction they belonged to rolled back)."""
+        self._held = []
+        self._held_tables.clear()
+
     def _run(self, statement: Statement, params: Mapping[str, Any]
              ) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
+        if self._held:
+            self.send_held()  # in the order they were made
         shape = prepared(statement, params)
-        values = shape.values(params)
+        return self._send(shape.sql, shape.values(params), shape)
+
+    def _send(self, sql: str, values: list[Any], shape: Prepared | None
+              ) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
         connection = self.connection
         if not connection.in_transaction() and not _autocommit(connection):
             connection.begin()  # so that the unit of work's commit covers this statement
@@ -97,24 +145,43 @@ class Executor:
         if connection._has_events or connection.engine._has_events:
             # Listeners (statement counts in tests) see these statements like any other.
             connection.dispatch.before_cursor_execute(
-                connection, cast(Any, cursor), shape.sql, values, None, False)
+                connection, cast(Any, cursor), sql, values, None, False)
         try:
-            cursor.execute(shape.sql, values)
+            cursor.execute(sql, values)
             outcome = cursor.pgresult
             if outcome is None or outcome.status != psycopg.pq.ExecStatus.TUPLES_OK:
                 return (), []  # an UPDATE or INSERT without RETURNING
             found = cursor.fetchall()
-            names = shape.names(cursor)
+            return (shape.names(cursor) if shape else ()), found
         except psycopg.Error as error:
             with _translated():
                 # SQLAlchemy's own handling: wraps the error, and on a lost connection
                 # invalidates it and the pool's older ones, as for any other statement.
-                connection._handle_dbapi_exception(error, shape.sql, values,
-                                                  cast(Any, cursor), None)
+                connection._handle_dbapi_exception(error, sql, values, cast(Any, cursor),
+                                                  None)
             raise
         finally:
             cursor.close()
-        return names, found
+
+
+# The text of held writes sent together, by the statements they are: a commit's
+# shapes are few (which aggregates' columns changed, how many messages), so the text
+# is built once per shape and psycopg prepares it like any other.
+_TOGETHER: dict[tuple[Prepared, ...], str] = {}
+_TOGETHER_LIMIT = 1000
+
+
+def _together(shapes: tuple[Prepared, ...]) -> str:
+    found = _TOGETHER.get(shapes)
+    if found is None:
+        if len(_TOGETHER) >= _TOGETHER_LIMIT:
+            _TOGETHER.clear()
+        parts, first = [], 1
+        for n, shape in enumerate(shapes):
+            parts.append(f"held_{n} AS ({shape.sql_from(first)})")
+            first += shape.width
+        found = _TOGETHER[shapes] = "WITH " + ", ".join(parts) + " SELECT 1"
+    return found
 
 
 @contextmanager

@@ -42,7 +42,7 @@ class Prepared:
     the caller keys its cache by that length.
     """
 
-    __slots__ = ("_names", "_plan", "sql", "statement")
+    __slots__ = ("_names", "_placeholders", "_plan", "_source", "sql", "statement")
 
     def __init__(self, statement: Statement, shape: Mapping[str, Any]) -> None:
         self.statement = statement  # kept alive: callers key their caches by its id
@@ -73,9 +73,26 @@ class Prepared:
                 placeholders[number] = f"${len(plan)}"
             else:
                 placeholders[number] = _literal(value)
-        self.sql = _PLACEHOLDER.sub(lambda m: placeholders[int(m.group(1))], state.statement)
+        self._source, self._placeholders = state.statement, placeholders
+        self.sql = self.sql_from(1)
         self._plan = tuple(plan)
         self._names: tuple[str, ...] | None = None
+
+    def sql_from(self, first: int) -> str:
+        """The text with its parameters numbered from ``$first`` (1 when alone; later
+        in a statement that carries several, see `Executor.send_held`)."""
+        shift = first - 1
+
+        def number(match: re.Match[str]) -> str:
+            found = self._placeholders[int(match.group(1))]
+            return f"${int(found[1:]) + shift}" if shift and found[0] == "$" else found
+
+        return _PLACEHOLDER.sub(number, self._source)
+
+    @property
+    def width(self) -> int:
+        """How many parameters it binds."""
+        return len(self._plan)
 
     def values(self, params: Mapping[str, Any]) -> list[Any]:
         values = []

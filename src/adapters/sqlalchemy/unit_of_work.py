@@ -264,22 +264,27 @@ class SqlAlchemyUnitOfWork:
         return [made[name].tracker for name in _TRACKED if name in made]
 
     def commit(self) -> None:
+        # What the commit writes (the aggregates' changes, the outbox messages and the
+        # journal entries its events make) goes as one statement on PostgreSQL: each
+        # write is to rows no other of them touches (see `Executor.hold`).
         events: list[DomainEvent] = []
         for tracker in self._trackers():
-            tracker.flush()
+            tracker.flush(held=True)
             events += collect_events(tracker.aggregates())
         now = self._clock.now()
         written = self.outbox.add_all(
             [(event, handler) for event in events for handler in self._subscribers(event)],
-            now)
-        self.journal.record(journal_entries(events, now, self._ids.new_id), now)
+            now, held=True)
+        self.journal.hold(journal_entries(events, now, self._ids.new_id), now)
         try:
+            self._executor.send_held()
             self._connection.commit()
         except sa_exc.OperationalError as error:
             raise translate_operational(error) from error
         self._committed_outbox.extend(written)
 
     def rollback(self) -> None:
+        self._executor.drop_held()
         try:
             if self._connection.in_transaction():
                 self._connection.rollback()

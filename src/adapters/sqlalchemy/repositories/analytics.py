@@ -99,6 +99,20 @@ class SqlJournal:
         statement = _JOURNAL_RECORD(self._execute, len(rows))
         if statement is not None:
             return len(self._execute.rows(statement, numbered("j", rows)))
+        return self._record_slowly(rows)
+
+    def hold(self, entries: Sequence[JournalEntry], now: datetime) -> None:
+        """`record`, sent later with the rest of a commit (`Executor.hold`)."""
+        if not entries:
+            return
+        rows = [journal_row(entry, now) for entry in entries]
+        statement = _JOURNAL_RECORD(self._execute, len(rows))
+        if statement is not None:
+            self._execute.hold(statement, numbered("j", rows))
+        else:
+            self._record_slowly(rows)
+
+    def _record_slowly(self, rows: list[dict[str, Any]]) -> int:
         insert = self._execute.insert(events).values(rows).on_conflict_do_nothing(
             index_elements=[events.c.source_key])
         return len(self._execute(insert.returning(events.c.id)).all())

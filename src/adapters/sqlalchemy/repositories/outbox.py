@@ -53,9 +53,10 @@ class SqlOutboxRepository:
     def add(self, event: DomainEvent, handler: str, now: datetime) -> UUID:
         return self.add_all([(event, handler)], now)[0]
 
-    def add_all(self, messages: Sequence[tuple[DomainEvent, str]], now: datetime
-                ) -> list[UUID]:
-        """Every message of a commit in one INSERT (a purchase has two, a renewal more)."""
+    def add_all(self, messages: Sequence[tuple[DomainEvent, str]], now: datetime, *,
+                held: bool = False) -> list[UUID]:
+        """Every message of a commit in one INSERT (a purchase has two, a renewal more);
+        ``held``: sent later with the rest of the commit (`Executor.hold`)."""
         ids = [self._ids.new_id() for _ in messages]
         rows = [{"id": message_id, "event_type": event.name, "handler": handler,
                  "payload": event_codec.encode(event), "status": "pending", "attempts": 0,
@@ -63,7 +64,10 @@ class SqlOutboxRepository:
                 for message_id, (event, handler) in zip(ids, messages, strict=True)]
         statement = _INSERT(self._execute, len(rows))
         if statement is not None:
-            self._execute.rows(statement, numbered("m", rows))
+            if held:
+                self._execute.hold(statement, numbered("m", rows))
+            else:
+                self._execute.rows(statement, numbered("m", rows))
             return ids
         # In slices: a statement's bound values are capped (SQLite 32,766, PostgreSQL
         # 65,535), and a broadcast can write thousands of messages in one commit.

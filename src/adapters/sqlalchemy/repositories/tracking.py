@@ -94,14 +94,19 @@ class Tracker(Generic[A]):
         self._seen[key] = (aggregate, row if row is not None else self._to_row(aggregate))
         return aggregate
 
-    def flush(self) -> None:
+    def flush(self, *, held: bool = False) -> None:
+        """Write back what changed; ``held``: as writes the executor sends later
+        (`Executor.hold`), with the rest of a commit."""
         for key, (aggregate, snapshot) in list(self._seen.items()):
             row = self._to_row(aggregate)
             changed = {k: v for k, v in row.items() if snapshot.get(k) != v}
             if changed:
                 statement = _update(self._table, self._key, tuple(sorted(changed)))
-                self._execute.rows(statement, {
-                    "tracked_key": key, **{f"new_{k}": v for k, v in changed.items()}})
+                values = {"tracked_key": key, **{f"new_{k}": v for k, v in changed.items()}}
+                if held:
+                    self._execute.hold(statement, values)
+                else:
+                    self._execute.rows(statement, values)
                 self._seen[key] = (aggregate, row)
 
     def forget(self, key: UUID) -> None:
