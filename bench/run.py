@@ -11,7 +11,10 @@ Litestar and the SQLAlchemy ORM), served the same way on the same database.
 Each row runs in --rounds rounds (default 3), each a /plain run and then the row; the
 row keeps the round whose ratio is the median (its req/s, /plain and latencies are that
 round's; "rounds" shows the lowest and highest ratio, "errors" counts them all): the
-machine's speed drifts within a run, and one pair decides less than three.
+machine's speed drifts within a run, and one pair decides less than three. "CPU us" is
+the median round's CPU time per request of the server that answered and of the local
+PostgreSQL, what a write row left to the outbox included (from /proc, Linux only): it
+moves less with the machine's speed than req/s does.
 
 Builds a throwaway PostgreSQL database with --rows content items (default 100,000),
 (with --database sqlite, copies it into a migrated SQLite file and serves that),
@@ -346,9 +349,30 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None,
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     last = re.search(r"last entry: (\d+)", out)
+    sent = re.search(r"(\d+) requests in", out)
     return {"rps": rps, "p50_ms": pct("50"), "p99_ms": pct("99"),
             "errors": float(non2xx.group(1)) if non2xx else 0.0,
-            "last_entry": float(last.group(1)) if last else 0.0}
+            "last_entry": float(last.group(1)) if last else 0.0,
+            "requests": float(sent.group(1)) if sent else 0.0}
+
+
+def cpu_seconds(group: int) -> float:
+    """User and system CPU used so far by one server (its process group) and by the
+    local PostgreSQL (every `postgres` process; an exited backend's time is counted in
+    the postmaster's children's time), from /proc."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == group or name == "postgres":
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def drained(url: str, limit: float = 120) -> float:
@@ -419,8 +443,10 @@ def main() -> None:
         servers.append(serve(["plain_app:app"], env, plain_port, "/plain"))
         servers.append(serve(["--factory", "entrypoints.http.app:app_without_retry"], env,
                              app_port, "/health"))
+        group_by_port = {app_port: servers[-1].pid}
         peer_port = free_port()
         servers.append(serve(["peer.app:app"], env, peer_port, "/health"))
+        group_by_port[peer_port] = servers[-1].pid
 
         buyable_file = workdir / "buyable.txt"
         buyable_file.write_text("\n".join(data["buyable"]) + "\n")
@@ -435,6 +461,7 @@ def main() -> None:
                               "PATRONAGE_STRIPE_SECRET_KEY": "sk_test_bench",
                               "PATRONAGE_STRIPE_WEBHOOK_SECRET": secret},
                              stripe_port, "/health"))
+        group_by_port[stripe_port] = servers[-1].pid
 
         # The same app with Prometheus metrics on, counting across its two processes.
         metered_port = free_port()
@@ -443,6 +470,7 @@ def main() -> None:
                              {**env, "PATRONAGE_METRICS": "true",
                               "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus")},
                              metered_port, "/health"))
+        group_by_port[metered_port] = servers[-1].pid
 
         def script(path: str, method: str = "GET", source: Path | None = None,
                    body: str = "") -> str:
@@ -485,7 +513,8 @@ def main() -> None:
             if label == "plain (baseline)":
                 wrk(target, 2, opts.connections)
                 results[label] = wrk(target, opts.seconds, opts.connections)
-                results[label].update(plain_rps=results[label]["rps"], ratios=[1.0])
+                results[label].update(plain_rps=results[label]["rps"], ratios=[1.0],
+                                      cpu_us=float("nan"))
                 continue
             if label not in ONE_SHOT_WRITES:
                 # Not for the one-shot writes: a warm-up would use up their first pass.
@@ -493,30 +522,37 @@ def main() -> None:
             # The machine's speed drifts by a fifth within minutes (/plain between 15,600
             # and 27,500 req/s in one run): each round divides the row by a /plain run
             # made just before it, and the row keeps its median round.
+            group = group_by_port[int(target.split(":")[2].split("/")[0])]
             rounds, taken = [], 0
             for _ in range(opts.rounds):
                 beside = wrk(plain_url, max(3, opts.seconds // 2), opts.connections)["rps"]
+                used = cpu_seconds(group)
                 measured = wrk(target, opts.seconds, opts.connections, lua, offset=taken)
                 taken = int(measured["last_entry"]) + 1
-                measured.update(plain_rps=beside, ratio=measured["rps"] / beside)
-                rounds.append(measured)
                 if label in ONE_SHOT_WRITES:
+                    # What the row left to the outbox is part of its cost.
                     waited = drained(served_url)
                     if waited > 1:
                         print(f"({label}: its outbox drained {waited:.1f}s after a round)")
+                used = cpu_seconds(group) - used
+                measured.update(plain_rps=beside, ratio=measured["rps"] / beside,
+                                cpu_us=used / max(measured["requests"], 1) * 1e6)
+                rounds.append(measured)
             ordered = sorted(rounds, key=lambda r: r["ratio"])
             results[label] = {**ordered[len(ordered) // 2],
                               "errors": sum(r["errors"] for r in rounds),
-                              "ratios": [r["ratio"] for r in rounds]}
+                              "ratios": [r["ratio"] for r in rounds],
+                              "cpu_us": sorted(r["cpu_us"] for r in rounds)[len(rounds) // 2]}
         print(f"\n{opts.database}, {opts.rows} items")
         print(f"\n{'endpoint':<18}{'req/s':>10}{'/plain':>9}{'ratio':>8}{'rounds':>16}"
-              f"{'p50 ms':>9}{'p99 ms':>9}{'p99/p50':>9}{'errors':>8}")
+              f"{'CPU us':>8}{'p50 ms':>9}{'p99 ms':>9}{'p99/p50':>9}{'errors':>8}")
         for label, r in results.items():
             r["ratio"] = r["rps"] / r["plain_rps"]
             spread = r["p99_ms"] / r["p50_ms"] if r["p50_ms"] else float("nan")
             span = f"{min(r['ratios']):.1%}-{max(r['ratios']):.1%}"
             print(f"{label:<18}{r['rps']:>10.0f}{r['plain_rps']:>9.0f}{r['ratio']:>8.1%}"
-                  f"{span:>16}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{spread:>9.1f}"
+                  f"{span:>16}{r['cpu_us']:>8.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+                  f"{spread:>9.1f}"
                   f"{r['errors']:>8.0f}")
         if "access check" in results and "access (peer)" in results:
             ahead = results["access check"]["ratio"] / results["access (peer)"]["ratio"]
