@@ -52,7 +52,7 @@ from domain.identity.roles import Role
 from domain.values import Money
 from entrypoints.bootstrap import Patronage
 from tests.integration.conftest import Inbox
-from tests.integration.wire import require_libpq_tracing, round_trips
+from tests.integration.wire import require_libpq_tracing, round_trips, statements
 
 Client = TestClient  # type: ignore[type-arg]
 PASSWORD = "a long and unusual passphrase"
@@ -1118,6 +1118,29 @@ def test_a_failure_event_after_success_changes_nothing(shop: Shop) -> None:
 # -- the cost of a purchase start -------------------------------------------------------------
 
 
+def test_an_event_is_recorded_and_its_purchase_locked_once(shop: Shop) -> None:
+    """The payment event's first statement: a new event reads its purchase (or finds
+    none); a seen one reads nothing and records nothing again."""
+    purchase_id = UUID(buy(shop, shop.ann, content_id=make_item(shop).id).json()["purchase_id"])
+    now = datetime.now(UTC)
+
+    def record(event_id: str, named: UUID) -> tuple[bool, UUID | None]:
+        with shop.patronage.services.uow_factory() as uow:
+            first, found = uow.purchases.record_event_and_lock(
+                named, event_id=event_id, provider="sandbox", event_type="charge.refunded",
+                now=now)
+            uow.commit()
+        return first, found.id if found else None
+
+    assert record("evt_first", purchase_id) == (True, purchase_id)
+    assert record("evt_first", purchase_id) == (False, None)
+    assert record("evt_of_no_purchase", uuid.uuid4()) == (True, None)
+    with shop.engine.connect() as conn:
+        kept = conn.execute(sa.select(webhook_events.c.id).where(
+            webhook_events.c.id.in_(["evt_first", "evt_of_no_purchase"]))).scalars().all()
+    assert sorted(kept) == ["evt_first", "evt_of_no_purchase"]
+
+
 def test_a_purchase_start_before_the_gateway_call_on_the_wire(shop: Shop,
                                                               tmp_path: Path) -> None:
     """The round trips before the gateway is called, pinned: a purchase start that grows
@@ -1127,14 +1150,15 @@ def test_a_purchase_start_before_the_gateway_call_on_the_wire(shop: Shop,
     # Ann's first purchase keeps her customer id; the one measured is a later one.
     assert buy(shop, shop.ann, content_id=make_item(shop).id).status_code == 201
     item = make_item(shop, by=shop.seller)  # a media owner's: a destination charge
-    with round_trips(shop.engine, tmp_path, shop.patronage) as sent:
+    with round_trips(shop.engine, tmp_path, shop.patronage) as sent, \
+            statements(shop.engine) as full:
         response = buy(shop, shop.ann, content_id=item.id)
     assert response.status_code == 201, response.text
     # The sandbox's clock offset is read at most once a second, by whichever request
     # comes: not part of a purchase.
     work = [s for s in sent if not s.startswith(("PREPARE ", "SELECT platform_settings.sandbox"))]
     print("round trips:", len(work), work)
-    recorded = next(n for n, s in enumerate(work) if s.startswith("INSERT INTO webhook_events"))
+    recorded = next(n for n, s in enumerate(work) if s.startswith("WITH recorded AS"))
     before = work[:recorded - 1]
     assert work[recorded - 1].startswith("BEGIN"), work
     # Three statements, each its own transaction: the session with the item's access
@@ -1142,13 +1166,19 @@ def test_a_purchase_start_before_the_gateway_call_on_the_wire(shop: Shop,
     assert [s.split(" ")[0] for s in before] == ["SELECT", "SELECT", "INSERT"], before
     assert before[0].startswith("SELECT viewer."), before
     assert before[1].startswith("SELECT purchases."), before
-    # After the gateway: the payment event's transaction (8: its commit's purchase update,
-    # outbox messages and journal entry go as one statement, then COMMIT), then the
-    # receipt and the notification (6 each), each handled in its own
-    # transaction (whose first statement claims the message and marks it processed, and
-    # whose second reads the purchase with its item's names, and the buyer's for the
-    # receipt).
-    assert len(work) == len(before) + 8 + 6 + 6, work
-    assert work[recorded + 5].startswith("WITH held_0 AS (UPDATE purchases"), work
+    # After the gateway, the payment event's transaction in four: BEGIN; its id recorded
+    # and the purchase locked, in one statement; what it writes (the grant, the item's
+    # count, the seller's earnings entry, the purchase, its outbox messages and journal
+    # entry) as one statement; COMMIT. Then the receipt and the notification (6 each),
+    # each handled in its own transaction (whose first statement claims the message and
+    # marks it processed, and whose second reads the purchase with its item's names, and
+    # the buyer's for the receipt).
+    assert work[recorded + 1].startswith("WITH held_0 AS (INSERT INTO content_access"), work
+    (written,) = [s for s in full if s.startswith("WITH held_0 AS (INSERT INTO content_access")]
+    for write in ("UPDATE content ", "INSERT INTO earnings_entries ", "UPDATE purchases ",
+                  "INSERT INTO outbox_messages ", "INSERT INTO events "):
+        assert write in written, (write, written)
+    assert work[recorded + 2] == "COMMIT", work
+    assert len(work) == len(before) + 4 + 6 + 6, work
     (row,) = purchase_rows(shop.engine, shop.ann, purchases.c.content_id == item.id)
     assert row["payout_account"] is not None and row["status"] == "completed"

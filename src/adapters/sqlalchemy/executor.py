@@ -99,11 +99,12 @@ class Executor:
         commit's aggregate updates, outbox messages and journal entries cost one round
         trip instead of one each. They run on one snapshot and cannot see each other's
         rows, and of two changes to one row in one statement only one takes effect: so
-        a write to a table that already has one held sends those first. On SQLite the
-        write runs at once.
+        a write to a table that already has one held sends those first. On SQLite, and
+        outside a transaction (where each write commits on its own, and nothing may wait
+        for a commit that will not come), the write runs at once.
         """
-        if self.dialect != "postgresql":
-            self(statement, params)
+        if self.dialect != "postgresql" or _autocommit(self.connection):
+            self.rows(statement, params)
             return
         table = cast(sa.Table, statement.table) if not isinstance(statement, sa.Select) \
             else None

@@ -39,18 +39,16 @@ class HandlePaymentEvent:
     event: PaymentEvent
 
 
-def _purchase_for(uow: UnitOfWork, event: PaymentEvent) -> Purchase | None:
-    named = None
-    if event.purchase_id is not None:
-        # Our own payments name their purchase: one locked read, whether or not the
-        # intent id is stored on it yet (the webhook, or the sandbox's inline event,
-        # can come before we store it).
-        named = uow.purchases.get(event.purchase_id, lock=True)
-        if named is not None and (event.intent_id is None
-                                  or named.payment_intent_id in (None, event.intent_id)):
-            if event.intent_id and named.payment_intent_id is None:
-                named.attach_payment(event.intent_id, event.created)
-            return named
+def _purchase_for(uow: UnitOfWork, event: PaymentEvent, named: Purchase | None
+                  ) -> Purchase | None:
+    """The purchase the event is about. Our own payments name theirs (``named``, read
+    locked when the event was recorded), whether or not the intent id is stored on it yet
+    (the webhook, or the sandbox's inline event, can come before we store it)."""
+    if named is not None and (event.intent_id is None
+                              or named.payment_intent_id in (None, event.intent_id)):
+        if event.intent_id and named.payment_intent_id is None:
+            named.attach_payment(event.intent_id, event.created)
+        return named
     purchase = uow.purchases.get_by_intent(event.intent_id, lock=True) \
         if event.intent_id else None
     if purchase is None and named is not None and event.intent_id:
@@ -59,6 +57,7 @@ def _purchase_for(uow: UnitOfWork, event: PaymentEvent) -> Purchase | None:
 
 
 _COUNTED = {SUCCEEDED: "succeeded", FAILED: "failed", REFUNDED: "refunded"}
+_ABOUT_PURCHASES = (SUCCEEDED, FAILED, REFUNDED)
 
 
 @attrs.frozen
@@ -98,14 +97,22 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> App
             alone.commit()
         if seen != "held":
             return Applied("duplicate" if seen == "duplicate" else "ignored")
-    if not uow.ledger.record_event(event.id, services.payments.name, event.type, now):
+    named: Purchase | None = None
+    if event.purchase_id is not None and event.type in _ABOUT_PURCHASES:
+        # The event recorded and the purchase it names locked, in one statement.
+        first, named = uow.purchases.record_event_and_lock(
+            event.purchase_id, event_id=event.id, provider=services.payments.name,
+            event_type=event.type, now=now)
+    else:
+        first = uow.ledger.record_event(event.id, services.payments.name, event.type, now)
+    if not first:
         uow.rollback()
         return Applied("duplicate")
     if event.type == ACCOUNT_UPDATED:
         outcome = apply_account_event(uow, services, event)
         uow.commit()
         return Applied(outcome)
-    purchase = _purchase_for(uow, event) if event.type in (SUCCEEDED, FAILED, REFUNDED) else None
+    purchase = _purchase_for(uow, event, named) if event.type in _ABOUT_PURCHASES else None
     outcome = "ignored"
     if purchase is None and event.type == REFUNDED:
         # A booking's payment refunded (by us, or by hand at the provider): the earnings
@@ -133,10 +140,10 @@ def _handle(cmd: HandlePaymentEvent, uow: UnitOfWork, services: Services) -> App
         # completed purchase itself, so items added later are covered too.
         if purchase.complete(now):
             if purchase.content_id is not None:
-                uow.grants.grant(grant_id=services.ids.new_id(),
-                                 user_id=purchase.customer_id,
-                                 content_id=purchase.content_id, access_type="purchased",
-                                 expires_at=None, now=now)
+                uow.grants.give(grant_id=services.ids.new_id(),
+                                user_id=purchase.customer_id,
+                                content_id=purchase.content_id, access_type="purchased",
+                                expires_at=None, now=now)
                 uow.ledger.add_purchase_count(purchase.content_id, +1)
             elif purchase.pack is not None:
                 pack = uow.credit_packs.get(purchase.pack.pack_id)

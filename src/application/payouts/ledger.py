@@ -20,8 +20,8 @@ log = logging.getLogger("patronage.payouts")
 
 def record_sale(uow: UnitOfWork, services: Services, *, seller_id: UUID, source: SourceType,
                 source_id: UUID, item: ItemRef, payment_ref: str, split: RevenueSplit,
-                destination: str | None, at: datetime) -> bool:
-    return uow.earnings.record(EarningsEntry(
+                destination: str | None, at: datetime) -> None:
+    uow.earnings.add(EarningsEntry(
         id=services.ids.new_id(), seller_id=seller_id, entry_type=EntryType.SALE,
         source_type=source, source_id=source_id, item=item, reference=payment_ref,
         payment_ref=payment_ref, split=split, occurred_at=at,

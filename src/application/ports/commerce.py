@@ -29,6 +29,13 @@ class PurchaseRepository(Protocol):
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Purchase | None: ...
 
+    def record_event_and_lock(self, purchase_id: UUID, *, event_id: str, provider: str,
+                              event_type: str, now: datetime) -> tuple[bool, Purchase | None]:
+        """`CommerceLedger.record_event`, and when the event is new, the purchase it
+        names read locked (None if there is none), in one statement where the database
+        allows: (whether the event is new, the purchase)."""
+        ...
+
     def series_buyers(self, series_id: UUID) -> Sequence[UUID]:
         """The customers holding a completed purchase of this series bundle."""
         ...
@@ -83,6 +90,12 @@ class GrantRepository(Protocol):
         """Create the grant, or extend an existing one of this type; True if created."""
         ...
 
+    def give(self, *, grant_id: UUID, user_id: UUID, content_id: UUID, access_type: str,
+             expires_at: datetime | None, now: datetime) -> None:
+        """`grant`, for a caller that does not ask which it did: the write may go with
+        the commit."""
+        ...
+
     def revoke(self, *, user_id: UUID, content_id: UUID, access_type: str) -> bool: ...
 
 
@@ -131,7 +144,9 @@ class CommerceLedger(Protocol):
         """Items behind the user's grants and completed series purchases."""
         ...
 
-    def add_purchase_count(self, content_id: UUID, delta: int) -> None: ...
+    def add_purchase_count(self, content_id: UUID, delta: int) -> None:
+        """Move an item's purchase count (never below zero); may go with the commit."""
+        ...
 
     def describe(self, purchases: Sequence[Purchase]) -> Sequence[PurchaseLine]: ...
 

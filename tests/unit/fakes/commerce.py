@@ -48,6 +48,13 @@ class FakePurchaseRepository:
     def get(self, purchase_id: UUID, *, lock: bool = False) -> Purchase | None:
         return self._track(self._all().get(purchase_id))
 
+    def record_event_and_lock(self, purchase_id: UUID, *, event_id: str, provider: str,
+                              event_type: str, now: datetime) -> tuple[bool, Purchase | None]:
+        if event_id in self._staged.webhook_events:
+            return False, None
+        self._staged.webhook_events[event_id] = (provider, event_type[:255], now)
+        return True, self.get(purchase_id, lock=True)
+
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Purchase | None:
         return self._track(next((p for p in self._all().values()
                                  if p.payment_intent_id == intent_id), None))
@@ -113,6 +120,11 @@ class FakeGrantRepository:
         self._staged.grants[grant_id] = GrantRow(grant_id, user_id, content_id, access_type,
                                                  expires_at, now)
         return True
+
+    def give(self, *, grant_id: UUID, user_id: UUID, content_id: UUID, access_type: str,
+             expires_at: datetime | None, now: datetime) -> None:
+        self.grant(grant_id=grant_id, user_id=user_id, content_id=content_id,
+                   access_type=access_type, expires_at=expires_at, now=now)
 
     def revoke(self, *, user_id: UUID, content_id: UUID, access_type: str) -> bool:
         existing = self.find(user_id, content_id, access_type)

@@ -102,6 +102,9 @@ class FakeEarningsRepository:
         self._staged.earnings.append(entry)
         return True
 
+    def add(self, entry: EarningsEntry) -> None:
+        self.record(entry)
+
     def recorded(self, entry_type: EntryType, reference: str) -> bool:
         return any(e.entry_type is entry_type and e.reference == reference
                    for e in self._staged.earnings)

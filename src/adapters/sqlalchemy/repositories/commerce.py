@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.prepared import Statement
 from adapters.sqlalchemy.repositories.purchases import from_row as purchase_from_row
+from adapters.sqlalchemy.repositories.purchases import record_event
 from adapters.sqlalchemy.repositories.users import from_row as user_from_row
 from adapters.sqlalchemy.statements import OncePerDialect, params
 from adapters.sqlalchemy.tables import (
@@ -45,14 +46,6 @@ def _grant(execute: Executor) -> Statement:
                         content_access.c.access_type],
         set_={"expires_at": insert.excluded.expires_at, "updated_at": insert.excluded.updated_at},
     ).returning(content_access.c.id)
-
-
-def _record_event(execute: Executor) -> Statement:
-    now = sa.bindparam("now", type_=webhook_events.c.processed_at.type)
-    return (execute.insert(webhook_events)
-            .values(**params(webhook_events, "id", "provider", "event_type"),
-                    processed_at=now, created_at=now)
-            .on_conflict_do_nothing().returning(webhook_events.c.id))
 
 
 def _add_purchase_count(execute: Executor) -> Statement:
@@ -130,7 +123,7 @@ _CONTENT_NAMES = _names(content, "title", "slug")
 _SERIES_NAMES = _names(content_series, "title", "slug")
 _PACK_NAMES = _names(credit_packs, "name", None)
 _GRANT = OncePerDialect(_grant)
-_RECORD_EVENT = OncePerDialect(_record_event)
+_RECORD_EVENT = OncePerDialect(record_event)
 _ADD_PURCHASE_COUNT = OncePerDialect(_add_purchase_count)
 _HOLDS_PAYMENT = OncePerDialect(_holds_payment)
 _RECORD_UNLESS_HELD = OncePerDialect(_record_unless_held)
@@ -149,6 +142,12 @@ class SqlGrantRepository(_Dialect):
             "id": grant_id, "user_id": user_id, "content_id": content_id,
             "access_type": access_type, "expires_at": expires_at, "now": now})
         return bool(row["id"] == grant_id)
+
+    def give(self, *, grant_id: UUID, user_id: UUID, content_id: UUID, access_type: str,
+             expires_at: datetime | None, now: datetime) -> None:
+        self._execute.hold(_GRANT(self._execute), {
+            "id": grant_id, "user_id": user_id, "content_id": content_id,
+            "access_type": access_type, "expires_at": expires_at, "now": now})
 
     def revoke(self, *, user_id: UUID, content_id: UUID, access_type: str) -> bool:
         return self._execute(sa.delete(content_access).where(
@@ -242,7 +241,8 @@ class SqlCommerceLedger(_Dialect):
         return kept
 
     def add_purchase_count(self, content_id: UUID, delta: int) -> None:
-        self._execute.rows(_ADD_PURCHASE_COUNT(self._execute),
+        # Nothing reads it back: it goes with the commit (`Executor.hold`).
+        self._execute.hold(_ADD_PURCHASE_COUNT(self._execute),
                            {"content_id": content_id, "delta": delta})
 
     def library_candidates(self, user_id: UUID) -> list[UUID]:

@@ -72,6 +72,9 @@ class SqlEarningsRepository:
         # failing the statement: no SAVEPOINT around it.
         return bool(self._execute.rows(_RECORD(self._execute), _row(entry)))
 
+    def add(self, entry: EarningsEntry) -> None:
+        self._execute.hold(_RECORD(self._execute), _row(entry))
+
     def recorded(self, entry_type: EntryType, reference: str) -> bool:
         return self._execute(sa.select(e.c.id).where(
             e.c.entry_type == entry_type.value, e.c.reference == reference)).first() is not None

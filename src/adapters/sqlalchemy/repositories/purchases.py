@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -8,10 +9,17 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, conflict_from
+from adapters.sqlalchemy.prepared import Statement
 from adapters.sqlalchemy.repositories.payouts import account_from
 from adapters.sqlalchemy.repositories.tracking import Tracker
 from adapters.sqlalchemy.statements import OncePerDialect, params, read_by
-from adapters.sqlalchemy.tables import payout_accounts, platform_settings, purchases, users
+from adapters.sqlalchemy.tables import (
+    payout_accounts,
+    platform_settings,
+    purchases,
+    users,
+    webhook_events,
+)
 from application.ports.commerce import Buyer, Opening
 from domain.commerce.purchase import PackTerms, Purchase, PurchaseStatus
 from domain.errors import Conflict
@@ -48,6 +56,32 @@ _ADD = OncePerDialect(lambda execute: (
 # purchase take turns.
 _BY_ID = read_by(purchases.c.id)
 _BY_INTENT = read_by(purchases.c.stripe_payment_intent_id)
+
+
+def record_event(execute: Executor) -> sa.Insert:
+    """A gateway event's id kept, unless it is kept already (then it returns no row)."""
+    now = sa.bindparam("now", type_=webhook_events.c.processed_at.type)
+    return (execute.insert(webhook_events)
+            .values(**params(webhook_events, "id", "provider", "event_type"),
+                    processed_at=now, created_at=now)
+            .on_conflict_do_nothing().returning(webhook_events.c.id))
+
+
+def _event_and_purchase(execute: Executor) -> Statement:
+    """PostgreSQL: the event recorded and, only when it is new, the purchase it names read
+    locked, in one statement (SQLite has no INSERT in a CTE; it locks nothing anyway)."""
+    recorded = record_event(execute).cte("recorded")
+    first = sa.exists(sa.select(recorded.c.id))
+    locked = (sa.select(purchases)
+              .where(purchases.c.id == sa.bindparam("key", type_=purchases.c.id.type), first)
+              .with_for_update().subquery("locked"))
+    one = sa.select(sa.literal(1).label("one")).subquery("one")
+    return sa.select(first.label("first_seen"), *locked.c).select_from(
+        one.outerjoin(locked, sa.true()))
+
+
+_EVENT_AND_PURCHASE = OncePerDialect(_event_and_purchase)
+_RECORD_EVENT = OncePerDialect(record_event)
 
 
 def _open(column: sa.Column[Any], *open_statuses: str) -> sa.Select[Any]:
@@ -148,6 +182,22 @@ class SqlPurchaseRepository:
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Purchase | None:
         return self.tracker.read(_BY_INTENT, intent_id, from_row, lock=lock)
+
+    def record_event_and_lock(self, purchase_id: UUID, *, event_id: str, provider: str,
+                              event_type: str, now: datetime) -> tuple[bool, Purchase | None]:
+        event = {"id": event_id, "provider": provider, "event_type": event_type[:255],
+                 "now": now}
+        if self._execute.dialect != "postgresql":
+            if not self._execute.rows(_RECORD_EVENT(self._execute), event):
+                return False, None
+            return True, self.get(purchase_id, lock=True)
+        self.tracker.flush()  # as for any locked read: the row must hold what changed
+        (row,) = self._execute.rows(_EVENT_AND_PURCHASE(self._execute),
+                                    {**event, "key": purchase_id})
+        if not row["first_seen"]:
+            return False, None
+        return True, self.tracker.load(row if row["id"] is not None else None, from_row,
+                                       locked=True)
 
     def series_buyers(self, series_id: UUID) -> Sequence[UUID]:
         return list(self._execute(
