@@ -132,3 +132,27 @@ def test_held_writes_are_forgotten_when_dropped(engine: sa.Engine) -> None:
             assert execute(sa.select(sa.func.count()).select_from(outbox_messages)).scalar() == 0
             execute.send_held()
         assert not [s for s in seen if s.startswith(("INSERT", "WITH"))], seen
+
+
+def test_a_statement_with_its_own_ctes_runs_at_once_after_the_held_ones(
+        engine: sa.Engine) -> None:
+    """PostgreSQL wants data-modifying CTEs at the top level: a statement that has CTEs
+    of its own is not held (nor is a query), and sends what was held before it."""
+    five = sa.select(sa.literal(5).label("n")).cte("five")
+    with_five = (sa.update(outbox_messages)
+                 .where(outbox_messages.c.id == sa.bindparam("key", type_=sa.Uuid()))
+                 .values(attempts=sa.select(five.c.n).scalar_subquery()).add_cte(five))
+    with engine.connect() as conn:
+        execute, ids, _ = _write_a_commit(conn)
+        execute.send_held()
+        with statements(engine) as seen:
+            execute.hold(SET_ERROR, {"key": ids[0], "error": "first"})
+            execute.hold(with_five, {"key": ids[1]})
+            sent_by_then = list(seen)
+            execute.send_held()
+        conn.commit()
+    if engine.dialect.name == "postgresql":
+        assert [s.split(" ")[0] for s in sent_by_then] == ["UPDATE", "WITH"], sent_by_then
+    assert len(seen) == len(sent_by_then)  # nothing was left to send
+    rows = _messages(engine)
+    assert rows[ids[0]].last_error == "first" and rows[ids[1]].attempts == 5

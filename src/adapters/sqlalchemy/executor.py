@@ -103,17 +103,21 @@ class Executor:
         outside a transaction (where each write commits on its own, and nothing may wait
         for a commit that will not come), the write runs at once.
         """
-        if self.dialect != "postgresql" or _autocommit(self.connection):
+        if self.dialect != "postgresql" or _autocommit(self.connection) \
+                or isinstance(statement, sa.Select):
             self.rows(statement, params)
             return
-        table = cast(sa.Table, statement.table) if not isinstance(statement, sa.Select) \
-            else None
-        if table is None or table in self._held_tables:
-            self.send_held()
         shape = prepared(statement, params)
+        if shape.sql.startswith("WITH"):
+            # A statement with CTEs of its own cannot be one of the CTEs of another
+            # (PostgreSQL wants data-modifying CTEs at the top level).
+            self.rows(statement, params)
+            return
+        table = cast(sa.Table, statement.table)
+        if table in self._held_tables:
+            self.send_held()
         self._held.append((shape, shape.values(params)))
-        if table is not None:
-            self._held_tables.add(table)
+        self._held_tables.add(table)
 
     def send_held(self) -> None:
         held, self._held = self._held, []
