@@ -95,6 +95,11 @@ def test_the_mime_message_has_text_html_and_attachments() -> None:
     assert attachment.get_payload(decode=True) == b"BEGIN:VCALENDAR"
     assert message["To"] == "ann@example.com" and message["Subject"] == "Booked"
     assert message["Date"] is not None and message["Message-ID"].endswith("@b.c>")
+    # Each multipart has a boundary of its own, drawn anew for each message.
+    boundaries = [part.get_boundary() for part in message.walk() if part.is_multipart()]
+    again = received(OutgoingEmail(to="ann@example.com", subject="Booked", text="Plain words",
+                                   from_address="a@b.c", html="<p>Rich words</p>"))
+    assert len(set(boundaries)) == 2 and again.get_boundary() not in boundaries
 
 
 def test_words_beyond_ascii_arrive_as_written() -> None:
