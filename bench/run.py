@@ -49,6 +49,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from proc_cpu import cpu_seconds  # noqa: E402
+
 from adapters.sqlalchemy import migrate  # noqa: E402
 from adapters.sqlalchemy.engine import create_engine, normalise_url  # noqa: E402
 
@@ -354,25 +356,6 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None,
             "errors": float(non2xx.group(1)) if non2xx else 0.0,
             "last_entry": float(last.group(1)) if last else 0.0,
             "requests": float(sent.group(1)) if sent else 0.0}
-
-
-def cpu_seconds(group: int) -> float:
-    """User and system CPU used so far by one server (its process group) and by the
-    local PostgreSQL (every `postgres` process; an exited backend's time is counted in
-    the postmaster's children's time), from /proc."""
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue  # exited meanwhile
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[2]) == group or name == "postgres":
-            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def drained(url: str, limit: float = 120) -> float:

@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from proc_cpu import cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("PATRONAGE_TEST_DATABASE_URL",
                            "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -36,29 +38,12 @@ DATABASE = "patronage_bench_writes"
 PASSWORD = "a long and unusual passphrase"
 
 
-def postgres_cpu() -> float:
-    """CPU seconds of every local `postgres` process (an exited backend's are in the
-    postmaster's children's time)."""
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        if stat[stat.index("(") + 1:stat.rindex(")")] == "postgres":
-            fields = stat[stat.rindex(")") + 2:].split()
-            total += sum(int(f) for f in fields[11:15])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_per_op(run: Callable[[int], None], count: int) -> float:
     """Microseconds of CPU (this process and PostgreSQL) per op, over ``count`` ops."""
-    mine, theirs = time.process_time(), postgres_cpu()
+    mine, theirs = time.process_time(), cpu_seconds()
     for n in range(count):
         run(n)
-    used = (time.process_time() - mine) + (postgres_cpu() - theirs)
+    used = (time.process_time() - mine) + (cpu_seconds() - theirs)
     return used / count * 1e6
 
 

@@ -137,6 +137,19 @@ def sqlite_patronage(tmp_path: Path) -> Iterator[Patronage]:
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
+def either_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A migrated, empty database of each supported kind, for adapter-level tests."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("clean_db")
+        return
+    url = f"sqlite:///{tmp_path}/adapters.db"
+    migrate.upgrade(url)
+    sqlite = create_engine(url)
+    yield sqlite
+    sqlite.dispose()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
 def any_db(request: pytest.FixtureRequest) -> Iterator[tuple[Patronage, TestClient]]:  # type: ignore[type-arg]
     """The same application on each supported database, with an HTTP client."""
     app: Patronage = request.getfixturevalue(

@@ -6,16 +6,12 @@ rollback. On SQLite each runs at once."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from adapters.sqlalchemy import migrate
-from adapters.sqlalchemy.engine import create_engine
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.repositories.analytics import SqlJournal
 from adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
@@ -40,16 +36,9 @@ SET_ERROR = (sa.update(outbox_messages)
              .values(last_error=sa.bindparam("error", type_=sa.Text())))
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    if request.param == "postgresql":
-        yield request.getfixturevalue("clean_db")
-        return
-    url = f"sqlite:///{tmp_path}/held.db"
-    migrate.upgrade(url)
-    sqlite = create_engine(url)
-    yield sqlite
-    sqlite.dispose()
+@pytest.fixture
+def engine(either_engine: sa.Engine) -> sa.Engine:
+    return either_engine
 
 
 def _messages(engine: sa.Engine) -> dict[uuid.UUID, Any]:

@@ -6,15 +6,11 @@ same statement unless its transaction is rolled back."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from adapters.sqlalchemy import migrate
-from adapters.sqlalchemy.engine import create_engine
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.repositories.analytics import SqlJournal
 from adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
@@ -27,16 +23,9 @@ from domain.identity.events import UserRegistered
 from tests.integration.wire import statements
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    if request.param == "postgresql":
-        yield request.getfixturevalue("clean_db")
-        return
-    url = f"sqlite:///{tmp_path}/outbox.db"
-    migrate.upgrade(url)
-    sqlite = create_engine(url)
-    yield sqlite
-    sqlite.dispose()
+@pytest.fixture
+def engine(either_engine: sa.Engine) -> sa.Engine:
+    return either_engine
 
 
 @pytest.mark.parametrize("count", [1, 2, 1201])

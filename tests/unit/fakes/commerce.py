@@ -22,6 +22,15 @@ from tests.unit.fakes.catalog import FakeContentRepository, FakeSeriesRepository
 from tests.unit.fakes.store import GrantRow, RefundRow, Store
 
 
+def record_event(staged: Store, event_id: str, provider: str, event_type: str,
+                 now: datetime) -> bool:
+    """A gateway event's id kept; False if it was kept before."""
+    if event_id in staged.webhook_events:
+        return False
+    staged.webhook_events[event_id] = (provider, event_type[:255], now)
+    return True
+
+
 class FakePurchaseRepository:
     def __init__(self, staged: Store) -> None:
         self._staged = staged
@@ -50,9 +59,8 @@ class FakePurchaseRepository:
 
     def record_event_and_lock(self, purchase_id: UUID, *, event_id: str, provider: str,
                               event_type: str, now: datetime) -> tuple[bool, Purchase | None]:
-        if event_id in self._staged.webhook_events:
+        if not record_event(self._staged, event_id, provider, event_type, now):
             return False, None
-        self._staged.webhook_events[event_id] = (provider, event_type[:255], now)
         return True, self.get(purchase_id, lock=True)
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Purchase | None:
@@ -147,10 +155,7 @@ class FakeCommerceLedger:
         self._payments = payments
 
     def record_event(self, event_id: str, provider: str, event_type: str, now: datetime) -> bool:
-        if event_id in self._staged.webhook_events:
-            return False
-        self._staged.webhook_events[event_id] = (provider, event_type[:255], now)
-        return True
+        return record_event(self._staged, event_id, provider, event_type, now)
 
     def record_unless_held(self, event_id: str, provider: str, event_type: str,
                            intent_id: str | None, now: datetime) -> EventSeen:
