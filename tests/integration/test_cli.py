@@ -32,6 +32,7 @@ REVISIONS = [
     "0006_commerce", "0007_hardening", "0008_memberships", "0009_offerings",
     "0010_installments", "0011_credit_packs", "0012_catalog_search",
     "0013_media_owners", "0014_notifications", "0015_analytics",
+    "0016_resume_positions",
 ]
 HEAD = REVISIONS[-1]
 

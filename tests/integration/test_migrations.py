@@ -30,6 +30,7 @@ REVISIONS = (
     "0006_commerce", "0007_hardening", "0008_memberships",
     "0009_offerings", "0010_installments", "0011_credit_packs", "0012_catalog_search",
     "0013_media_owners", "0014_notifications", "0015_analytics",
+    "0016_resume_positions",
 )
 HEAD = REVISIONS[-1]
 
@@ -61,6 +62,7 @@ PHASE_TABLES: dict[str, frozenset[str]] = {
                                     "earnings_entries"}),
     "0014_notifications": frozenset({"notification_preferences", "credit_expiry_warnings"}),
     "0015_analytics": frozenset({"analytics_runs"}),
+    "0016_resume_positions": frozenset(),  # an index and a storage parameter
 }
 PHASE4_SETTINGS_COLUMNS = frozenset({"custom_domain", "custom_css", "hide_platform_branding"})
 BOOKKEEPING = frozenset({"alembic_version"})

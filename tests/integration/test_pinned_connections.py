@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.pinned import PinnedConnections
-from adapters.sqlalchemy.tables import users
+from adapters.sqlalchemy.repositories.progress import SqlProgressRepository
+from adapters.sqlalchemy.tables import content, users
 from domain.errors import Unavailable
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -169,3 +170,32 @@ def test_a_constant_in_the_prepared_text_reads_back_as_itself(
                           sa.bindparam("n", type_=sa.Integer()).label("n"))
     with clean_db.connect() as conn:
         assert Executor(conn).rows(statement, {"n": 7}) == [{"value": constant, "n": 7}]
+
+
+def test_a_saved_position_updates_its_row_in_place(clean_db: sa.Engine) -> None:
+    """Positions are saved every few seconds per viewer: each save after the first is a
+    heap-only update, which writes no index entry (revision 0016). An index on a column
+    a save changes (`updated_at`, as before) would make every save write all of them."""
+    viewer, item = a_user(clean_db), uuid.uuid4()
+    with clean_db.begin() as conn:
+        conn.execute(sa.insert(content).values(
+            id=item, creator_id=viewer, title="A video", slug="a-video",
+            content_type="video", status="published", media_duration_seconds=600,
+            created_at=NOW, updated_at=NOW))
+    with clean_db.begin() as conn:
+        progress = SqlProgressRepository(Executor(conn))
+        for second in (10, 20, 30, 600):
+            saved = progress.upsert(viewer, item, second, 600, second == 600,
+                                    NOW + timedelta(seconds=second), uuid.uuid4())
+        assert (saved.position_seconds, saved.completed) == (600, True)
+        inserted, updated, in_place = conn.exec_driver_sql(
+            "SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+            "WHERE relname = 'video_playback'").one()
+    # Finishing changes `completed`, which the unfinished-items index depends on: that
+    # one save may not stay in place; the ones before it must.
+    assert (inserted, updated) == (1, 3)
+    assert in_place >= 2
+    with clean_db.connect() as conn:
+        fillfactor = conn.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'video_playback'").scalar_one()
+    assert fillfactor == ["fillfactor=90"]

@@ -43,7 +43,9 @@ class SqlProgressRepository:
                       video_playback.c.duration_seconds, video_playback.c.completed,
                       video_playback.c.updated_at)
             .join(content, content.c.id == video_playback.c.content_id)
-            .where(video_playback.c.user_id == user_id, video_playback.c.completed.is_(False),
+            # `NOT completed`, as the partial index says it: `IS FALSE` does not prove
+            # the index's condition to PostgreSQL's planner.
+            .where(video_playback.c.user_id == user_id, ~video_playback.c.completed,
                    content.c.deleted_at.is_(None), content.c.status == "published")
             .order_by(video_playback.c.updated_at.desc(), video_playback.c.content_id)
             .limit(limit)
