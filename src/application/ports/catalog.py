@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 import attrs
@@ -57,8 +57,11 @@ class SeriesRepository(Protocol):
     def slug_taken(self, slug: str, *, excluding: UUID | None = None) -> bool: ...
 
 
-@attrs.frozen
-class CatalogEntry:
+class CatalogEntry(NamedTuple):
+    """One item as lists show it. A named tuple, not a frozen attrs class: a catalog
+    page builds 21 of them, and a frozen class sets each of its 18 fields through
+    ``object.__setattr__`` (2.3 us an entry against 0.3 us; decision 9)."""
+
     id: UUID
     slug: str
     title: str

@@ -9,8 +9,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import attrs
-
 from application.ports.catalog import CatalogEntry, CatalogFilter, Progress
 from domain.analytics.journal import JournalEntry
 from domain.catalog.content import ContentItem
@@ -165,7 +163,7 @@ class FakeCatalogQueries:
                       key=key, reverse=True)
         if after is not None:
             rows = [i for i in rows if key(i) < after]
-        return [attrs.evolve(entry_of(i), relevance=relevance(i) if filters.search else None)
+        return [entry_of(i)._replace(relevance=relevance(i) if filters.search else None)
                 for i in rows[:limit]]
 
     def reindex_search(self, language: str) -> None:
