@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from adapters.local_storage.storage import InvalidMediaToken, LocalMediaStorage
 from adapters.sqlalchemy.tables import (
     content_access,
+    events,
     purchases,
     subscription_tiers,
     subscriptions,
@@ -899,6 +900,39 @@ def test_an_access_check_is_one_statement(world: World) -> None:
     finally:
         sa.event.remove(w.engine, "before_cursor_execute", record)
     assert len(statements) == 1, statements
+
+
+def test_a_position_journals_the_first_play_and_the_finish_once(world: World) -> None:
+    """Positions are saved every few seconds: only a save that starts the item or
+    finishes it carries a journal entry; the others send none (their source keys would
+    refuse them anyway)."""
+    w = world
+    film = video(w)
+    grant(w, w.a, film)
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    def saved_with_journal(position: int) -> bool:
+        sent.clear()
+        sa.event.listen(w.engine, "before_cursor_execute", record)
+        try:
+            assert progress(w, film, w.a, position).status_code == 200
+        finally:
+            sa.event.remove(w.engine, "before_cursor_execute", record)
+        return any("INSERT INTO events" in statement for statement in sent)
+
+    assert saved_with_journal(10) is True  # the first play
+    assert saved_with_journal(20) is False
+    assert saved_with_journal(DURATION) is True  # finished
+    assert saved_with_journal(30) is False  # rewound: still finished, nothing new
+    assert saved_with_journal(DURATION) is False
+    with w.engine.connect() as conn:
+        kinds = conn.execute(sa.select(events.c.event_type)
+                             .where(events.c.subject_id == uuid.UUID(film["id"]))
+                             .order_by(events.c.event_type)).scalars().all()
+    assert kinds == ["content.completed", "content.played"]
 
 
 # -- the operator's view ------------------------------------------------------------------------

@@ -203,6 +203,12 @@ def test_the_journal_keeps_what_it_names_once_per_subject() -> None:
     assert played.source_key == f"content.played:{customer}:{ITEMS[0]}"
     assert done.source_key == f"content.completed:{customer}:{ITEMS[0]}"
     assert len(watched(ITEMS[0], customer, False, now, uuid4)) == 1
+    # What the stored position already shows is not journaled again.
+    assert watched(ITEMS[0], customer, False, now, uuid4, played_before=True) == []
+    finished = watched(ITEMS[0], customer, True, now, uuid4, played_before=True)
+    assert [e.source_key for e in finished] == [done.source_key]
+    assert watched(ITEMS[0], customer, True, now, uuid4, played_before=True,
+                   finished_before=True) == []
     assert viewed(ITEMS[0], None, now, uuid4).source_key is None  # a visitor: no id kept
 
 

@@ -90,10 +90,16 @@ def viewed(content_id: UUID, user_id: UUID | None, now: datetime,
 
 
 def watched(content_id: UUID, user_id: UUID, completed: bool, now: datetime,
-            new_id: Callable[[], UUID]) -> list[JournalEntry]:
+            new_id: Callable[[], UUID], *, played_before: bool = False,
+            finished_before: bool = False) -> list[JournalEntry]:
     """A saved position: the viewer started the item (once per viewer and item) and,
-    at the end, finished it (once too)."""
-    kinds = [EventType.CONTENT_PLAYED] + ([EventType.CONTENT_COMPLETED] if completed else [])
+    at the end, finished it (once too).
+
+    What the viewer's stored position already shows (a position saved before, the item
+    finished before) is not journaled again: its source key would refuse it anyway,
+    after its parameters were sent and checked on every save, every few seconds."""
+    kinds = ([] if played_before else [EventType.CONTENT_PLAYED]) + (
+        [EventType.CONTENT_COMPLETED] if completed and not finished_before else [])
     return [JournalEntry(id=new_id(), event_type=kind, occurred_at=now, user_id=user_id,
                          subject_type=SubjectType.CONTENT, subject_id=content_id,
                          source_key=f"{kind.value}:{user_id}:{content_id}")

@@ -53,7 +53,9 @@ def record_progress(cmd: RecordProgress, uow: UnitOfWork, services: Services) ->
     saved = uow.progress.upsert(viewer, row.item.id, cmd.position_seconds, duration,
                                 completed, now, services.ids.new_id(),
                                 watched(row.item.id, viewer, completed, now,
-                                        services.ids.new_id))
+                                        services.ids.new_id,
+                                        played_before=row.position_seconds is not None,
+                                        finished_before=row.completed))
     uow.commit()
     return ProgressView(saved.position_seconds, saved.duration_seconds, saved.completed,
                         saved.updated_at)
