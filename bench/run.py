@@ -356,6 +356,7 @@ request = function()
 end
 """
 
+
 def wrk(url: str, seconds: int, connections: int, script: str | None = None,
         offset: int = 0) -> dict[str, float]:
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
