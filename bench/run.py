@@ -284,9 +284,11 @@ function setup(thread)
   thread:set("tid", #threads)
   table.insert(threads, thread)
 end
+built = {}
 function init(args)
   -- A later round of the same row starts past every entry the earlier ones took.
   n = tid + 2 * math.floor((tonumber(args[1]) or 0) / 2)
+  build()
 end
 function done(summary, latency, requests)
   local last = 0
@@ -301,10 +303,7 @@ for line in io.lines("%(events)s") do
   local header, body = line:match("([^\t]+)\t(.+)")
   table.insert(events, {header, body})
 end
-local built = {}
-local base_init = init
-function init(args)
-  base_init(args)
+function build()
   for i, e in ipairs(events) do
     built[i] = wrk.format("POST", "/api/v1/webhooks/stripe",
                           {["Stripe-Signature"] = e[1], ["Content-Type"] = "application/json"},
@@ -323,10 +322,7 @@ for line in io.lines("%(pairs)s") do
   local token, id = line:match("(%%S+) (%%S+)")
   table.insert(pairs, {token, id})
 end
-local built = {}
-local base_init = init
-function init(args)
-  base_init(args)
+function build()
   for i, p in ipairs(pairs) do
     local path = string.gsub("%(path)s", "{id}", p[2])
     local headers = {["Authorization"] = "Bearer " .. p[1],
