@@ -94,6 +94,18 @@ class Patronage:
             raise RuntimeError("hot paths run inline on PostgreSQL only")
         return self.loop_bus.handle(message)
 
+    async def handle_on_loop(self, message: Query | SingleStatementWrites) -> Any:
+        """`handle_inline` for a caller on a running event loop: a resume position the
+        message saves goes with the other saves the loop's requests make before it turns,
+        in one statement, and this returns once it is stored (decision 9)."""
+        if self.pinned is None:
+            raise RuntimeError("hot paths run inline on PostgreSQL only")
+        with self.pinned.positions.deferring() as waiting:
+            result = self.handle_inline(message)
+        for stored in waiting:
+            await stored
+        return result
+
     @property
     def serves_inline(self) -> bool:
         # Not on SQLite: a write there may wait up to 30 s for the single writer.

@@ -288,3 +288,52 @@ def test_two_workers_handle_each_message_once_even_when_one_is_killed(
     # may have reached it before the kill and then again (at least once, never lost).
     assert set(smtp.accepted) == set(sent)
     assert len(smtp.accepted) <= 7
+
+
+def test_resume_positions_saved_on_both_servers_at_once_are_all_stored(
+        pair: tuple[str, str, str, str, str]) -> None:
+    """Eight viewers' players, each saving its position ten times, half on A and half on
+    B, all at once: every save answers 200 with its own position, and each viewer's last
+    position is the one stored (each server sends the saves it has in hand together)."""
+    a, b, owner_email, owner_password, url = pair
+    owner = bearer(login(a, owner_email, owner_password))
+    video = next(i for i in httpx.get(f"{a}/api/v1/content?limit=50").json()["items"]
+                 if i["content_type"] == "video")
+    viewers = []
+    for n in range(8):
+        email = f"viewer{n}@example.com"
+        made = httpx.post(f"{a}/api/v1/admin/users", headers=owner, json={
+            "email": email, "password": PASSWORD, "full_name": "Viewer", "role": "customer"},
+            timeout=30)
+        assert made.status_code == 201, made.text
+        granted = httpx.post(f"{b}/api/v1/admin/access-grants", headers=owner,
+                             json={"email": email, "content_id": video["id"]}, timeout=30)
+        assert granted.status_code == 201, granted.text
+        viewers.append(bearer(login((a, b)[n % 2], email)))
+    barrier = threading.Barrier(len(viewers))
+
+    def play(n: int) -> list[tuple[int, int]]:
+        answers = []
+        with httpx.Client(base_url=(a, b)[n % 2], headers=viewers[n], timeout=30) as http:
+            barrier.wait()
+            for second in range(10, 110, 10):
+                saved = http.put(f"/api/v1/content/{video['id']}/progress",
+                                 json={"position_seconds": second + n})
+                answers.append((saved.status_code, saved.json().get("position_seconds")))
+        return answers
+
+    with ThreadPoolExecutor(len(viewers)) as pool:
+        answered = list(pool.map(play, range(len(viewers))))
+    for n, answers in enumerate(answered):
+        assert answers == [(200, second + n) for second in range(10, 110, 10)], answers
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        positions = sorted(conn.execute(sa.text(
+            "SELECT position_seconds FROM video_playback WHERE content_id = :c"),
+            {"c": video["id"]}).scalars())
+        played = conn.execute(sa.text(
+            "SELECT count(*) FROM events WHERE event_type = 'content.played' "
+            "AND subject_id = :c"), {"c": video["id"]}).scalar_one()
+    engine.dispose()
+    assert positions == [100 + n for n in range(8)]
+    assert played == 8

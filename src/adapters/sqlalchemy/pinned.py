@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from adapters.sqlalchemy.coalesced import CoalescedPositions
 from adapters.sqlalchemy.executor import translate_operational
 
 # Hot statements take well under a millisecond; anything near these limits is a fault.
@@ -34,6 +35,8 @@ class PinnedConnections:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._held: dict[threading.Thread, list[sa.Connection]] = {}
+        # Resume positions saved on the event loop go together (see coalesced.py).
+        self.positions = CoalescedPositions(lambda: self.get(durable=False))
 
     def get(self, *, durable: bool = True) -> sa.Connection:
         """The calling thread's connection; with ``durable=False`` the one whose

@@ -159,8 +159,9 @@ class SqlAlchemyUnitOfWork:
     def progress(self) -> SqlProgressRepository:
         if self._pinned is not None:
             # Resume positions, on the loop thread's connection that does not wait for
-            # the WAL flush (see pinned.py).
-            return SqlProgressRepository(Executor(self._pinned.get(durable=False)))
+            # the WAL flush (see pinned.py), each save going with the loop's others.
+            return SqlProgressRepository(Executor(self._pinned.get(durable=False)),
+                                         coalesce=self._pinned.positions.save)
         return SqlProgressRepository(self._executor)
 
     @cached_property

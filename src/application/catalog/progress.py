@@ -48,11 +48,12 @@ def record_progress(cmd: RecordProgress, uow: UnitOfWork, services: Services) ->
     if not 0 <= cmd.position_seconds <= duration:
         raise ValidationError(f"position_seconds must be between 0 and {duration}.",
                               code="progress.out_of_range", field="position_seconds")
-    completed = cmd.position_seconds >= COMPLETION_SHARE * duration
+    finished = cmd.position_seconds >= COMPLETION_SHARE * duration
     now, viewer = services.clock.now(), resolved.viewer.user_id
+    # Completion is sticky: finished before stays finished, whatever this position.
     saved = uow.progress.upsert(viewer, row.item.id, cmd.position_seconds, duration,
-                                completed, now, services.ids.new_id(),
-                                watched(row.item.id, viewer, completed, now,
+                                finished or row.completed, now, services.ids.new_id(),
+                                watched(row.item.id, viewer, finished, now,
                                         services.ids.new_id,
                                         played_before=row.position_seconds is not None,
                                         finished_before=row.completed))

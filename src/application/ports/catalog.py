@@ -181,7 +181,9 @@ class ProgressRepository(Protocol):
                duration_seconds: int, completed: bool, now: datetime,
                id_if_new: UUID, journal: Sequence[JournalEntry] = ()) -> Progress:
         """Insert or update in one statement; ``completed`` never goes back to False. The
-        journal entries go in with it, each once by its source key."""
+        journal entries go in with it, each once by its source key. Returns what this
+        save stores. An adapter may send it after returning, together with other
+        callers' saves, when its caller waits for them before answering (decision 9)."""
         ...
 
     def recent_unfinished(self, user_id: UUID, limit: int) -> Sequence[Progress]: ...

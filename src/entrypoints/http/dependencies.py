@@ -34,9 +34,10 @@ def provide_patronage(patronage: Patronage) -> Provide:
 
 async def handle_hot(patronage: Patronage, message: Query | SingleStatementWrites) -> Any:
     """A hot path's query: on PostgreSQL run here, on the event loop's thread and its
-    own connection (decision 9); elsewhere in the thread pool, like a sync handler."""
+    own connection (decision 9), a resume position it saves going with the loop's other
+    saves; elsewhere in the thread pool, like a sync handler."""
     if patronage.serves_inline:
-        return patronage.handle_inline(message)
+        return await patronage.handle_on_loop(message)
     return await sync_to_thread(patronage.handle, message)
 
 

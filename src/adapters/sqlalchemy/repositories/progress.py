@@ -1,28 +1,52 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.prepared import Statement
 from adapters.sqlalchemy.repositories.analytics import SqlJournal, journal_insert, journal_row
-from adapters.sqlalchemy.statements import numbered
+from adapters.sqlalchemy.statements import OncePerCount, numbered
 from adapters.sqlalchemy.tables import content, events, video_playback
 from application.ports.catalog import Progress
 from domain.analytics.journal import JournalEntry
 
 
+class PositionSave(NamedTuple):
+    """One resume position to store, with the journal entries that go in with it."""
+
+    id_if_new: UUID
+    user_id: UUID
+    content_id: UUID
+    position_seconds: int
+    duration_seconds: int
+    completed: bool
+    now: datetime
+    journal: tuple[JournalEntry, ...] = ()
+
+
 class SqlProgressRepository:
-    def __init__(self, execute: Executor) -> None:
+    def __init__(self, execute: Executor,
+                 coalesce: Callable[[PositionSave], None] | None = None) -> None:
+        """With ``coalesce``, a save is handed to it instead of being sent here: the
+        event loop's saves go together (see `adapters/sqlalchemy/coalesced.py`)."""
         self._execute = execute
+        self._coalesce = coalesce
 
     def upsert(self, user_id: UUID, content_id: UUID, position_seconds: int,
                duration_seconds: int, completed: bool, now: datetime,
                id_if_new: UUID, journal: Sequence[JournalEntry] = ()) -> Progress:
+        if self._coalesce is not None:
+            self._coalesce(PositionSave(id_if_new, user_id, content_id, position_seconds,
+                                        duration_seconds, completed, now, tuple(journal)))
+            # What this save stores; `completed` as given, which the caller has already
+            # or-ed with what it read (the statement ors it again, for a parallel save).
+            return Progress(content_id, position_seconds, duration_seconds, completed, now)
         params: dict[str, Any] = {
             "id": id_if_new, "user_id": user_id, "content_id": content_id,
             "position_seconds": position_seconds, "duration_seconds": duration_seconds,
@@ -93,3 +117,75 @@ def _upsert_statement(execute: Executor, journaled: int) -> Statement:
             logged.returning(events.c.id).cte("logged"))
     _STATEMENTS[key] = statement
     return statement
+
+
+# The columns a save sets, each sent as one array for all the saves of a statement.
+_SAVED = ("id", "user_id", "content_id", "position_seconds", "duration_seconds", "completed",
+          "updated_at")
+# A statement carries up to this many journal entries (a save has two at most: its first
+# play and its finish); more are split over several statements.
+_MOST_JOURNALED = 8
+
+
+def _saves_statement(execute: Executor, journaled: int) -> Statement:
+    """Any number of saves in one statement (PostgreSQL): the rows come as arrays, so
+    the statement has one shape however many it carries; with ``journaled`` journal
+    entries in a CTE."""
+    arrays = [sa.bindparam(name, type_=postgresql.ARRAY(video_playback.c[name].type))
+              for name in _SAVED]
+    saves = sa.func.unnest(*arrays).table_valued(*_SAVED).render_derived(name="saves")
+    insert = postgresql.insert(video_playback).from_select(
+        [*_SAVED, "created_at"], sa.select(*[saves.c[name] for name in _SAVED],
+                                           saves.c.updated_at))
+    upsert = insert.on_conflict_do_update(
+        index_elements=[video_playback.c.user_id, video_playback.c.content_id],
+        set_={
+            "position_seconds": insert.excluded.position_seconds,
+            "duration_seconds": insert.excluded.duration_seconds,
+            "completed": sa.or_(video_playback.c.completed, insert.excluded.completed),
+            "updated_at": insert.excluded.updated_at,
+        },
+    )
+    if not journaled:
+        return upsert
+    logged = journal_insert(execute, journaled).returning(events.c.id).cte("logged")
+    return sa.select(upsert.returning(video_playback.c.content_id).cte("saved")).add_cte(logged)
+
+
+_SAVES = OncePerCount(_saves_statement, most=_MOST_JOURNALED)
+_UNJOURNALED: dict[str, Statement] = {}
+
+
+def save_positions(execute: Executor, saves: Sequence[PositionSave]) -> None:
+    """Store ``saves`` (at most one per viewer and item) in as few statements as their
+    journal entries allow: one, unless they carry more than eight. PostgreSQL only."""
+    chunk: list[PositionSave] = []
+    entries = 0
+    for save in saves:
+        if chunk and entries + len(save.journal) > _MOST_JOURNALED:
+            _send_saves(execute, chunk, entries)
+            chunk, entries = [], 0
+        chunk.append(save)
+        entries += len(save.journal)
+    if chunk:
+        _send_saves(execute, chunk, entries)
+
+
+def _send_saves(execute: Executor, saves: Sequence[PositionSave], entries: int) -> None:
+    params: dict[str, Any] = {
+        "id": [s.id_if_new for s in saves], "user_id": [s.user_id for s in saves],
+        "content_id": [s.content_id for s in saves],
+        "position_seconds": [s.position_seconds for s in saves],
+        "duration_seconds": [s.duration_seconds for s in saves],
+        "completed": [s.completed for s in saves], "updated_at": [s.now for s in saves]}
+    if entries:
+        params.update(numbered("j", [journal_row(entry, save.now)
+                                     for save in saves for entry in save.journal]))
+        statement = _SAVES(execute, entries)
+    else:
+        statement = _UNJOURNALED.get(execute.dialect)
+        if statement is None:
+            statement = _UNJOURNALED[execute.dialect] = _saves_statement(execute, 0)
+    if statement is None:
+        raise ValueError(f"{entries} journal entries are more than one statement carries")
+    execute.rows(statement, params)
