@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
@@ -43,7 +43,8 @@ def token_of(headers: dict[str, str]) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 
 
-def save(patronage: Patronage, token: str, item: uuid.UUID, at: int) -> Awaitable[Any]:
+def save(patronage: Patronage, token: str, item: uuid.UUID, at: int
+         ) -> Coroutine[Any, Any, Any]:
     return patronage.handle_on_loop(RecordProgress(content_id=item, position_seconds=at,
                                                    token=token))
 

@@ -43,6 +43,21 @@ def entry_from_values(v: Sequence[Any]) -> CatalogEntry:
 
 
 _BROWSE: dict[tuple[Any, ...], sa.Select[Any]] = {}
+
+
+def _leading_filter(dialect: str, sort: str, present: set[str]) -> str | None:
+    """The filter whose catalog index (`(column, published_at, id)`, partial) a newest-first
+    page should read, on PostgreSQL.
+
+    Written `column = $1`, PostgreSQL walks the date index instead, every published item
+    newest first, keeping those of the category (one in twenty in the bench: 427 index
+    entries for 21 rows, 0.27 ms against 0.02 ms): its costs take the dates, which follow
+    the table's order, for sequential reads. Written as a range on the column, with the
+    column first in the order, only that index gives the order (decision 9)."""
+    if dialect != "postgresql" or sort != "newest" or "search" in present:
+        return None
+    return next((name for name in ("category", "content_type", "series_id")
+                 if name in present), None)
 _COUNT = search.count_statement()
 
 
@@ -93,10 +108,15 @@ class SqlCatalogQueries:
             content.c.deleted_at.is_(None),
             content.c.visibility != "private",
         ]
+        lead = _leading_filter(dialect, sort, present)
         for name in ("category", "content_type", "series_id"):
             if name in present:
                 column = content.c[name]
-                conditions.append(column == sa.bindparam(name, type_=column.type))
+                value = sa.bindparam(name, type_=column.type)
+                if name == lead:
+                    conditions.append(sa.and_(column >= value, column <= value))
+                else:
+                    conditions.append(column == value)
         if "tag" in present:
             conditions.append(self._has_tag(sa.bindparam("tag", type_=sa.String())))
         if price == "free":
@@ -118,10 +138,18 @@ class SqlCatalogQueries:
             key = content.c.published_at if sort == "newest" else content.c.view_count
             ident = content.c.id
             query = sa.select(*ENTRY_COLUMNS).select_from(source).where(*conditions)
+        after = (sa.bindparam("after_key", type_=key.type),
+                 sa.bindparam("after_id", type_=content.c.id.type))
+        if lead is not None:
+            # The filter's column leads the order, as it leads its index (see below).
+            column = content.c[lead]
+            if paged:
+                query = query.where(sa.tuple_(column, key, ident) < sa.tuple_(
+                    sa.bindparam(lead, type_=column.type), *after))
+            return query.order_by(column.desc(), key.desc(), ident.desc()).limit(
+                sa.bindparam("limit"))
         if paged:
-            query = query.where(sa.tuple_(key, ident) < sa.tuple_(
-                sa.bindparam("after_key", type_=key.type),
-                sa.bindparam("after_id", type_=content.c.id.type)))
+            query = query.where(sa.tuple_(key, ident) < sa.tuple_(*after))
         return query.order_by(key.desc(), ident.desc()).limit(sa.bindparam("limit"))
 
     def reindex_search(self, language: str) -> None:
