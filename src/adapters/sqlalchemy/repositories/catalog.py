@@ -43,6 +43,7 @@ def entry_from_values(v: Sequence[Any]) -> CatalogEntry:
 
 
 _BROWSE: dict[tuple[Any, ...], sa.Select[Any]] = {}
+_COUNT = search.count_statement()
 
 
 def _leading_filter(dialect: str, sort: str, present: set[str]) -> str | None:
@@ -58,7 +59,6 @@ def _leading_filter(dialect: str, sort: str, present: set[str]) -> str | None:
         return None
     return next((name for name in ("category", "content_type", "series_id")
                  if name in present), None)
-_COUNT = search.count_statement()
 
 
 class SqlCatalogQueries:
@@ -141,7 +141,7 @@ class SqlCatalogQueries:
         after = (sa.bindparam("after_key", type_=key.type),
                  sa.bindparam("after_id", type_=content.c.id.type))
         if lead is not None:
-            # The filter's column leads the order, as it leads its index (see below).
+            # The filter's column leads the order, as it leads its index (`_leading_filter`).
             column = content.c[lead]
             if paged:
                 query = query.where(sa.tuple_(column, key, ident) < sa.tuple_(
