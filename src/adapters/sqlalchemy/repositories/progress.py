@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy.executor import Executor
 from adapters.sqlalchemy.prepared import Statement
@@ -78,6 +78,28 @@ class SqlProgressRepository:
                          r.updated_at) for r in rows]
 
 
+
+def _over_stored(insert: postgresql.Insert | sqlite.Insert) -> postgresql.Insert | sqlite.Insert:
+    """A save over the viewer's stored position of the item. Completion is sticky (or-ed
+    with what was stored)."""
+    return insert.on_conflict_do_update(
+        index_elements=[video_playback.c.user_id, video_playback.c.content_id],
+        set_={
+            "position_seconds": insert.excluded.position_seconds,
+            "duration_seconds": insert.excluded.duration_seconds,
+            "completed": sa.or_(video_playback.c.completed, insert.excluded.completed),
+            "updated_at": insert.excluded.updated_at,
+        },
+    )
+
+
+def _with_journal(execute: Executor, saved: sa.Insert, journaled: int) -> Statement:
+    """``saved`` (with a RETURNING) and ``journaled`` journal entries in one statement,
+    as CTEs (PostgreSQL)."""
+    logged = journal_insert(execute, journaled).returning(events.c.id).cte("logged")
+    return sa.select(saved.cte("saved")).add_cte(logged)
+
+
 # Built once per shape (dialect, number of journal entries), with bound parameters.
 _STATEMENTS: dict[tuple[str, int], Statement] = {}
 
@@ -98,23 +120,12 @@ def _upsert_statement(execute: Executor, journaled: int) -> Statement:
         completed=sa.bindparam("completed", type_=sa.Boolean()),
         created_at=now, updated_at=now,
     )
-    # Completion is sticky (OR with what was stored).
-    upsert = insert.on_conflict_do_update(
-        index_elements=[video_playback.c.user_id, video_playback.c.content_id],
-        set_={
-            "position_seconds": insert.excluded.position_seconds,
-            "duration_seconds": insert.excluded.duration_seconds,
-            "completed": sa.or_(video_playback.c.completed, insert.excluded.completed),
-            "updated_at": insert.excluded.updated_at,
-        },
-    ).returning(video_playback.c.content_id, video_playback.c.position_seconds,
-                video_playback.c.duration_seconds, video_playback.c.completed,
-                video_playback.c.updated_at)
-    statement: Statement = upsert
-    if journaled:
-        logged = journal_insert(execute, journaled)
-        statement = sa.select(upsert.cte("saved")).add_cte(
-            logged.returning(events.c.id).cte("logged"))
+    upsert = _over_stored(insert).returning(
+        video_playback.c.content_id, video_playback.c.position_seconds,
+        video_playback.c.duration_seconds, video_playback.c.completed,
+        video_playback.c.updated_at)
+    statement: Statement = (_with_journal(execute, upsert, journaled) if journaled
+                            else upsert)
     _STATEMENTS[key] = statement
     return statement
 
@@ -137,19 +148,10 @@ def _saves_statement(execute: Executor, journaled: int) -> Statement:
     insert = postgresql.insert(video_playback).from_select(
         [*_SAVED, "created_at"], sa.select(*[saves.c[name] for name in _SAVED],
                                            saves.c.updated_at))
-    upsert = insert.on_conflict_do_update(
-        index_elements=[video_playback.c.user_id, video_playback.c.content_id],
-        set_={
-            "position_seconds": insert.excluded.position_seconds,
-            "duration_seconds": insert.excluded.duration_seconds,
-            "completed": sa.or_(video_playback.c.completed, insert.excluded.completed),
-            "updated_at": insert.excluded.updated_at,
-        },
-    )
+    upsert = _over_stored(insert)
     if not journaled:
         return upsert
-    logged = journal_insert(execute, journaled).returning(events.c.id).cte("logged")
-    return sa.select(upsert.returning(video_playback.c.content_id).cte("saved")).add_cte(logged)
+    return _with_journal(execute, upsert.returning(video_playback.c.content_id), journaled)
 
 
 _SAVES = OncePerCount(_saves_statement, most=_MOST_JOURNALED)
