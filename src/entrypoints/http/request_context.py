@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from entrypoints.http.headers import header_list
 from entrypoints.logs import request_state_var
@@ -35,6 +35,23 @@ def request_id_of(scope: Scope) -> str | None:
     return str(found) if found else None
 
 
+def request_id_for(scope: Scope) -> str:
+    """The client's `X-Request-ID` when it is a sane token, otherwise a new one."""
+    sent = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+    # 32 random hex digits, as uuid4().hex without building the UUID.
+    return sent if _SANE.match(sent) else os.urandom(16).hex()
+
+
+def log_access(scope: HTTPScope, state: dict[str, Any], status: int, started: float) -> None:
+    """The access log's line for one request (with access logging on)."""
+    access_log.info(
+        "%s %s %s", scope["method"], scope.get("path_template") or "-", status,
+        extra={"route": scope.get("path_template"), "status": status,
+               "user_id": state.get("user_id"),
+               "method": scope["method"],
+               "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+
+
 def request_context(*, access: bool) -> Any:
     """Litestar middleware factory."""
 
@@ -43,10 +60,7 @@ def request_context(*, access: bool) -> Any:
             if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            sent = next((v.decode("latin-1") for k, v in scope["headers"]
-                         if k == b"x-request-id"), "")
-            # 32 random hex digits, as uuid4().hex without building the UUID.
-            request_id = sent if _SANE.match(sent) else os.urandom(16).hex()
+            request_id = request_id_for(scope)
             state = scope.setdefault("state", {})
             state["request_id"] = request_id
             token = request_state_var.set(state)
@@ -64,12 +78,7 @@ def request_context(*, access: bool) -> Any:
                 await app(scope, receive, send_with_id)
             finally:
                 if access:
-                    access_log.info(
-                        "%s %s %s", scope["method"], scope.get("path_template") or "-", status,
-                        extra={"route": scope.get("path_template"), "status": status,
-                               "user_id": state.get("user_id"),
-                               "method": scope["method"],
-                               "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+                    log_access(scope, state, status, started)
                 request_state_var.reset(token)
 
         return wrapped

@@ -1,0 +1,189 @@
+"""The hot routes' successful answers, written without Litestar's request cycle (decision 9).
+
+For the three routes a player calls most (the access check, a playback URL, a resume
+position), Litestar's own work (middleware, routing, the handler's parameters, response
+objects) was about 40 % of a server's CPU per request once the use case ran on the event
+loop's connection. This ASGI layer sits in front of the app: it recognises the exact
+shape of such a request, runs the same use case the same way (`Patronage.handle_on_loop`),
+and writes the 200 answer the route would: the same encoder, the same request id, the
+same security headers (the app's own hook), the same access-log line.
+
+Everything else goes to Litestar unchanged, the body already read replayed to it: another
+path or method, a query string, an `Origin` header (CORS is Litestar's), a body that is
+not exactly the route's JSON, and every error the use case raises. An error is answered
+by running the request again in Litestar, so its problem+json is Litestar's: these routes
+refuse before they write, and a resume position saved twice is the same row. With
+Prometheus metrics on, or on SQLite (no loop connection), the layer is not put in place.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar.enums import ScopeType
+from litestar.serialization import encode_json
+from litestar.types import (
+    ASGIApp,
+    Message,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
+
+from application.catalog.browsing import CheckAccess
+from application.catalog.media import RequestPlayback
+from application.catalog.progress import RecordProgress
+from entrypoints.bootstrap import Patronage
+from entrypoints.http.convert import access_out, progress_out
+from entrypoints.http.request_context import log_access, request_id_for
+from entrypoints.http.schemas.catalog import PlaybackOut, ProgressBody
+from entrypoints.logs import request_state_var
+
+_UUID = "([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+_ITEM_ROUTE = re.compile(f"/api/v1/content/{_UUID}/(access|playback|progress)")
+_JSON = (b"content-type", b"application/json")
+_PRIVATE = (b"cache-control", b"private, no-store")  # the playback route's own header
+_BODY_LIMIT = 1024  # a resume position's body is about 30 bytes; more goes to Litestar
+
+
+class _Declined(Exception):
+    """This request is not one the layer answers: Litestar does."""
+
+
+Answer = tuple[bytes, list[tuple[bytes, bytes]]]
+Route = Callable[[UUID, str | None, bytes], Awaitable[Answer]]
+
+
+class HotRoutes:
+    """ASGI app: the hot routes' 200 answers, and ``app`` for everything else."""
+
+    def __init__(self, app: ASGIApp, patronage: Patronage, *,
+                 before_send: Callable[[Message, Scope], Awaitable[None]],
+                 access_log: bool) -> None:
+        self._app = app
+        self._patronage = patronage
+        self._before_send = before_send
+        self._access_log = access_log
+        self._routes: dict[tuple[str, str], tuple[str, Route]] = {
+            ("GET", "access"): ("/api/v1/content/{content_id}/access", self._access),
+            ("POST", "playback"): ("/api/v1/content/{content_id}/playback", self._playback),
+            ("PUT", "progress"): ("/api/v1/content/{content_id}/progress", self._progress),
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["query_string"]:
+            await self._app(scope, receive, send)
+            return
+        found = _ITEM_ROUTE.fullmatch(scope["path"])
+        route = self._routes.get((scope["method"], found[2])) if found else None
+        if found is None or route is None:
+            await self._app(scope, receive, send)
+            return
+        body, received = await _read_body(receive)
+        template, answer = route
+        state = scope.setdefault("state", {})
+        request_id = state["request_id"] = request_id_for(scope)
+        context = request_state_var.set(state)
+        started = time.perf_counter()
+        try:
+            if body is None:
+                raise _Declined
+            content, headers = await answer(UUID(found[1]), _token(scope["headers"]), body)
+        except Exception:
+            # Nothing was sent yet: Litestar answers, refusal and problem+json included.
+            request_state_var.reset(context)
+            await self._app(scope, _replay(received, receive), send)
+            return
+        request_state_var.reset(context)
+        headers.append((b"content-length", str(len(content)).encode()))
+        start: Message = {"type": "http.response.start", "status": 200, "headers": headers}
+        await self._before_send(start, scope)
+        headers.append((b"x-request-id", request_id.encode()))
+        await send(start)
+        await send({"type": "http.response.body", "body": content, "more_body": False})
+        if self._access_log:
+            scope["path_template"] = template
+            log_access(scope, state, 200, started)
+
+    async def _access(self, content_id: UUID, token: str | None, body: bytes) -> Answer:
+        view = await self._patronage.handle_on_loop(CheckAccess(content_id=content_id,
+                                                                token=token))
+        return encode_json(access_out(view)), [_JSON]
+
+    async def _playback(self, content_id: UUID, token: str | None, body: bytes) -> Answer:
+        if body:
+            raise _Declined  # the route reads no body; Litestar's guard still checks it
+        result = await self._patronage.handle_on_loop(
+            RequestPlayback(content_id=content_id, token=token))
+        return (encode_json(PlaybackOut(url=result.url, expires_at=result.expires_at)),
+                [_JSON, _PRIVATE])
+
+    async def _progress(self, content_id: UUID, token: str | None, body: bytes) -> Answer:
+        if token is None:
+            raise _Declined
+        # Strictly decoded: what passes here, Litestar's laxer decoding reads the same way.
+        position = msgspec.json.decode(body, type=ProgressBody, strict=True).position_seconds
+        view = await self._patronage.handle_on_loop(RecordProgress(
+            content_id=content_id, position_seconds=position, token=token))
+        return encode_json(progress_out(view)), [_JSON]
+
+
+def _token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The bearer token as `optional_token` reads it; an `Origin` (a CORS request), a
+    second Authorization header or one that is not a bearer token goes to Litestar."""
+    token: str | None = None
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, sent = value.decode("latin-1").partition(" ")
+            if token is not None or scheme.lower() != "bearer" or not sent.strip():
+                raise _Declined
+            token = sent.strip()
+        elif name == b"origin" or (name == b"content-type" and value != _JSON[1]):
+            raise _Declined
+    return token
+
+
+async def _read_body(receive: Receive) -> tuple[bytes | None, list[ReceiveMessage]]:
+    """The request body and the messages it came in, to replay; None for a body past
+    the layer's small limit or a client that went away (Litestar deals with both)."""
+    received: list[ReceiveMessage] = []
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        received.append(message)
+        if message["type"] != "http.request":
+            return None, received
+        request = message
+        chunks.append(request.get("body", b""))
+        size += len(chunks[-1])
+        if size > _BODY_LIMIT:
+            return None, received
+        if not request.get("more_body", False):
+            return b"".join(chunks), received
+
+
+def _replay(received: list[ReceiveMessage], receive: Receive) -> Receive:
+    pending = list(received)
+
+    async def replay() -> Any:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
+
+
+def hot_routes(app: ASGIApp, patronage: Patronage, *,
+               before_send: Callable[[Message, Scope], Awaitable[None]],
+               access_log: bool, metrics: bool) -> ASGIApp:
+    """``app`` behind the hot routes' layer, where it applies (see the module)."""
+    if metrics or not patronage.serves_inline:
+        return app
+    return HotRoutes(app, patronage, before_send=before_send, access_log=access_log)
