@@ -26,7 +26,14 @@ from entrypoints.config import Settings
 from entrypoints.http.app import create_app, edge_headers
 from entrypoints.http.hot_routes import HotRoutes, hot_routes
 from tests.integration.conftest import FAST_ARGON2
-from tests.integration.test_catalog_http import Client, account, attach_media, create, publish
+from tests.integration.test_catalog_http import (
+    Client,
+    account,
+    attach_media,
+    create,
+    publish,
+    written,
+)
 
 CONTENT = "/api/v1/content"
 VARYING = {"x-request-id", "date"}
@@ -210,6 +217,38 @@ def test_a_resume_position_is_answered_by_the_layer_as_litestar_answers_it(
     assert missing.status_code == 404
 
 
+def test_a_catalog_page_is_answered_by_the_layer_as_litestar_answers_it(
+        patronage: Patronage, client: Client, behind: tuple[Client, Counted],
+        video: tuple[dict[str, str], str]) -> None:
+    owner, _ = video
+    for n in range(3):
+        written(client, owner, f"Essay {n}", category="essays", tags=["craft"],
+                price="2.00", currency="EUR")
+    page = both(behind, client, "GET", CONTENT, True)
+    assert len(page.json()["items"]) == 4
+    assert "cache-control" not in page.headers
+    first = both(behind, client, "GET", f"{CONTENT}?limit=2&category=essays", True)
+    assert [i["title"] for i in first.json()["items"]] == ["Essay 2", "Essay 1"]
+    later = both(behind, client, "GET",
+                 f"{CONTENT}?limit=2&category=essays&cursor={first.json()['next_cursor']}",
+                 True)
+    assert [i["title"] for i in later.json()["items"]] == ["Essay 0"]
+    for query in ("content_type=video", "q=essay", "q=essay&sort=newest", "tag=craft",
+                  "price=paid&sort=popular", f"series_id={uuid.uuid4()}", "limit=50"):
+        both(behind, client, "GET", f"{CONTENT}?{query}", True, headers=owner)
+    # What the layer does not take as it is goes to Litestar, refusals included.
+    for query in ("limit=0", "limit=51", "limit=ten", "sort=oldest", "q=two%20words",
+                  "q=two+words", "category=", "category=a&category=b", "page=2",
+                  "content_type=film", "series_id=42", "sort=relevance", "price=cheap",
+                  "category=" + "c" * 101, "limit", "&"):
+        both(behind, client, "GET", f"{CONTENT}?{query}", False)
+    assert both(behind, client, "GET", f"{CONTENT}?limit=51", False).status_code == 400
+    both(behind, client, "GET", f"{CONTENT}/", False)
+    both(behind, client, "GET", CONTENT, False, headers={"Origin": "https://studio.example.com"})
+    both(behind, client, "GET", CONTENT, False, headers={"Content-Type": "text/plain"},
+         content=b"hello")
+
+
 def test_the_layer_writes_the_access_log_line_litestar_writes(
         settings: Settings, clean_db: sa.Engine, patronage: Patronage, client: Client,
         video: tuple[dict[str, str], str], caplog: pytest.LogCaptureFixture) -> None:
@@ -225,14 +264,18 @@ def test_the_layer_writes_the_access_log_line_litestar_writes(
             for answering in (fast, slow):
                 assert answering.get(f"{CONTENT}/{item}/access", headers=owner
                                      ).status_code == 200
+            for answering in (fast, slow):
+                assert answering.get(f"{CONTENT}?limit=3").status_code == 200
     finally:
         logged.dispatcher.close()
     lines = [(r.getMessage(), r.__dict__.get("route"), r.__dict__.get("status"),
               r.__dict__.get("method"), r.__dict__.get("user_id"))
              for r in caplog.records if r.name == "patronage.access"]
-    assert len(lines) == 2
+    assert len(lines) == 4
     assert lines[0] == lines[1]
     assert lines[0][0] == "GET /api/v1/content/{content_id}/access 200"
+    assert lines[2] == lines[3]
+    assert lines[2][0] == "GET /api/v1/content 200"
 
 
 def test_the_layer_stands_aside_with_metrics_on_and_on_sqlite(

@@ -1,19 +1,21 @@
 """The hot routes' successful answers, written without Litestar's request cycle (decision 9).
 
-For the three routes a player calls most (the access check, a playback URL, a resume
-position), Litestar's own work (middleware, routing, the handler's parameters, response
-objects) was about 40 % of a server's CPU per request once the use case ran on the event
-loop's connection. This ASGI layer sits in front of the app: it recognises the exact
-shape of such a request, runs the same use case the same way (`Patronage.handle_on_loop`),
-and writes the 200 answer the route would: the same encoder, the same request id, the
-same security headers (the app's own hook), the same access-log line.
+For the routes a storefront and a player call most (a catalog page, the access check, a
+playback URL, a resume position), Litestar's own work (middleware, routing, the
+handler's parameters, response objects) was about a third of a server's CPU per request
+once the use case ran on the event loop's connection. This ASGI layer sits in front of
+the app: it recognises the exact shape of such a request, runs the same use case the
+same way (`Patronage.handle_on_loop`), and writes the 200 answer the route would: the
+same encoder, the same request id, the same security headers (the app's own hook), the
+same access-log line.
 
 Everything else goes to Litestar unchanged, the body already read replayed to it: another
-path or method, a query string, an `Origin` header (CORS is Litestar's), a body that is
-not exactly the route's JSON, and every error the use case raises. An error is answered
-by running the request again in Litestar, so its problem+json is Litestar's: these routes
-refuse before they write, and a resume position saved twice is the same row. With
-Prometheus metrics on, or on SQLite (no loop connection), the layer is not put in place.
+path or method, a query parameter the layer does not take as it is, an `Origin` header
+(CORS is Litestar's), a body that is not exactly the route's JSON, and every error the
+use case raises. An error is answered by running the request again in Litestar, so its
+problem+json is Litestar's: these routes refuse before they write, and a resume position
+saved twice is the same row. With Prometheus metrics on, or on SQLite (no loop
+connection), the layer is not put in place.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from uuid import UUID
 
+import attrs
 import msgspec
 from litestar.enums import ScopeType
 from litestar.serialization import encode_json
@@ -36,17 +39,19 @@ from litestar.types import (
     Send,
 )
 
-from application.catalog.browsing import CheckAccess
+from application.catalog.browsing import BrowseCatalog, CheckAccess
 from application.catalog.media import RequestPlayback
 from application.catalog.progress import RecordProgress
+from domain.catalog.rules import ContentType
 from entrypoints.bootstrap import Patronage
-from entrypoints.http.convert import access_out, progress_out
+from entrypoints.http.convert import access_out, entry_out, progress_out
 from entrypoints.http.request_context import log_access, request_id_for
-from entrypoints.http.schemas.catalog import PlaybackOut, ProgressBody
+from entrypoints.http.schemas.catalog import PageOut, PlaybackOut, ProgressBody
 from entrypoints.logs import request_state_var
 
-_UUID = "([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-_ITEM_ROUTE = re.compile(f"/api/v1/content/{_UUID}/(access|playback|progress)")
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_AN_ID = re.compile(_UUID)
+_ROUTE = re.compile(f"/api/v1/content(?:/({_UUID})/(access|playback|progress))?")
 _JSON = (b"content-type", b"application/json")
 _PRIVATE = (b"cache-control", b"private, no-store")  # the playback route's own header
 _BODY_LIMIT = 1024  # a resume position's body is about 30 bytes; more goes to Litestar
@@ -56,8 +61,17 @@ class _Declined(Exception):
     """This request is not one the layer answers: Litestar does."""
 
 
+@attrs.frozen
+class _Sent:
+    """What the layer reads of a request."""
+    item: UUID | None
+    token: str | None
+    query: bytes
+    body: bytes
+
+
 Answer = tuple[bytes, list[tuple[bytes, bytes]]]
-Route = Callable[[UUID, str | None, bytes], Awaitable[Answer]]
+Route = Callable[[_Sent], Awaitable[Answer]]
 
 
 class HotRoutes:
@@ -71,17 +85,18 @@ class HotRoutes:
         self._before_send = before_send
         self._access_log = access_log
         self._routes: dict[tuple[str, str], tuple[str, Route]] = {
+            ("GET", ""): ("/api/v1/content", self._catalog_page),
             ("GET", "access"): ("/api/v1/content/{content_id}/access", self._access),
             ("POST", "playback"): ("/api/v1/content/{content_id}/playback", self._playback),
             ("PUT", "progress"): ("/api/v1/content/{content_id}/progress", self._progress),
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or scope["query_string"]:
+        if scope["type"] != ScopeType.HTTP:
             await self._app(scope, receive, send)
             return
-        found = _ITEM_ROUTE.fullmatch(scope["path"])
-        route = self._routes.get((scope["method"], found[2])) if found else None
+        found = _ROUTE.fullmatch(scope["path"])
+        route = self._routes.get((scope["method"], found[2] or "")) if found else None
         if found is None or route is None:
             await self._app(scope, receive, send)
             return
@@ -94,7 +109,9 @@ class HotRoutes:
         try:
             if body is None:
                 raise _Declined
-            content, headers = await answer(UUID(found[1]), _token(scope["headers"]), body)
+            content, headers = await answer(_Sent(
+                item=UUID(found[1]) if found[1] else None, token=_token(scope["headers"]),
+                query=scope["query_string"], body=body))
         except Exception:
             # Nothing was sent yet: Litestar answers, refusal and problem+json included.
             request_state_var.reset(context)
@@ -111,27 +128,75 @@ class HotRoutes:
             scope["path_template"] = template
             log_access(scope, state, 200, started)
 
-    async def _access(self, content_id: UUID, token: str | None, body: bytes) -> Answer:
-        view = await self._patronage.handle_on_loop(CheckAccess(content_id=content_id,
-                                                                token=token))
+    async def _catalog_page(self, sent: _Sent) -> Answer:
+        if sent.body:
+            raise _Declined
+        page = await self._patronage.handle_on_loop(_browse(_query(sent.query)))
+        return encode_json(PageOut(items=[entry_out(e) for e in page.items],
+                                   next_cursor=page.next_cursor)), [_JSON]
+
+    async def _access(self, sent: _Sent) -> Answer:
+        if sent.query or sent.item is None:
+            raise _Declined
+        view = await self._patronage.handle_on_loop(CheckAccess(content_id=sent.item,
+                                                                token=sent.token))
         return encode_json(access_out(view)), [_JSON]
 
-    async def _playback(self, content_id: UUID, token: str | None, body: bytes) -> Answer:
-        if body:
-            raise _Declined  # the route reads no body; Litestar's guard still checks it
+    async def _playback(self, sent: _Sent) -> Answer:
+        # The route reads no body; Litestar's input guard still checks one.
+        if sent.query or sent.body or sent.item is None:
+            raise _Declined
         result = await self._patronage.handle_on_loop(
-            RequestPlayback(content_id=content_id, token=token))
+            RequestPlayback(content_id=sent.item, token=sent.token))
         return (encode_json(PlaybackOut(url=result.url, expires_at=result.expires_at)),
                 [_JSON, _PRIVATE])
 
-    async def _progress(self, content_id: UUID, token: str | None, body: bytes) -> Answer:
-        if token is None:
+    async def _progress(self, sent: _Sent) -> Answer:
+        if sent.query or sent.token is None or sent.item is None:
             raise _Declined
         # Strictly decoded: what passes here, Litestar's laxer decoding reads the same way.
-        position = msgspec.json.decode(body, type=ProgressBody, strict=True).position_seconds
+        body = msgspec.json.decode(sent.body, type=ProgressBody, strict=True)
         view = await self._patronage.handle_on_loop(RecordProgress(
-            content_id=content_id, position_seconds=position, token=token))
+            content_id=sent.item, position_seconds=body.position_seconds, token=sent.token))
         return encode_json(progress_out(view)), [_JSON]
+
+
+# The catalog route's parameters as the layer takes them: plain characters only (nothing
+# percent-encoded), each name once, each value within the route's own bounds; anything
+# else is Litestar's to read, refuse or explain.
+_PLAIN = re.compile(rb"[A-Za-z0-9_.~-]+")
+_LONGEST = {"category": 100, "tag": 50, "q": 100, "cursor": 200, "content_type": 20,
+            "series_id": 36, "price": 4, "sort": 9, "limit": 2}
+
+
+def _query(raw: bytes) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for pair in raw.split(b"&") if raw else ():
+        name, equals, value = pair.partition(b"=")
+        if not (equals and _PLAIN.fullmatch(name) and _PLAIN.fullmatch(value)):
+            raise _Declined
+        key = name.decode()
+        if key in found or len(value) > _LONGEST.get(key, 0):
+            raise _Declined
+        found[key] = value.decode()
+    return found
+
+
+def _browse(found: dict[str, str]) -> BrowseCatalog:
+    limit = found.get("limit", "20")
+    series = found.get("series_id")
+    if (not limit.isdigit() or not 1 <= int(limit) <= 50
+            or found.get("price", "free") not in ("free", "paid")
+            or found.get("sort", "newest") not in ("newest", "popular", "relevance")
+            or (series is not None and not _AN_ID.fullmatch(series))):
+        raise _Declined
+    kind = found.get("content_type")
+    return BrowseCatalog(
+        category=found.get("category"), tag=found.get("tag"),
+        content_type=ContentType(kind) if kind is not None else None,
+        series_id=UUID(series) if series is not None else None,
+        price=found.get("price"), search=found.get("q"), sort=found.get("sort"),
+        cursor=found.get("cursor"), limit=int(limit))
 
 
 def _token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
