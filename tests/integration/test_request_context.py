@@ -52,6 +52,10 @@ def test_the_request_id_is_echoed_or_made(client: TestClient) -> None:  # type: 
     problem = client.get("/api/v1/me", headers={"X-Request-ID": "trace-42"})
     assert problem.status_code == 401
     assert problem.json()["request_id"] == "trace-42"
+    assert problem.headers["x-request-id"] == "trace-42"
+    unknown = client.get(f"/api/v1/content/{'0' * 8}-0000-7000-8000-{'0' * 12}/access")
+    assert unknown.status_code == 404
+    assert unknown.headers["x-request-id"] == unknown.json()["request_id"]
 
 
 def test_access_lines_in_json_name_request_route_status_and_user(
