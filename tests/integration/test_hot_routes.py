@@ -34,6 +34,7 @@ from tests.integration.test_catalog_http import (
     publish,
     written,
 )
+from tests.integration.test_metrics import scrape, value
 
 CONTENT = "/api/v1/content"
 VARYING = {"x-request-id", "date"}
@@ -280,11 +281,34 @@ def test_the_layer_writes_the_access_log_line_litestar_writes(
     assert lines[2][0] == "GET /api/v1/content 200"
 
 
-def test_the_layer_stands_aside_with_metrics_on_and_on_sqlite(
-        patronage: Patronage, sqlite_patronage: Patronage) -> None:
-    app = create_app(patronage)
-    hook = edge_headers(patronage.settings)
-    assert hot_routes(app, patronage, before_send=hook, access_log=False, metrics=True) is app
-    other = create_app(sqlite_patronage)
-    assert hot_routes(other, sqlite_patronage, before_send=hook, access_log=False,
-                      metrics=False) is other
+def test_with_metrics_on_the_layer_counts_what_it_answers_in_litestars_series(
+        settings: Settings, clean_db: sa.Engine, client: Client,
+        video: tuple[dict[str, str], str]) -> None:
+    owner, item = video
+    metered = bootstrap(attrs.evolve(settings, metrics=True), engine=clean_db,
+                        hasher=Argon2PasswordHasher(**FAST_ARGON2))
+    counted = Counted(create_app(metered))
+    layer = hot_routes(counted, metered, before_send=edge_headers(metered.settings),
+                       access_log=False, metrics=True)
+    template = "/api/v1/content/{content_id}/access"
+    labels = {"method": "GET", "path": template, "status_code": "200"}
+    try:
+        with TestClient(app=layer) as fast, TestClient(app=counted) as slow:  # type: ignore[arg-type]
+            before = scrape(slow.get("/metrics").text)
+            assert fast.get(f"{CONTENT}/{item}/access", headers=owner).status_code == 200
+            assert all(path == "/metrics" for path in counted.paths)
+            assert slow.get(f"{CONTENT}/{item}/access", headers=owner).status_code == 200
+            after = scrape(slow.get("/metrics").text)
+    finally:
+        metered.dispatcher.close()
+    assert value(after, "patronage_requests_total", **labels) - value(
+        before, "patronage_requests_total", **labels) == 2
+    assert value(after, "patronage_request_duration_seconds_count", **labels) - value(
+        before, "patronage_request_duration_seconds_count", **labels) == 2
+    assert value(after, "patronage_requests_in_progress", method="GET", path=template) == 0
+
+
+def test_the_layer_stands_aside_on_sqlite(sqlite_patronage: Patronage) -> None:
+    app = create_app(sqlite_patronage)
+    assert hot_routes(app, sqlite_patronage, before_send=edge_headers(sqlite_patronage.settings),
+                      access_log=False, metrics=False) is app

@@ -7,15 +7,15 @@ once the use case ran on the event loop's connection. This ASGI layer sits in fr
 the app: it recognises the exact shape of such a request, runs the same use case the
 same way (`Patronage.handle_on_loop`), and writes the 200 answer the route would: the
 same encoder, the same request id, the same security headers (the app's own hook), the
-same access-log line.
+same access-log line, and with Prometheus metrics on the same request series.
 
 Everything else goes to Litestar unchanged, the body already read replayed to it: another
 path or method, a query parameter the layer does not take as it is, an `Origin` header
 (CORS is Litestar's), a body that is not exactly the route's JSON, and every error the
 use case raises. An error is answered by running the request again in Litestar, so its
 problem+json is Litestar's: these routes refuse before they write, and a resume position
-saved twice is the same row. With Prometheus metrics on, or on SQLite (no loop
-connection), the layer is not put in place.
+saved twice is the same row. On SQLite (no loop connection) the layer is not put in
+place.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import attrs
@@ -48,6 +48,9 @@ from entrypoints.http.convert import access_out, entry_out, progress_out
 from entrypoints.http.request_context import log_access, request_id_for
 from entrypoints.http.schemas.catalog import PageOut, PlaybackOut, ProgressBody
 from entrypoints.logs import request_state_var
+
+if TYPE_CHECKING:
+    from entrypoints.http.metrics import RequestMetrics
 
 _UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _AN_ID = re.compile(_UUID)
@@ -79,11 +82,12 @@ class HotRoutes:
 
     def __init__(self, app: ASGIApp, patronage: Patronage, *,
                  before_send: Callable[[Message, Scope], Awaitable[None]],
-                 access_log: bool) -> None:
+                 access_log: bool, meter: RequestMetrics | None = None) -> None:
         self._app = app
         self._patronage = patronage
         self._before_send = before_send
         self._access_log = access_log
+        self._meter = meter
         self._routes: dict[tuple[str, str], tuple[str, Route]] = {
             ("GET", ""): ("/api/v1/content", self._catalog_page),
             ("GET", "access"): ("/api/v1/content/{content_id}/access", self._access),
@@ -106,6 +110,9 @@ class HotRoutes:
         request_id = state["request_id"] = request_id_for(scope)
         context = request_state_var.set(state)
         started = time.perf_counter()
+        running = self._meter.in_progress(scope["method"], template) if self._meter else None
+        if running is not None:
+            running.inc()
         try:
             if body is None:
                 raise _Declined
@@ -113,8 +120,10 @@ class HotRoutes:
                 item=UUID(found[1]) if found[1] else None, token=_token(scope["headers"]),
                 query=scope["query_string"], body=body))
         except Exception:
-            # Nothing was sent yet: Litestar answers, refusal and problem+json included.
+            # Nothing was sent yet: Litestar answers (and counts), problem+json included.
             request_state_var.reset(context)
+            if running is not None:
+                running.dec()
             await self._app(scope, _replay(received, receive), send)
             return
         request_state_var.reset(context)
@@ -123,7 +132,11 @@ class HotRoutes:
         await self._before_send(start, scope)
         headers.append((b"x-request-id", request_id.encode()))
         await send(start)
+        seconds = time.perf_counter() - started  # until the body goes, as Litestar's count
         await send({"type": "http.response.body", "body": content, "more_body": False})
+        if self._meter is not None and running is not None:
+            running.dec()
+            self._meter.finish(scope["method"], template, 200, seconds)
         if self._access_log:
             scope["path_template"] = template
             log_access(scope, state, 200, started)
@@ -249,6 +262,12 @@ def hot_routes(app: ASGIApp, patronage: Patronage, *,
                before_send: Callable[[Message, Scope], Awaitable[None]],
                access_log: bool, metrics: bool) -> ASGIApp:
     """``app`` behind the hot routes' layer, where it applies (see the module)."""
-    if metrics or not patronage.serves_inline:
+    if not patronage.serves_inline:
         return app
-    return HotRoutes(app, patronage, before_send=before_send, access_log=access_log)
+    meter = None
+    if metrics:
+        from entrypoints.http.metrics import RequestMetrics  # prometheus-client, when on
+
+        meter = RequestMetrics(None)
+    return HotRoutes(app, patronage, before_send=before_send, access_log=access_log,
+                     meter=meter)

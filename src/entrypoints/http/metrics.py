@@ -54,8 +54,8 @@ class RequestMetrics:
     grow the series.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp | None) -> None:
+        self.app: Any = app  # None when the hot routes' layer only counts with it
         self.families = _Families.get()
         self.finished: dict[tuple[str, str, int], tuple[Any, Any, Any | None]] = {}
         self.running: dict[tuple[str, str], Any] = {}
@@ -66,10 +66,7 @@ class RequestMetrics:
             return
         method: str = scope["method"]
         path: str = scope.get("path_template") or scope["path"]
-        running = self.running.get((method, path))
-        if running is None:
-            running = self.running[(method, path)] = self.families.in_progress.labels(
-                method, path, "200", PREFIX)
+        running = self.in_progress(method, path)
         started = time.perf_counter()
         span: list[Any] = [200, 0.0]
 
@@ -85,9 +82,18 @@ class RequestMetrics:
             await self.app(scope, receive, timed_send)
         finally:
             running.dec()
-            self._finish(method, path, span[0], span[1])
+            self.finish(method, path, span[0], span[1])
 
-    def _finish(self, method: str, path: str, status: int, seconds: float) -> None:
+    def in_progress(self, method: str, path: str) -> Any:
+        """The gauge of the route's requests under way (the caller moves it)."""
+        running = self.running.get((method, path))
+        if running is None:
+            running = self.running[(method, path)] = self.families.in_progress.labels(
+                method, path, "200", PREFIX)
+        return running
+
+    def finish(self, method: str, path: str, status: int, seconds: float) -> None:
+        """One request answered: counted, and its time until the body was sent."""
         key = (method, path, status)
         series = self.finished.get(key)
         if series is None:
