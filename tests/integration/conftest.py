@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
@@ -117,7 +118,7 @@ def patronage(settings: Settings, clean_db: sa.Engine) -> Iterator[Patronage]:
 
 
 @pytest.fixture
-def client(patronage: Patronage) -> Iterator[TestClient]:  # type: ignore[type-arg]
+def client(patronage: Patronage) -> Iterator[TestClient[Litestar]]:
     with TestClient(app=create_app(patronage)) as test_client:
         yield test_client
 
@@ -150,7 +151,7 @@ def either_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
-def any_db(request: pytest.FixtureRequest) -> Iterator[tuple[Patronage, TestClient]]:  # type: ignore[type-arg]
+def any_db(request: pytest.FixtureRequest) -> Iterator[tuple[Patronage, TestClient[Litestar]]]:
     """The same application on each supported database, with an HTTP client."""
     app: Patronage = request.getfixturevalue(
         "patronage" if request.param == "postgresql" else "sqlite_patronage")

@@ -20,6 +20,7 @@ from uuid import UUID
 import httpx
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
@@ -48,7 +49,7 @@ from tests.integration.accounts import PASSWORD, Headers
 from tests.integration.conftest import FAST_ARGON2
 from tests.unit.fakes.system import FrozenClock
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday
 DAY1, DAY2, SESSION_DAY = date(2026, 12, 1), date(2026, 12, 2), date(2026, 12, 8)
 WEEK = "from=2026-12-01&to=2026-12-08"

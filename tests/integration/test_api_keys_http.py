@@ -14,6 +14,7 @@ import attrs
 import httpx
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
@@ -29,7 +30,7 @@ from tests.integration.accounts import PASSWORD, Headers
 from tests.integration.conftest import FAST_ARGON2
 from tests.unit.fakes.system import FrozenClock
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 OFFERING = {"title": "Keyed class", "offering_type": "one_time_event",
             "capacity_type": "unlimited", "delivery_method": "online", "price": "5.00",

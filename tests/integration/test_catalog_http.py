@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import attrs
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.sqlalchemy.tables import content, content_access, content_views
@@ -23,7 +25,7 @@ from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage
 from tests.integration.wire import require_libpq_tracing, round_trips, statements
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 Headers = dict[str, str]
 PASSWORD = "a long and unusual passphrase"
 PUBLIC_URL = "https://studio.example.com"
@@ -130,7 +132,7 @@ def listed_ids(client: Client, **params: Any) -> list[str]:
     ids: list[str] = []
     cursor: str | None = None
     for _ in range(100):
-        body = page(client, **params, **({"cursor": cursor} if cursor else {}))
+        body = page(client, None, **params, **({"cursor": cursor} if cursor else {}))
         ids += [entry["id"] for entry in body["items"]]
         cursor = body["next_cursor"]
         if cursor is None:
@@ -1048,7 +1050,7 @@ def test_hot_paths_on_the_wire(patronage: Patronage, client: Client, clean_db: s
             id=uuid.uuid4(), user_id=buyer_id, content_id=uuid.UUID(video["id"]),
             access_type="purchased"))
     require_libpq_tracing(clean_db, tmp_path)
-    calls = {
+    calls: dict[str, Callable[[], Any]] = {
         "access": lambda: client.get(f"{CATALOG}/{video['id']}/access", headers=buyer),
         "catalog": lambda: client.get(CATALOG),
         "playback": lambda: client.post(f"{CATALOG}/{video['id']}/playback", headers=owner),
@@ -1071,5 +1073,5 @@ def test_hot_paths_on_the_wire(patronage: Patronage, client: Client, clean_db: s
     for name, statements_expected in expected.items():
         work = [s for s in measured[name] if not s.startswith("PREPARE ")]
         assert len(work) == len(statements_expected), (name, measured[name])
-        for sent, wanted in zip(work, statements_expected, strict=True):
-            assert sent.startswith(wanted), (name, measured[name])
+        for statement, wanted in zip(work, statements_expected, strict=True):
+            assert statement.startswith(wanted), (name, measured[name])

@@ -17,13 +17,14 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage
 from tests.integration.accounts import Headers, account
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 STUDIO = "/api/v1/studio/content"
 CATALOG = "/api/v1/content"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 from typer.testing import CliRunner
 
@@ -16,7 +17,7 @@ from tests.integration.test_cli_commerce import PASSWORD, env
 
 
 def test_keys_from_the_cli(patronage: Patronage, settings: Settings, clean_db: sa.Engine,
-                           client: TestClient) -> None:  # type: ignore[type-arg]
+                           client: TestClient[Litestar]) -> None:
     patronage.handle(CreateUser(actor=Principal.system(), email="maya@example.com",
                                 password=PASSWORD, full_name="Maya", role=Role.MEDIA_OWNER))
     runner = CliRunner()

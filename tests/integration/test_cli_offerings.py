@@ -10,6 +10,7 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.sqlalchemy.tables import offering_bookings, offering_sessions
@@ -33,7 +34,7 @@ def cli(patronage: Patronage) -> Cli:
     return Cli(patronage)
 
 
-def login(client: TestClient, email: str, role: Role, patronage: Patronage  # type: ignore[type-arg]
+def login(client: TestClient[Litestar], email: str, role: Role, patronage: Patronage
           ) -> dict[str, str]:
     patronage.handle(CreateUser(actor=SYSTEM, email=email, password=PASSWORD,
                                 full_name=email.split("@")[0].title(), role=role,
@@ -46,7 +47,7 @@ def login(client: TestClient, email: str, role: Role, patronage: Patronage  # ty
 class Booked:
     """A per-session class with two bookings in its first session."""
 
-    def __init__(self, patronage: Patronage, client: TestClient) -> None:  # type: ignore[type-arg]
+    def __init__(self, patronage: Patronage, client: TestClient[Litestar]) -> None:
         self.client = client
         owner = login(client, "owner@example.com", Role.PLATFORM_OWNER, patronage)
         start = date.today() + timedelta(days=30)
@@ -81,7 +82,7 @@ class Booked:
 
 
 @pytest.fixture
-def booked(patronage: Patronage, client: TestClient) -> Booked:  # type: ignore[type-arg]
+def booked(patronage: Patronage, client: TestClient[Litestar]) -> Booked:
     return Booked(patronage, client)
 
 

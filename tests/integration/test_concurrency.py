@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.sqlalchemy.tables import auth_throttle, outbox_messages, users
@@ -23,7 +24,7 @@ from entrypoints.bootstrap import Patronage, bootstrap
 from entrypoints.config import Settings
 from tests.integration.conftest import FAST_ARGON2
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 PASSWORD = "a long and unusual passphrase"
 
 

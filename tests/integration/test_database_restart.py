@@ -282,7 +282,7 @@ def test_a_database_restart_under_load_loses_nothing_and_doubles_nothing(
                 "SELECT count(*) FROM content_access WHERE access_type = 'purchased'")
             ).scalar_one()
             recorded = conn.execute(sa.text("SELECT count(*) FROM webhook_events")).scalar_one()
-            counts = dict(conn.execute(sa.text(
+            counts: dict[str, int] = dict(conn.execute(sa.text(
                 "SELECT id::text, purchase_count FROM content")).all())
         engine.dispose()
     finally:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
@@ -21,7 +22,7 @@ from tests.integration.accounts import account
 from tests.integration.conftest import FAST_ARGON2
 
 
-def client_for(settings: Settings, engine: sa.Engine) -> TestClient:  # type: ignore[type-arg]
+def client_for(settings: Settings, engine: sa.Engine) -> TestClient[Litestar]:
     app = bootstrap(settings, engine=engine, hasher=Argon2PasswordHasher(**FAST_ARGON2))
     return TestClient(app=create_app(app))
 
@@ -34,7 +35,7 @@ def plain_http(pg_url: str, tmp_path: Path, clean_db: sa.Engine) -> Iterator[Any
         yield client
 
 
-def test_every_response_is_hardened(client: TestClient) -> None:  # type: ignore[type-arg]
+def test_every_response_is_hardened(client: TestClient[Litestar]) -> None:
     for response in (client.get("/api/v1/settings"), client.get("/health"),
                      client.get("/api/v1/nothing-here"), client.get("/schema/openapi.json")):
         assert response.headers["x-content-type-options"] == "nosniff"
@@ -52,7 +53,7 @@ def test_no_hsts_when_the_public_url_is_plain_http(plain_http: Any) -> None:
 
 
 def test_authenticated_and_auth_responses_are_not_stored(
-        patronage: Any, client: TestClient) -> None:  # type: ignore[type-arg]
+        patronage: Any, client: TestClient[Litestar]) -> None:
     owner = account(patronage, client, "owner@example.com", Role.PLATFORM_OWNER)
     assert client.get("/api/v1/me", headers=owner).headers["cache-control"] == "no-store"
     assert client.get("/api/v1/settings", headers=owner).headers["cache-control"] == "no-store"
@@ -64,7 +65,7 @@ def test_authenticated_and_auth_responses_are_not_stored(
 
 
 def test_the_docs_ui_needs_nothing_from_another_origin(
-        client: TestClient) -> None:  # type: ignore[type-arg]
+        client: TestClient[Litestar]) -> None:
     for path in ("/schema/docs", "/schema/swagger"):
         page = client.get(path)
         assert page.status_code == 200, page.text
@@ -104,7 +105,7 @@ def test_production_refuses_the_sandbox() -> None:
 
 
 def test_every_status_a_body_route_can_answer_is_documented(
-        patronage: Any, client: TestClient) -> None:  # type: ignore[type-arg]
+        patronage: Any, client: TestClient[Litestar]) -> None:
     spec = client.get("/schema/openapi.json").json()
     with_bodies = [(path, method, op) for path, item in spec["paths"].items()
                    for method, op in item.items() if "requestBody" in op]

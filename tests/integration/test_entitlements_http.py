@@ -19,6 +19,7 @@ from uuid import UUID
 import attrs
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 from typer.testing import CliRunner
 
@@ -37,7 +38,7 @@ from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage
 from entrypoints.config import Settings
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 PASSWORD = "a long and unusual passphrase"
 PUBLIC_URL = "https://studio.example.com"
 OWNER_EMAIL = "owner@example.com"

@@ -16,6 +16,7 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from domain.identity.roles import Role
@@ -28,7 +29,8 @@ BIG = "9223372036854775808"  # 2**63: one past the largest BIGINT
 
 
 @pytest.fixture
-def app(any_db: tuple[Patronage, TestClient]) -> tuple[Patronage, TestClient, dict[str, str]]:
+def app(any_db: tuple[Patronage, TestClient[Litestar]]
+        ) -> tuple[Patronage, TestClient[Litestar], dict[str, str]]:
     patronage, client = any_db
     return patronage, client, account(patronage, client, "owner@example.com",
                                       Role.PLATFORM_OWNER)
@@ -164,7 +166,7 @@ def log_text() -> Iterator[io.StringIO]:
 
 
 def test_a_failing_statement_logs_no_hash_or_password(
-        patronage: Patronage, client: TestClient, log_text: io.StringIO) -> None:
+        patronage: Patronage, client: TestClient[Litestar], log_text: io.StringIO) -> None:
     owner = account(patronage, client, "owner@example.com", Role.PLATFORM_OWNER)
     # A failure that quotes the row being inserted (its argon2 hash included), as
     # constraint errors do; SQLAlchemy would add the bound values on top.

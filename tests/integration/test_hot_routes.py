@@ -54,12 +54,12 @@ class Counted:
 
 
 @pytest.fixture
-def behind(patronage: Patronage) -> Iterator[tuple[Client, Counted]]:
+def behind(patronage: Patronage) -> Iterator[tuple[TestClient[Any], Counted]]:
     counted = Counted(create_app(patronage))
     layer = hot_routes(counted, patronage, before_send=edge_headers(patronage.settings),
                        access_log=True, metrics=False)
     assert isinstance(layer, HotRoutes)
-    with TestClient(app=layer) as test_client:  # type: ignore[arg-type]
+    with TestClient(app=layer) as test_client:
         yield test_client, counted
 
 
@@ -263,7 +263,7 @@ def test_the_layer_writes_the_access_log_line_litestar_writes(
                        access_log=True, metrics=False)
     caplog.set_level(logging.INFO, logger="patronage.access")
     try:
-        with TestClient(app=layer) as fast, TestClient(app=litestar) as slow:  # type: ignore[arg-type]
+        with TestClient(app=layer) as fast, TestClient(app=litestar) as slow:
             for answering in (fast, slow):
                 assert answering.get(f"{CONTENT}/{item}/access", headers=owner
                                      ).status_code == 200
@@ -293,7 +293,7 @@ def test_with_metrics_on_the_layer_counts_what_it_answers_in_litestars_series(
     template = "/api/v1/content/{content_id}/access"
     labels = {"method": "GET", "path": template, "status_code": "200"}
     try:
-        with TestClient(app=layer) as fast, TestClient(app=counted) as slow:  # type: ignore[arg-type]
+        with TestClient(app=layer) as fast, TestClient(app=counted) as slow:
             before = scrape(slow.get("/metrics").text)
             assert fast.get(f"{CONTENT}/{item}/access", headers=owner).status_code == 200
             assert all(path == "/metrics" for path in counted.paths)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.sqlalchemy.tables import content, outbox_messages, platform_settings, users
@@ -14,7 +15,7 @@ from application.principal import Principal
 from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 PASSWORD = "a long and unusual passphrase"
 REGISTER = "/api/v1/auth/register"
 

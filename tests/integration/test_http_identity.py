@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
@@ -19,7 +20,7 @@ from domain.identity.roles import Role
 from entrypoints.bootstrap import Patronage
 from tests.integration.conftest import Inbox
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 PASSWORD = "a long and unusual passphrase"
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.passwords import argon2_hasher
@@ -37,7 +38,7 @@ from entrypoints.http.app import create_app
 from tests.integration.accounts import PASSWORD, Headers, account, make_user
 from tests.integration.conftest import FAST_ARGON2, Inbox
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 
 NEW_PASSWORD = "the quick brown fox jumps 42"
 MAIL_LIMIT = 5  # CoreConfig.mail_throttle: mails per target address per hour

@@ -25,7 +25,7 @@ from tests.integration.test_offerings_http import GOOD_CARD, T0, Studio, problem
 from tests.unit.fakes.system import FrozenClock
 
 LATER_FAIL = "4000000000000341"  # the first charge succeeds, later ones are declined
-COURSE = {
+COURSE: dict[str, Any] = {
     "title": "Spring pottery course", "offering_type": "one_time_event",
     "schedule": {"date": "2027-04-10", "start_time": "10:00", "duration_minutes": 240},
     "capacity_type": "small_group", "max_participants": 2, "delivery_method": "online",

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.local_storage.storage import InvalidMediaToken, LocalMediaStorage, MediaGrant
@@ -19,7 +20,7 @@ from application.ports.media import MediaStorageError, StoredObject
 from entrypoints.bootstrap import Patronage
 from entrypoints.config import Settings
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 PUBLIC_URL = "https://studio.example.com"
 DATA = bytes(range(256)) * 3 + b"tail!"  # 773 bytes, every position distinguishable
 TOTAL = len(DATA)

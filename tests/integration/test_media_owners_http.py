@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
@@ -38,7 +39,7 @@ from tests.integration.accounts import PASSWORD, Headers
 from tests.integration.conftest import FAST_ARGON2, Inbox
 from tests.unit.fakes.system import FrozenClock
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 DONE_URL = "https://studio.example.com/studio/payouts?onboarding=done"
 EVENT = {

@@ -17,6 +17,7 @@ from uuid import UUID
 import httpx
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.sqlalchemy.tables import credit_transactions, subscriptions
@@ -31,7 +32,7 @@ from entrypoints.bootstrap import Patronage
 from tests.integration.accounts import PASSWORD, Headers
 from tests.integration.conftest import Inbox
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 GOOD_CARD = "4242424242424242"
 RENEWALS_FAIL = "4000000000000341"
 DECLINED = "4000000000000002"

@@ -13,6 +13,7 @@ import attrs
 import httpx
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -46,7 +47,8 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-def metered(settings: Settings, clean_db: sa.Engine) -> Iterator[tuple[Patronage, TestClient]]:
+def metered(settings: Settings, clean_db: sa.Engine
+            ) -> Iterator[tuple[Patronage, TestClient[Litestar]]]:
     patronage = bootstrap(attrs.evolve(settings, metrics=True), engine=clean_db,
                           hasher=Argon2PasswordHasher(**FAST_ARGON2))
     with TestClient(app=create_app(patronage)) as client:
@@ -55,7 +57,7 @@ def metered(settings: Settings, clean_db: sa.Engine) -> Iterator[tuple[Patronage
 
 
 def test_metrics_count_per_route_template_and_the_cores_events(
-        metered: tuple[Patronage, TestClient]) -> None:
+        metered: tuple[Patronage, TestClient[Litestar]]) -> None:
     patronage, client = metered
     before = scrape(client.get("/metrics").text)
     for slug in ("no-such-item", "another-missing-one"):
@@ -109,7 +111,7 @@ def test_metrics_count_per_route_template_and_the_cores_events(
 
 
 def test_the_outbox_backlog_and_dead_letters_are_read_at_scrape_time(
-        metered: tuple[Patronage, TestClient]) -> None:
+        metered: tuple[Patronage, TestClient[Litestar]]) -> None:
     patronage, client = metered
     with patronage.engine.begin() as conn:
         conn.execute(sa.delete(outbox_messages))

@@ -16,6 +16,7 @@ from uuid import UUID
 import httpx
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
@@ -33,7 +34,7 @@ from tests.integration.accounts import PASSWORD, Headers
 from tests.integration.conftest import FAST_ARGON2, Inbox, plain
 from tests.unit.fakes.system import FrozenClock
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 GOOD_CARD = "4242424242424242"
 RANGE = "from=2026-12-01T00:00:00Z&to=2027-02-01T00:00:00Z"
 
@@ -138,7 +139,7 @@ def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     return body
 
 
-CLASS = {
+CLASS: dict[str, Any] = {
     "title": "Tuesday strength class", "offering_type": "recurring_fixed",
     "schedule": {"pattern": "weekly", "day": "tuesday", "time": "18:00",
                  "duration_minutes": 60, "start_date": "2026-12-08", "count": 8},
@@ -149,7 +150,7 @@ CLASS = {
                         "cancellation": {"hours_before": 24, "early": "full_refund",
                                          "late": "nothing"}},
 }
-ONE_ON_ONE = {
+ONE_ON_ONE: dict[str, Any] = {
     "title": "Private coaching", "offering_type": "recurring_bookable",
     "schedule": {"availability": {"monday": [{"start": "09:00", "end": "12:00"}],
                                   "wednesday": [{"start": "14:00", "end": "16:00"}]},
@@ -816,7 +817,7 @@ def test_a_moved_booking_is_reminded_again_for_its_new_time(studio: Studio) -> N
 
 # -- a recurring class booked as one series ------------------------------------------------
 
-SERIES = {**CLASS, "title": "Eight-week strength course", "max_participants": 2,
+SERIES: dict[str, Any] = {**CLASS, "title": "Eight-week strength course", "max_participants": 2,
           "price": "100.00", "credit_cost": 12,
           "payment_options": {"cancellation": {"hours_before": 24, "early": "full_refund",
                                                "late": "nothing"}}}

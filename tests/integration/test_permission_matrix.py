@@ -13,6 +13,7 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from domain.identity.roles import Role
@@ -27,7 +28,7 @@ EVERY_CREATOR = {MEDIA, CREATOR, OWNER}
 
 @dataclass
 class World:
-    client: TestClient  # type: ignore[type-arg]
+    client: TestClient[Litestar]
     patronage: Patronage
     actor: Headers
     others_draft: str  # an item made by another creator
@@ -38,7 +39,7 @@ class World:
 
 @pytest.fixture(params=ROLES, ids=[r.value for r in ROLES])
 def world(request: pytest.FixtureRequest, patronage: Patronage,
-          client: TestClient) -> World:  # type: ignore[type-arg]
+          client: TestClient[Litestar]) -> World:
     role: Role = request.param
     # A platform owner always exists (the platform keeps one); the actor is another account.
     account(patronage, client, "first-owner@example.com", OWNER)
@@ -241,7 +242,7 @@ def test_nobody_changes_their_own_role(world: World, wanted: str) -> None:
 
 
 def test_an_owner_cannot_disable_themselves(patronage: Patronage,
-                                            client: TestClient) -> None:  # type: ignore[type-arg]
+                                            client: TestClient[Litestar]) -> None:
     account(patronage, client, "first-owner@example.com", OWNER)
     me = account(patronage, client, "actor@example.com", OWNER)
     response = client.post("/api/v1/admin/users/disable", headers=me,
@@ -252,7 +253,7 @@ def test_an_owner_cannot_disable_themselves(patronage: Patronage,
 
 
 def test_creators_see_only_their_own_items_in_the_studio(
-        patronage: Patronage, client: TestClient) -> None:  # type: ignore[type-arg]
+        patronage: Patronage, client: TestClient[Litestar]) -> None:
     ann = account(patronage, client, "ann@example.com", CREATOR)
     bob = account(patronage, client, "bob@example.com", MEDIA)
     owner = account(patronage, client, "owner@example.com", OWNER)

@@ -15,7 +15,7 @@ def publish(client: Any, creator: dict[str, str], **fields: Any) -> dict[str, An
     published = client.post(f"/api/v1/studio/content/{made.json()['id']}/publish",
                             headers=creator)
     assert published.status_code == 200, published.text
-    return published.json()
+    return dict(published.json())
 
 
 def test_previews(any_db: Any) -> None:

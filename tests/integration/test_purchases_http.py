@@ -25,6 +25,7 @@ import attrs
 import httpx
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.sqlalchemy.tables import (
@@ -54,7 +55,7 @@ from entrypoints.bootstrap import Patronage
 from tests.integration.conftest import Inbox
 from tests.integration.wire import require_libpq_tracing, round_trips, statements
 
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 PASSWORD = "a long and unusual passphrase"
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
@@ -23,7 +24,7 @@ def client_on(url: str, tmp_path: Path) -> Any:
     return TestClient(app=create_app(app))
 
 
-def test_ready_says_what_is_active(client: TestClient) -> None:  # type: ignore[type-arg]
+def test_ready_says_what_is_active(client: TestClient[Litestar]) -> None:
     ready = client.get("/ready")
     assert ready.status_code == 200, ready.text
     assert ready.json() == {"status": "ready", "database": "ok",

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.passwords.argon2_hasher import Argon2PasswordHasher
@@ -41,7 +42,7 @@ def json_log() -> Iterator[io.StringIO]:
         configure_handlers()
 
 
-def test_the_request_id_is_echoed_or_made(client: TestClient) -> None:  # type: ignore[type-arg]
+def test_the_request_id_is_echoed_or_made(client: TestClient[Litestar]) -> None:
     given = client.get("/health", headers={"X-Request-ID": "lb-1234.abc"})
     assert given.headers["x-request-id"] == "lb-1234.abc"
     made = client.get("/health").headers["x-request-id"]

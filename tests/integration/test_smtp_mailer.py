@@ -37,7 +37,7 @@ class Received:
     def __init__(self, mail_from: str, rcpt_tos: list[str], content: bytes) -> None:
         self.mail_from = mail_from
         self.rcpt_tos = rcpt_tos
-        self.message: EmailMessage = email.message_from_bytes(  # type: ignore[assignment]
+        self.message: EmailMessage = email.message_from_bytes(
             content, policy=email.policy.default
         )
 
@@ -99,7 +99,7 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 def _outgoing(**overrides: str) -> OutgoingEmail:
-    values = {
+    values: dict[str, Any] = {
         "to": "reader@example.org",
         "subject": "Your weekly digest",
         "text": "Hello reader,\n\nThree new posts are waiting for you.\n",

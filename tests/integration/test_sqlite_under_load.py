@@ -82,9 +82,9 @@ def test_32_concurrent_writers_get_no_503(tmp_path: Path) -> None:
     # a request after the purchase completed is "already bought" (409).
     pairs = {(n % 16, n % len(for_sale)) for n in range(REQUESTS) if n % 3 == 2}
     purchases: dict[tuple[int, int], set[str]] = {}
-    for _, _, pair, made in results:
-        if pair is not None and made is not None:
-            purchases.setdefault(pair, set()).add(made)
+    for _, _, pair, purchase_id in results:
+        if pair is not None and purchase_id is not None:
+            purchases.setdefault(pair, set()).add(purchase_id)
     assert set(purchases) == pairs
     assert all(len(ids) == 1 for ids in purchases.values()), purchases
 

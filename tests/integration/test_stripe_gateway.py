@@ -172,7 +172,7 @@ class _Server:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def close(self) -> None:
         self._server.shutdown()
@@ -382,6 +382,7 @@ def test_ensure_customer_creates_one_and_then_keeps_the_given_id(
     assert customer_id.startswith("cus_")
     stored = sdk.v1.customers.retrieve(customer_id)
     assert stored.email == "fan@example.com"
+    assert stored.metadata is not None
     assert stored.metadata.to_dict() == {"user_id": str(user_id)}
     assert shim.sent("/v1/customers")[-1].headers["idempotency-key"] == f"customer-{user_id}"
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from litestar import Litestar
 from litestar.testing import TestClient
 from stripe import WebhookSignature
 
@@ -44,7 +45,7 @@ from tests.integration.wire import require_libpq_tracing, round_trips
 
 SECRET = "whsec_test_signing_secret"
 URL = "/api/v1/webhooks/stripe"
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Litestar]
 
 
 @pytest.fixture

@@ -272,7 +272,7 @@ def test_two_workers_handle_each_message_once_even_when_one_is_killed(
         restarted = worker()
         wait_until_outbox_drained(engine, seconds=60, poll=0.2)
         with engine.connect() as conn:
-            sent = dict(conn.execute(sa.text(
+            sent: dict[str, int] = dict(conn.execute(sa.text(
                 "SELECT recipient_email, count(*) FROM email_logs WHERE status = 'sent' "
                 "GROUP BY recipient_email")).all())
     finally:

@@ -33,6 +33,7 @@ def statements(engine: sa.Engine) -> Iterator[list[str]]:
 
 def require_libpq_tracing(engine: sa.Engine, directory: Path) -> None:
     raw = engine.raw_connection()
+    assert raw.driver_connection is not None
     try:
         with (directory / "probe.trace").open("w") as probe:
             raw.driver_connection.pgconn.trace(probe.fileno())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -44,7 +45,7 @@ def customer(app: FakeApp) -> Person:
 
 
 def draft(app: FakeApp, owner: Person, title: str = "Lesson", *,
-          content_type: ContentType = ContentType.VIDEO, **fields: object) -> StudioItem:
+          content_type: ContentType = ContentType.VIDEO, **fields: Any) -> StudioItem:
     item: StudioItem = app.handle(CreateContent(actor=owner.principal, title=title,
                                                 content_type=content_type, **fields))
     return item
@@ -62,7 +63,7 @@ def upload(app: FakeApp, owner: Person, content_id: UUID, *, mime: str = "video/
 
 
 def published_video(app: FakeApp, owner: Person, title: str = "Lesson", *,
-                    duration: int = 100, **fields: object) -> StudioItem:
+                    duration: int = 100, **fields: Any) -> StudioItem:
     fields.setdefault("price", "9.99")
     item = draft(app, owner, title, **fields)
     upload(app, owner, item.id, duration=duration)
@@ -412,7 +413,7 @@ def test_browse_filters(app: FakeApp, creator: Person) -> None:
     paid = published_text(app, creator, "Paid Guide", price="5", category="craft")
     video = published_video(app, creator, "Clip", visibility=Visibility.PUBLIC, price=None)
 
-    def ids(**filters: object) -> list[UUID]:
+    def ids(**filters: Any) -> list[UUID]:
         return [e.id for e in app.handle(BrowseCatalog(**filters)).items]
 
     assert ids(category="MUSIC") == [free.id]

@@ -309,7 +309,7 @@ def test_deleting_the_account_is_soft_and_ends_everything(app: FakeApp) -> None:
     with pytest.raises(Unauthenticated):
         app.handle(DeleteAccount(actor=actor, password="wrong"))
     app.handle(DeleteAccount(actor=actor, password=PASSWORD))
-    row = app.store.users[actor.user_id]  # type: ignore[index]
+    row = app.store.users[actor.user_id]
     assert row.deleted_at is not None
     with pytest.raises(Unauthenticated):
         app.handle(Authenticate(token=token))

@@ -386,7 +386,7 @@ def test_new_password_is_not_trimmed_or_composed() -> None:
 
 def test_new_password_rejects_non_string() -> None:
     with pytest.raises(ValidationError) as exc_info:
-        NewPassword(12345678)  # type: ignore[arg-type]
+        NewPassword(12345678)
     assert exc_info.value.code == "validation.password"
 
 

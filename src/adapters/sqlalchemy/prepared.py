@@ -22,7 +22,8 @@ from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 _DIALECT = PGDialect_psycopg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
 # What may be prepared: statements that compile (a text() would not need it).
-Statement = sa.Select[Any] | sa.Insert | sa.Update | sa.Delete
+# A SELECT of any number of columns (Select is generic over each column's type).
+Statement = sa.Select[*tuple[Any, ...]] | sa.Insert | sa.Update | sa.Delete
 
 
 class _Slot:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -48,6 +49,9 @@ class FakeApp:
             return FakeUnitOfWork(self.store, self.ids, self.routing, self.clock,
                                   read_only=read_only)
 
+        def dispatch(message_ids: Sequence[UUID]) -> None:
+            self.outbox.process(message_ids)
+
         self.uow_factory = uow_factory
         self.storage = FakeStorage()
         self.services = Services(clock=self.clock, ids=self.ids, hasher=self.hasher,
@@ -59,10 +63,9 @@ class FakeApp:
                                  config=config or CoreConfig(),
                                  # As in bootstrap: work committed by units of work a
                                  # handler opens itself reaches the event handlers too.
-                                 dispatch=lambda ids: self.outbox.process(ids))
+                                 dispatch=dispatch)
         self.outbox = OutboxProcessor(uow_factory, self.routing, self.services, retry)
-        self.bus = MessageBus(uow_factory, self.services, COMMAND_HANDLERS,
-                              lambda ids: self.outbox.process(ids))
+        self.bus = MessageBus(uow_factory, self.services, COMMAND_HANDLERS, dispatch)
 
     def handle(self, message: object) -> Any:
         return self.bus.handle(message)

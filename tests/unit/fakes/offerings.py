@@ -13,6 +13,7 @@ from domain.offerings.booking import LIVE, Booking, BookingStatus
 from domain.offerings.installments import Installment, InstallmentStatus
 from domain.offerings.offering import Offering
 from tests.unit.fakes.store import Store
+from tests.unit.fakes.unfaked import not_faked
 
 
 class FakeOfferingRepository:
@@ -95,6 +96,29 @@ class FakeBookingRepository:
     def __init__(self, staged: Store) -> None:
         self._staged = staged
         self.seen: dict[UUID, Booking] = {}
+
+    # Reminders and calendars: tested in tests/integration (tests.unit.fakes.unfaked).
+    def due_reminders(self, kind: str, start: datetime, end: datetime, limit: int
+                      ) -> Sequence[UUID]:
+        raise not_faked("bookings.due_reminders")
+
+    def in_session(self, offering_id: UUID, starts_at: datetime, limit: int, *,
+                   lock: bool = False) -> Sequence[Booking]:
+        raise not_faked("bookings.in_session")
+
+    def with_later_sessions(self, start: datetime, end: datetime) -> Sequence[UUID]:
+        raise not_faked("bookings.with_later_sessions")
+
+    def due_session_reminders(self, offering_id: UUID, session_key: str,
+                              session_start: datetime, kind: str, limit: int
+                              ) -> Sequence[UUID]:
+        raise not_faked("bookings.due_session_reminders")
+
+    def claim_reminder(self, booking_id: UUID, kind: str, now: datetime) -> bool:
+        raise not_faked("bookings.claim_reminder")
+
+    def calendar_of(self, customer_id: UUID, since: datetime) -> Sequence[Booking]:
+        raise not_faked("bookings.calendar_of")
 
     def _all(self) -> dict[UUID, Booking]:
         return {**self._staged.bookings, **self.seen}

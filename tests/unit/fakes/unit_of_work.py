@@ -10,6 +10,15 @@ from uuid import UUID
 
 from application.analytics.journal import journal_entries
 from application.messagebus import EventRouting
+from application.ports.credits import CreditLedgerRepository, CreditPackRepository
+from application.ports.identity import ApiKeyRepository
+from application.ports.memberships import SubscriptionRepository, TierRepository
+from application.ports.offerings import (
+    CalendarFeedRepository,
+    PortalRepository,
+    ResourceRepository,
+    WaitlistRepository,
+)
 from application.unit_of_work import collect_events
 from tests.unit.fakes.access import FakeAccessFacts
 from tests.unit.fakes.analytics import FakeAnalyticsStore, FakeJournal
@@ -46,6 +55,7 @@ from tests.unit.fakes.payouts import (
 from tests.unit.fakes.settings import FakeSettingsRepository
 from tests.unit.fakes.store import Store
 from tests.unit.fakes.system import FrozenClock, SequentialIds
+from tests.unit.fakes.unfaked import not_faked
 
 
 class FakeUnitOfWork:
@@ -68,6 +78,43 @@ class FakeUnitOfWork:
     def __enter__(self) -> Self:
         self._begin()
         return self
+
+    # The areas the unit tests do not run (tests.unit.fakes.unfaked).
+    @property
+    def tiers(self) -> TierRepository:
+        raise not_faked("uow.tiers")
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository:
+        raise not_faked("uow.subscriptions")
+
+    @property
+    def credits(self) -> CreditLedgerRepository:
+        raise not_faked("uow.credits")
+
+    @property
+    def credit_packs(self) -> CreditPackRepository:
+        raise not_faked("uow.credit_packs")
+
+    @property
+    def waitlist(self) -> WaitlistRepository:
+        raise not_faked("uow.waitlist")
+
+    @property
+    def portals(self) -> PortalRepository:
+        raise not_faked("uow.portals")
+
+    @property
+    def calendar_feeds(self) -> CalendarFeedRepository:
+        raise not_faked("uow.calendar_feeds")
+
+    @property
+    def resources(self) -> ResourceRepository:
+        raise not_faked("uow.resources")
+
+    @property
+    def api_keys(self) -> ApiKeyRepository:
+        raise not_faked("uow.api_keys")
 
     def _begin(self) -> None:
         # Everything but users is staged as a deep copy; users are copied per read.
@@ -188,13 +235,15 @@ class FakeUnitOfWork:
         self._store.analytics_locks += self._staged.analytics_locks
         self._committed.extend(now_ids)
         self.commits += 1
-        kept = (self.users.seen, self.content.seen, self.series.seen, self.purchases.seen)
+        users, content, series, purchases = (self.users.seen, self.content.seen,
+                                             self.series.seen, self.purchases.seen)
         self._begin()
         # As the SQL trackers do, a commit keeps watching what was loaded before it: a
         # change made after one commit is written by the next.
-        for repository, seen in zip((self.users, self.content, self.series, self.purchases),
-                                    kept, strict=True):
-            repository.seen.update(seen)
+        self.users.seen.update(users)
+        self.content.seen.update(content)
+        self.series.seen.update(series)
+        self.purchases.seen.update(purchases)
 
     def rollback(self) -> None:
         self._begin()
