@@ -113,30 +113,38 @@ class HotRoutes:
         running = self._meter.in_progress(scope["method"], template) if self._meter else None
         if running is not None:
             running.inc()
+        seconds = 0.0  # until the body goes, as Litestar's count has it
         try:
-            if body is None:
-                raise _Declined
-            content, headers = await answer(_Sent(
-                item=UUID(found[1]) if found[1] else None, token=_token(scope["headers"]),
-                query=scope["query_string"], body=body))
-        except Exception:
-            # Nothing was sent yet: Litestar answers (and counts), problem+json included.
-            request_state_var.reset(context)
-            if running is not None:
+            answered: Answer | None = None
+            try:
+                if body is not None:
+                    answered = await answer(_Sent(
+                        item=UUID(found[1]) if found[1] else None,
+                        token=_token(scope["headers"]), query=scope["query_string"],
+                        body=body))
+            except Exception:
+                answered = None
+            finally:
+                request_state_var.reset(context)
+            if answered is None:
+                # Nothing was sent yet: Litestar answers (and counts), problem+json included.
+                if running is not None:
+                    running.dec()
+                    running = None
+                await self._app(scope, _replay(received, receive), send)
+                return
+            content, headers = answered
+            headers.append((b"content-length", str(len(content)).encode()))
+            start: Message = {"type": "http.response.start", "status": 200, "headers": headers}
+            await self._before_send(start, scope)
+            headers.append((b"x-request-id", request_id.encode()))
+            await send(start)
+            seconds = time.perf_counter() - started
+            await send({"type": "http.response.body", "body": content, "more_body": False})
+        finally:
+            if self._meter is not None and running is not None:
                 running.dec()
-            await self._app(scope, _replay(received, receive), send)
-            return
-        request_state_var.reset(context)
-        headers.append((b"content-length", str(len(content)).encode()))
-        start: Message = {"type": "http.response.start", "status": 200, "headers": headers}
-        await self._before_send(start, scope)
-        headers.append((b"x-request-id", request_id.encode()))
-        await send(start)
-        seconds = time.perf_counter() - started  # until the body goes, as Litestar's count
-        await send({"type": "http.response.body", "body": content, "more_body": False})
-        if self._meter is not None and running is not None:
-            running.dec()
-            self._meter.finish(scope["method"], template, 200, seconds)
+                self._meter.finish(scope["method"], template, 200, seconds)
         if self._access_log:
             scope["path_template"] = template
             log_access(scope, state, 200, started)
@@ -238,12 +246,11 @@ async def _read_body(receive: Receive) -> tuple[bytes | None, list[ReceiveMessag
         received.append(message)
         if message["type"] != "http.request":
             return None, received
-        request = message
-        chunks.append(request.get("body", b""))
+        chunks.append(message.get("body", b""))
         size += len(chunks[-1])
         if size > _BODY_LIMIT:
             return None, received
-        if not request.get("more_body", False):
+        if not message.get("more_body", False):
             return b"".join(chunks), received
 
 
