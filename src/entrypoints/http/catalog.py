@@ -8,12 +8,19 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 
-from application.catalog.browsing import BrowseCatalog, CheckAccess, GetContent
+from application.catalog.browsing import SORTS, BrowseCatalog, CheckAccess, GetContent
 from application.catalog.media import RequestPlayback
 from application.catalog.progress import RecordProgress
 from application.catalog.series import GetSeries
 from domain.catalog.rules import ContentType
-from entrypoints.http.convert import access_out, content_out, entry_out, series_out
+from entrypoints.http.convert import (
+    access_out,
+    content_out,
+    page_out,
+    playback_out,
+    progress_out,
+    series_out,
+)
 from entrypoints.http.dependencies import (
     App,
     bearer_token,
@@ -23,6 +30,9 @@ from entrypoints.http.dependencies import (
 )
 from entrypoints.http.openapi import AUTHENTICATED, PUBLIC, problems
 from entrypoints.http.schemas.catalog import (
+    LONGEST_QUERY,
+    MOST_A_PAGE,
+    PRICES,
     AccessOut,
     ContentOut,
     PageOut,
@@ -45,17 +55,21 @@ class ContentController(Controller):
     async def browse(
         self,
         patronage: App,
-        category: Annotated[str | None, QueryParameter(name="category", max_length=100)] = None,
-        tag: Annotated[str | None, QueryParameter(name="tag", max_length=50)] = None,
+        category: Annotated[str | None, QueryParameter(
+            name="category", max_length=LONGEST_QUERY["category"])] = None,
+        tag: Annotated[str | None, QueryParameter(
+            name="tag", max_length=LONGEST_QUERY["tag"])] = None,
         content_type: FromQuery[ContentType | None] = None,
         series_id: FromQuery[UUID | None] = None,
-        price: Annotated[str | None, QueryParameter(name="price", pattern="^(free|paid)$")] = None,
-        q: Annotated[str | None, QueryParameter(name="q", max_length=100)] = None,
+        price: Annotated[str | None, QueryParameter(
+            name="price", pattern=f"^({'|'.join(PRICES)})$")] = None,
+        q: Annotated[str | None, QueryParameter(name="q", max_length=LONGEST_QUERY["q"])] = None,
         sort: FromQuery[Annotated[str | None, Parameter(
-            pattern="^(newest|popular|relevance)$",
+            pattern=f"^({'|'.join(SORTS)})$",
             description="Default: relevance with `q`, else newest")]] = None,
-        cursor: Annotated[str | None, QueryParameter(name="cursor", max_length=200)] = None,
-        limit: FromQuery[Annotated[int, Parameter(ge=1, le=50)]] = 20,
+        cursor: Annotated[str | None, QueryParameter(
+            name="cursor", max_length=LONGEST_QUERY["cursor"])] = None,
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=MOST_A_PAGE)]] = 20,
     ) -> PageOut:
         """Published items, newest or most viewed first, 20 a page.
 
@@ -77,7 +91,7 @@ class ContentController(Controller):
                 limit=limit,
             )
         )
-        return PageOut(items=[entry_out(e) for e in page.items], next_cursor=page.next_cursor)
+        return page_out(page)
 
     @get("/{slug:str}", sync_to_thread=True, responses=READ, security=OPTIONAL_AUTH)
     def read(
@@ -114,7 +128,7 @@ class ContentController(Controller):
         result = await handle_hot(
             patronage, RequestPlayback(content_id=content_id, token=optional_token(request))
         )
-        return Response(PlaybackOut(url=result.url, expires_at=result.expires_at), headers=NO_STORE)
+        return Response(playback_out(result), headers=NO_STORE)
 
     @put(
         "/{content_id:uuid}/progress",
@@ -136,12 +150,7 @@ class ContentController(Controller):
                 token=bearer_token(request),
             )
         )
-        return ProgressOut(
-            position_seconds=view.position_seconds,
-            duration_seconds=view.duration_seconds,
-            completed=view.completed,
-            updated_at=view.updated_at,
-        )
+        return progress_out(view)
 
 
 class SeriesController(Controller):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from application.catalog.media import PlaybackUrl
 from application.catalog.views import (
     AccessView,
     ContentDetail,
@@ -11,11 +12,13 @@ from application.catalog.views import (
     SeriesView,
     StudioItem,
 )
-from application.ports.catalog import CatalogEntry
+from application.ports.catalog import CatalogEntry, CatalogPage
 from entrypoints.http.schemas.catalog import (
     AccessOut,
     ContentOut,
     EntryOut,
+    PageOut,
+    PlaybackOut,
     ProgressOut,
     SeriesItemOut,
     SeriesOut,
@@ -55,6 +58,14 @@ def studio_entry_out(entry: CatalogEntry) -> StudioEntryOut:
 
 def access_out(view: AccessView) -> AccessOut:
     return AccessOut(allowed=view.allowed, reason=view.reason)
+
+
+def page_out(page: CatalogPage) -> PageOut:
+    return PageOut(items=[entry_out(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+def playback_out(result: PlaybackUrl) -> PlaybackOut:
+    return PlaybackOut(url=result.url, expires_at=result.expires_at)
 
 
 def progress_out(view: ProgressView) -> ProgressOut:

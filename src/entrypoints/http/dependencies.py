@@ -41,13 +41,21 @@ async def handle_hot(patronage: Patronage, message: Query | SingleStatementWrite
     return await sync_to_thread(patronage.handle, message)
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def bearer_of(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header's value; None if malformed."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str:
+    token = bearer_of(request.headers.get("authorization", ""))
+    if token is None:
         raise Unauthenticated(
             "Send the session token as 'Authorization: Bearer <token>'.", code="auth.missing_token"
         )
-    return token.strip()
+    return token
 
 
 def optional_token(request: Request[Any, Any, Any]) -> str | None:

@@ -39,14 +39,20 @@ from litestar.types import (
     Send,
 )
 
-from application.catalog.browsing import BrowseCatalog, CheckAccess
+from application.catalog.browsing import SORTS, BrowseCatalog, CheckAccess
 from application.catalog.media import RequestPlayback
 from application.catalog.progress import RecordProgress
 from domain.catalog.rules import ContentType
 from entrypoints.bootstrap import Patronage
-from entrypoints.http.convert import access_out, entry_out, progress_out
+from entrypoints.http.convert import access_out, page_out, playback_out, progress_out
+from entrypoints.http.dependencies import bearer_of
 from entrypoints.http.request_context import log_access, request_id_for
-from entrypoints.http.schemas.catalog import PageOut, PlaybackOut, ProgressBody
+from entrypoints.http.schemas.catalog import (
+    LONGEST_QUERY,
+    MOST_A_PAGE,
+    PRICES,
+    ProgressBody,
+)
 from entrypoints.logs import request_state_var
 
 if TYPE_CHECKING:
@@ -153,8 +159,7 @@ class HotRoutes:
         if sent.body:
             raise _Declined
         page = await self._patronage.handle_on_loop(_browse(_query(sent.query)))
-        return encode_json(PageOut(items=[entry_out(e) for e in page.items],
-                                   next_cursor=page.next_cursor)), [_JSON]
+        return encode_json(page_out(page)), [_JSON]
 
     async def _access(self, sent: _Sent) -> Answer:
         if sent.query or sent.item is None:
@@ -169,8 +174,7 @@ class HotRoutes:
             raise _Declined
         result = await self._patronage.handle_on_loop(
             RequestPlayback(content_id=sent.item, token=sent.token))
-        return (encode_json(PlaybackOut(url=result.url, expires_at=result.expires_at)),
-                [_JSON, _PRIVATE])
+        return encode_json(playback_out(result)), [_JSON, _PRIVATE]
 
     async def _progress(self, sent: _Sent) -> Answer:
         if sent.query or sent.token is None or sent.item is None:
@@ -186,8 +190,9 @@ class HotRoutes:
 # percent-encoded), each name once, each value within the route's own bounds; anything
 # else is Litestar's to read, refuse or explain.
 _PLAIN = re.compile(rb"[A-Za-z0-9_.~-]+")
-_LONGEST = {"category": 100, "tag": 50, "q": 100, "cursor": 200, "content_type": 20,
-            "series_id": 36, "price": 4, "sort": 9, "limit": 2}
+_LONGEST = {**LONGEST_QUERY, "content_type": max(len(t.value) for t in ContentType),
+            "series_id": 36, "price": max(map(len, PRICES)), "sort": max(map(len, SORTS)),
+            "limit": len(str(MOST_A_PAGE))}
 
 
 def _query(raw: bytes) -> dict[str, str]:
@@ -206,9 +211,9 @@ def _query(raw: bytes) -> dict[str, str]:
 def _browse(found: dict[str, str]) -> BrowseCatalog:
     limit = found.get("limit", "20")
     series = found.get("series_id")
-    if (not limit.isdigit() or not 1 <= int(limit) <= 50
-            or found.get("price", "free") not in ("free", "paid")
-            or found.get("sort", "newest") not in ("newest", "popular", "relevance")
+    if (not limit.isdigit() or not 1 <= int(limit) <= MOST_A_PAGE
+            or found.get("price", PRICES[0]) not in PRICES
+            or found.get("sort", SORTS[0]) not in SORTS
             or (series is not None and not _AN_ID.fullmatch(series))):
         raise _Declined
     kind = found.get("content_type")
@@ -226,10 +231,11 @@ def _token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     token: str | None = None
     for name, value in headers:
         if name == b"authorization":
-            scheme, _, sent = value.decode("latin-1").partition(" ")
-            if token is not None or scheme.lower() != "bearer" or not sent.strip():
+            if token is not None:
                 raise _Declined
-            token = sent.strip()
+            token = bearer_of(value.decode("latin-1"))
+            if token is None:
+                raise _Declined
         elif name == b"origin" or (name == b"content-type" and value != _JSON[1]):
             raise _Declined
     return token

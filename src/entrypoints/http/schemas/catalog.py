@@ -11,6 +11,12 @@ from msgspec import UNSET, Meta, UnsetType
 
 from entrypoints.http.schemas.common import Currency, PriceText, Strict, UrlText
 
+# The catalog page's query parameters: their bounds, for the route and for the hot
+# routes' layer, which takes a page's parameters only within them.
+LONGEST_QUERY = {"category": 100, "tag": 50, "q": 100, "cursor": 200}
+PRICES = ("free", "paid")
+MOST_A_PAGE = 50
+
 ContentKind = Annotated[str, Meta(pattern="^(video|audio|written)$")]
 VisibilityText = Annotated[str, Meta(pattern="^(public|private|members_only|purchased_only)$")]
 Title = Annotated[str, Meta(min_length=1, max_length=500)]
