@@ -59,6 +59,20 @@ def test_the_request_id_is_echoed_or_made(client: TestClient[Litestar]) -> None:
     assert unknown.headers["x-request-id"] == unknown.json()["request_id"]
 
 
+def test_a_routing_error_has_a_request_id_too(client: TestClient[Litestar]) -> None:
+    # Litestar answers these before any middleware runs.
+    nowhere = client.get("/api/v1/nowhere", headers={"X-Request-ID": "lb-404"})
+    assert nowhere.status_code == 404 and nowhere.json()["code"] == "http.not_found"
+    assert nowhere.headers["x-request-id"] == "lb-404" == nowhere.json()["request_id"]
+    made = client.get("/api/v1/nowhere")
+    assert len(made.headers["x-request-id"]) == 32
+    assert made.headers["x-request-id"] == made.json()["request_id"]
+    refused = client.delete("/health", headers={"X-Request-ID": "a b"})
+    assert refused.status_code == 405
+    assert refused.headers["x-request-id"] == refused.json()["request_id"] != "a b"
+    assert refused.headers.get_list("x-request-id") == [refused.headers["x-request-id"]]
+
+
 def test_access_lines_in_json_name_request_route_status_and_user(
         pg_url: str, tmp_path: Path, clean_db: sa.Engine, json_log: io.StringIO) -> None:
     settings = Settings(data_dir=tmp_path / "var", database_url=pg_url, access_log=True,

@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from domain.errors import DomainError, ErrorKind, RateLimited
-from entrypoints.http.request_context import request_id_of
+from entrypoints.http.request_context import request_id_for, request_id_of
 
 log = logging.getLogger("patronage.http")
 
@@ -61,8 +61,13 @@ def problem(
         "instance": request.url.path,
     }
     request_id = request_id_of(request.scope)
-    if request_id:
-        body["request_id"] = request_id
+    if request_id is None:
+        # A routing error (no such path, a method the path does not take): Litestar
+        # answers it before any middleware runs, so the id is given here.
+        request_id = request.scope.setdefault("state", {})["request_id"] = request_id_for(
+            request.scope)
+        headers = {**(headers or {}), "X-Request-ID": request_id}
+    body["request_id"] = request_id
     if detail:
         body["detail"] = detail
     if errors:

@@ -60,9 +60,9 @@ def request_context(*, access: bool) -> Any:
             if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            request_id = request_id_for(scope)
             state = scope.setdefault("state", {})
-            state["request_id"] = request_id
+            # The hot routes' layer may have given it already, then handed the request on.
+            request_id = state["request_id"] = request_id_of(scope) or request_id_for(scope)
             token = request_state_var.set(state)
             started = time.perf_counter()
             status = 500
