@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +33,7 @@ from entrypoints.config import Settings
 from entrypoints.http.app import create_app
 from tests.integration.accounts import PASSWORD, Headers
 from tests.integration.conftest import FAST_ARGON2, Inbox, plain
+from tests.integration.wire import require_libpq_tracing, round_trips, statements
 from tests.unit.fakes.system import FrozenClock
 
 Client = TestClient[Litestar]
@@ -972,3 +974,46 @@ def test_only_sessions_booked_one_by_one_move(studio: Studio) -> None:
     first, second = studio.sessions(course["slug"])[:2]
     problem(move(studio, "host", course, first["starts_at"], second["starts_at"]), 409,
             "session.not_movable")
+
+
+def test_a_booking_paid_with_credits_on_the_wire(studio: Studio, tmp_path: Path) -> None:
+    """The round trips of a booking with credits and of what it leaves, pinned: a booking
+    that grows one fails here."""
+    require_libpq_tracing(studio.patronage.engine, tmp_path)
+    klass = studio.offering(**CLASS)
+    studio.credits("ann", 10)
+    first, second = (s["starts_at"] for s in studio.sessions(klass["slug"])[:2])
+    assert studio.book("ann", klass, "credits", starts_at=first).status_code == 201
+    studio.auth("ann")
+    studio.patronage.wait_for_events()
+    with round_trips(studio.patronage.engine, tmp_path, studio.patronage) as sent, \
+            statements(studio.patronage.engine) as full:
+        booked = studio.book("ann", klass, "credits", starts_at=second)
+        studio.patronage.wait_for_events()
+    assert booked.status_code == 201, booked.text
+    work = [s for s in sent if not s.startswith(("PREPARE ", "SELECT platform_settings.sandbox"))]
+    print("round trips:", len(work), work)
+    begin = work.index("BEGIN ISOLATION LEVEL READ COMMITTED")
+    commit = work.index("COMMIT")
+    booking = work[begin:commit + 1]
+    # The offering, the platform's zone, a live booking of the customer's and a seat
+    # held for them off the waiting list; the seat taken (one statement, made or locked);
+    # the booking; the balance locked, the grants left, the last entry's number; the
+    # spend; then its allocations, the balance, the portal, the offering's count and the
+    # outbox messages go with the commit, as one statement.
+    assert [s.split(" ")[0] for s in booking] == [
+        "BEGIN", "SELECT", "SELECT", "SELECT", "SELECT", "INSERT", "INSERT", "SELECT",
+        "SELECT", "SELECT", "INSERT", "WITH", "COMMIT"], booking
+    assert booking[5].startswith("INSERT INTO offering_sessions"), booking
+    (written,) = [s for s in full if s.startswith("WITH held_0 AS")]
+    assert booking[11] == written[:len(booking[11])], booking
+    for write in ("INSERT INTO credit_allocations ", "UPDATE credit_balances ",
+                  "INSERT INTO offering_portal_access ", "UPDATE offerings ",
+                  "INSERT INTO outbox_messages "):
+        assert write in written, (write, written)
+    # Before it, the session read with the customer; after it, the confirmation's
+    # email (8) and notification (7), each in its own transaction.
+    assert len(work[:begin]) == 1 and work[0].startswith("SELECT"), work[:begin]
+    assert len(work) == 1 + len(booking) + 8 + 7, work
+    assert studio.balance("ann") == 6
+    assert sorted(studio.subjects("ann")).count("Booked: Tuesday strength class") == 2

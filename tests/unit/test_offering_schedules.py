@@ -43,6 +43,7 @@ from domain.offerings.schedules import (
     Occurrence,
     OfferingType,
     OneTimeEvent,
+    Pattern,
     RecurringBookable,
     RecurringFixed,
     Retreat,
@@ -157,6 +158,32 @@ def test_weekly_schedule_yields_its_count_in_order() -> None:
         for at in (utc(2027, 3, 2, 23), utc(2027, 3, 9, 23), utc(2027, 3, 16, 22),
                    utc(2027, 3, 23, 22))]
     assert weekly.span(NEW_YORK) == (utc(2027, 3, 2, 23), utc(2027, 3, 23, 23))
+
+
+# Zones at the ends of the offsets' range, and one with DST, where a local day and its
+# session's UTC day differ the most.
+FAR_ZONES = ("Pacific/Kiritimati", "Pacific/Pago_Pago", "Etc/GMT+12", "America/New_York",
+             "Asia/Kolkata")
+
+
+@settings(max_examples=300, deadline=None)
+@given(pattern=st.sampled_from(list(Pattern)), weekday=st.integers(0, 6),
+       at=st.sampled_from([time(0, 0), time(0, 30), time(11, 0), time(23, 45)]),
+       zone=st.sampled_from(FAR_ZONES), first=st.dates(date(2027, 1, 1), date(2027, 12, 31)),
+       count=st.integers(1, 60), nth=st.integers(0, 59),
+       offset_minutes=st.integers(-36 * 60, 36 * 60), width_hours=st.integers(1, 24 * 30))
+def test_a_window_of_a_recurring_class_finds_what_walking_every_session_finds(
+        pattern: Pattern, weekday: int, at: time, zone: str, first: date, count: int,
+        nth: int, offset_minutes: int, width_hours: int) -> None:
+    schedule = RecurringFixed(pattern, weekday, at, 90, first, count=count)
+    where = ZoneInfo(zone)
+    every = schedule.occurrences(where, EVER_START, EVER_END)
+    assert len(every) == count
+    # A window that opens near a session (up to a day and a half either side of it).
+    start = every[nth % count].starts_at + timedelta(minutes=offset_minutes)
+    end = start + timedelta(hours=width_hours)
+    assert schedule.occurrences(where, start, end) == [
+        o for o in every if start <= o.starts_at < end]
 
 
 def test_bookable_occurrences_are_its_candidate_slots_with_exceptions() -> None:

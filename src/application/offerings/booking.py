@@ -84,6 +84,9 @@ class BookOffering:
 class Booked:
     booking: Booking
     client_secret: str | None = None
+    # The booking as its customer sees it, when the command already holds all of it (a
+    # booking confirmed at once): the caller need not read it again.
+    shown: BookingView | None = None
 
 
 def session_for(uow: UnitOfWork, offering: Offering, zone: ZoneInfo, cmd: BookOffering,
@@ -278,9 +281,11 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
     # Last before the commit: every booking of the offering updates this one row, so the
     # row lock is held for as short a time as possible.
     uow.offerings.count_booking(offering.id, +1)
+    # Of what this transaction read already (the offering, the platform's zone).
+    shown = view(uow, booking) if paid_with is not PaidWith.PURCHASE else None
     uow.commit()
-    if paid_with is not PaidWith.PURCHASE:
-        return Booked(booking)
+    if shown is not None:
+        return Booked(booking, shown=shown)
     return _pay(booking.id, offering.title, cmd, services)
 
 

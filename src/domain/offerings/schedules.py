@@ -343,8 +343,13 @@ class RecurringFixed:
                 or day.year > LATEST_YEAR)
 
     def occurrences(self, zone: ZoneInfo, start: datetime, end: datetime) -> list[Occurrence]:
+        # The days before the window are walked (a series of ``count`` ends after its
+        # last), not made into sessions: a class booked years ahead would otherwise
+        # convert hundreds of local times. A session falls on the UTC day before, on or
+        # after its local day, so two days' margin skips none that could be in the window.
+        earliest = (start.astimezone(UTC) - timedelta(days=2)).date()
         return _between((_session(d, self.start_time, self.duration_minutes, zone)
-                         for d in self._days()), start, end)
+                         for d in self._days() if d >= earliest), start, end)
 
     def span(self, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
         days = self._days()

@@ -394,7 +394,8 @@ class BookingsController(Controller):
             starts_at=data.starts_at, cohort=data.cohort, card=data.card,
             installments=data.installments,
             idempotency_key=request.headers.get("idempotency-key")))
-        view = patronage.handle(MyBooking(actor=actor, booking_id=booked.booking.id))
+        view = booked.shown or patronage.handle(MyBooking(actor=actor,
+                                                          booking_id=booked.booking.id))
         return booking_out(view, booked.client_secret)
 
     @post("/waitlist", status_code=HTTP_201_CREATED, sync_to_thread=True,

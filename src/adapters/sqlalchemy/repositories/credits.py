@@ -4,7 +4,7 @@ append-only transactions, and the allocations that tie debits to grants."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -13,6 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, conflict_from
+from adapters.sqlalchemy.statements import (
+    OncePerCount,
+    OncePerDialect,
+    numbered,
+    numbered_params,
+    params,
+)
 from adapters.sqlalchemy.tables import (
     credit_allocations,
     credit_balances,
@@ -30,7 +37,37 @@ _alloc = credit_allocations
 _GRANT = sa.and_(_tx.c.amount > 0, _tx.c.type != CreditType.REFUNDED_OFFERING.value)
 
 
-def _entry(r: sa.RowMapping, allocations: Sequence[Allocation] = ()) -> Entry:
+# A spend (every booking paid with credits) reads and writes the ledger through these,
+# built once: the balance locked, the grants with what is left of them, the last entry's
+# number; then the entry, its allocations and the balance written.
+_customer = sa.bindparam("customer_id", type_=credit_balances.c.customer_id.type)
+_LOCK_BALANCE = sa.select(credit_balances.c.current_balance, credit_balances.c.lifetime_earned,
+                          credit_balances.c.lifetime_spent).where(
+    credit_balances.c.customer_id == _customer).with_for_update()
+_used = (sa.select(_alloc.c.grant_id, sa.func.sum(_alloc.c.amount).label("used"))
+         .where(_alloc.c.customer_id == _customer).group_by(_alloc.c.grant_id).subquery())
+_LOTS = (sa.select(_tx, _used.c.used).outerjoin(_used, _used.c.grant_id == _tx.c.id)
+         .where(_tx.c.customer_id == _customer, _GRANT).order_by(_tx.c.entry_number))
+_LAST_NUMBER = sa.select(sa.func.coalesce(sa.func.max(_tx.c.entry_number), 0).label("last")
+                         ).where(_tx.c.customer_id == _customer)
+_SAVE_BALANCE = sa.update(credit_balances).where(
+    credit_balances.c.customer_id == sa.bindparam("owner", type_=credit_balances.c.customer_id.type)
+).values(**params(credit_balances, "current_balance", "lifetime_earned", "lifetime_spent",
+                  "updated_at"))
+_TX_COLUMNS = ("id", "customer_id", "type", "amount", "balance_after", "subscription_id",
+               "offering_booking_id", "description", "expires_at", "created_at",
+               "entry_number", "source_key", "actor_id")
+# An entry whose source was recorded already (a redelivered grant) skips the row instead
+# of failing the statement: no SAVEPOINT around it.
+_ADD_ENTRY = OncePerDialect(lambda execute: (
+    execute.insert(_tx).values(**params(_tx, *_TX_COLUMNS))
+    .on_conflict_do_nothing(index_elements=["source_key"]).returning(_tx.c.id)))
+_ALLOC_COLUMNS = ("id", "customer_id", "transaction_id", "grant_id", "amount", "created_at")
+_ADD_ALLOCATIONS = OncePerCount(lambda execute, count: sa.insert(_alloc).values(
+    numbered_params(_alloc, _ALLOC_COLUMNS, "a", count)), most=8)
+
+
+def _entry(r: Mapping[Any, Any], allocations: Sequence[Allocation] = ()) -> Entry:
     return Entry(
         id=r["id"], type=CreditType(r["type"]), amount=r["amount"],
         balance_after=r["balance_after"], created_at=r["created_at"],
@@ -47,34 +84,31 @@ class SqlCreditLedgerRepository:
         self._ids = ids
 
     def load(self, customer_id: UUID) -> CreditLedger:
-        self._execute(
-            self._execute.insert(credit_balances)
-            .values(id=self._ids.new_id(), customer_id=customer_id)
-            .on_conflict_do_nothing(index_elements=["customer_id"]))
-        balance = self._execute(
-            sa.select(credit_balances).where(credit_balances.c.customer_id == customer_id)
-            .with_for_update()).mappings().one()
+        key = {"customer_id": customer_id}
+        found = self._execute.rows(_LOCK_BALANCE, key)
+        if not found:
+            # A first movement: the balance row is made, then locked like any other.
+            self._execute(
+                self._execute.insert(credit_balances)
+                .values(id=self._ids.new_id(), customer_id=customer_id)
+                .on_conflict_do_nothing(index_elements=["customer_id"]))
+            found = self._execute.rows(_LOCK_BALANCE, key)
+        balance = found[0]
+        # Both read after the lock is held: what an earlier spender committed is seen.
         lots = self.lots(customer_id)
-        count = self._execute(sa.select(sa.func.coalesce(sa.func.max(_tx.c.entry_number), 0))
-                              .where(_tx.c.customer_id == customer_id)).scalar_one()
+        count = self._execute.rows(_LAST_NUMBER, key)[0]["last"]
         return CreditLedger(customer_id=customer_id, balance=balance["current_balance"],
                             lifetime_earned=balance["lifetime_earned"],
                             lifetime_spent=balance["lifetime_spent"], lots=lots,
                             entry_count=count)
 
     def lots(self, customer_id: UUID) -> list[Lot]:
-        used = (sa.select(_alloc.c.grant_id, sa.func.sum(_alloc.c.amount).label("used"))
-                .where(_alloc.c.customer_id == customer_id).group_by(_alloc.c.grant_id)
-                .subquery())
         return [
             Lot(grant_id=r["id"], type=CreditType(r["type"]), amount=r["amount"],
                 remaining=r["amount"] - (r["used"] or 0), granted_at=r["created_at"],
                 expires_at=r["expires_at"], subscription_id=r["subscription_id"],
                 source_key=r["source_key"])
-            for r in self._execute(
-                sa.select(_tx, used.c.used).outerjoin(used, used.c.grant_id == _tx.c.id)
-                .where(_tx.c.customer_id == customer_id, _GRANT)
-                .order_by(_tx.c.entry_number)).mappings()
+            for r in self._execute.rows(_LOTS, {"customer_id": customer_id})
         ]
 
     def save(self, ledger: CreditLedger) -> None:
@@ -96,19 +130,30 @@ class SqlCreditLedgerRepository:
                              "amount": a.amount, "created_at": e.created_at}
                             for a in e.allocations]
         try:
-            with self._execute.savepoint():
-                self._execute(sa.insert(_tx), rows)
+            if len(rows) == 1:
+                # A spend, a grant: one entry, skipped if its source was recorded already.
+                if not self._execute.rows(_ADD_ENTRY(self._execute), rows[0]):
+                    raise _DUPLICATE
+            else:
+                # Several go in together or not at all.
+                with self._execute.savepoint():
+                    self._execute(sa.insert(_tx), rows)
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_credit_transactions_source_key": _DUPLICATE,
                                         "credit_transactions.source_key": _DUPLICATE}
                                 ) from error
-        if allocations:
-            self._execute(sa.insert(_alloc), allocations)
-        self._execute(
-            sa.update(credit_balances).where(credit_balances.c.customer_id == ledger.customer_id)
-            .values(current_balance=ledger.balance, lifetime_earned=ledger.lifetime_earned,
-                    lifetime_spent=ledger.lifetime_spent,
-                    updated_at=ledger.new_entries[-1].created_at))
+        # Nothing reads these back before the commit: they go with it (`Executor.hold`).
+        for start in range(0, len(allocations), 8):
+            chunk = allocations[start:start + 8]
+            statement = _ADD_ALLOCATIONS(self._execute, len(chunk))
+            if statement is not None:
+                self._execute.hold(statement, numbered("a", chunk))
+            else:
+                self._execute(sa.insert(_alloc), chunk)
+        self._execute.hold(_SAVE_BALANCE, {
+            "owner": ledger.customer_id, "current_balance": ledger.balance,
+            "lifetime_earned": ledger.lifetime_earned, "lifetime_spent": ledger.lifetime_spent,
+            "updated_at": ledger.new_entries[-1].created_at})
         ledger.new_entries.clear()
 
     def has_source(self, source_key: str) -> bool:

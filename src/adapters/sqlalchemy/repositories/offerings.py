@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,7 +12,7 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.sqlalchemy.executor import Executor, conflict_from
 from adapters.sqlalchemy.repositories.tracking import Tracker
-from adapters.sqlalchemy.statements import read_by
+from adapters.sqlalchemy.statements import OncePerDialect, params, read_by
 from adapters.sqlalchemy.tables import (
     booking_reminders,
     calendar_feeds,
@@ -91,6 +91,14 @@ def offering_from(r: sa.RowMapping) -> Offering:
 
 # Asked by every payment event that is not a purchase's: built once.
 _BOOKING_BY_INTENT = read_by(offering_bookings.c.stripe_payment_intent_id)
+# A booking reads its offering (locked, for a bookable one), and its confirmation's
+# email and notification read both again: built once, as the statements below.
+_OFFERING_BY_ID = read_by(offerings.c.id)
+_OFFERING_BY_SLUG = read_by(offerings.c.slug)
+_BOOKING_BY_ID = read_by(offering_bookings.c.id)
+_COUNT_BOOKING = sa.update(offerings).where(
+    offerings.c.id == sa.bindparam("offering_id", type_=offerings.c.id.type)).values(
+    booking_count=offerings.c.booking_count + sa.bindparam("delta", type_=sa.Integer()))
 
 
 class SqlOfferingRepository:
@@ -108,19 +116,14 @@ class SqlOfferingRepository:
                                         "offerings.slug": _SLUG_TAKEN}) from error
         self.tracker.track(offering.id, offering, row)
 
-    def _one(self, condition: sa.ColumnElement[bool], lock: bool) -> Offering | None:
-        query = sa.select(offerings).where(condition)
-        if lock:
-            self.tracker.flush()
-            query = query.with_for_update()
-        return self.tracker.load(self._execute(query).mappings().first(), offering_from,
-                                 locked=lock)
-
     def get(self, offering_id: UUID, *, lock: bool = False) -> Offering | None:
-        return self._one(offerings.c.id == offering_id, lock)
+        known = self.tracker.get(offering_id)
+        if known is not None and not lock:
+            return known  # what a read would return: one object per id
+        return self.tracker.read(_OFFERING_BY_ID, offering_id, offering_from, lock=lock)
 
     def by_slug(self, slug: str) -> Offering | None:
-        return self._one(offerings.c.slug == slug, False)
+        return self.tracker.read(_OFFERING_BY_SLUG, slug, offering_from, lock=False)
 
     def slug_taken(self, slug: str) -> bool:
         return self._execute(sa.select(offerings.c.id).where(offerings.c.slug == slug)
@@ -156,10 +159,25 @@ class SqlOfferingRepository:
                           .limit(limit).offset(offset))
 
     def count_booking(self, offering_id: UUID, delta: int) -> None:
-        o = offerings
-        self._execute(sa.update(o).where(o.c.id == offering_id)
-                      .values(booking_count=o.c.booking_count + delta))
+        # Every booking of the offering updates this one row: it goes with the commit
+        # (`Executor.hold`), so its lock is held for the commit alone.
+        self._execute.hold(_COUNT_BOOKING, {"offering_id": offering_id, "delta": delta})
         # A tracked copy keeps its old count: unchanged in it, the flush never writes it.
+
+
+def _take(execute: Executor) -> Any:
+    s = offering_sessions
+    insert = execute.insert(s).values(
+        **params(s, "id", "offering_id", "session_key", "starts_at", "ends_at", "capacity"),
+        taken=1)
+    return insert.on_conflict_do_update(
+        index_elements=["offering_id", "session_key"],
+        set_={"taken": s.c.taken + 1, "capacity": insert.excluded.capacity},
+        where=sa.or_(insert.excluded.capacity.is_(None),
+                     s.c.taken < insert.excluded.capacity)).returning(s.c.id)
+
+
+_TAKE = OncePerDialect(_take)
 
 
 class SqlSeatRepository:
@@ -169,22 +187,16 @@ class SqlSeatRepository:
 
     def take(self, *, offering_id: UUID, session_key: str, starts_at: datetime,
              ends_at: datetime, capacity: int | None) -> bool:
-        s = offering_sessions
-        self._execute(
-            self._execute.insert(s).values(
-                id=self._ids.new_id(), offering_id=offering_id, session_key=session_key,
-                starts_at=starts_at, ends_at=ends_at, capacity=capacity)
-            .on_conflict_do_nothing(index_elements=["offering_id", "session_key"]))
-        # The row lock makes concurrent takers of this session take turns (bounded by
+        if capacity is not None and capacity < 1:
+            return False
+        # One statement: the session's first seat makes its row, a later one takes the
+        # row's lock, so concurrent takers of this session take turns (bounded by
         # lock_timeout); the condition and the CHECK make overbooking impossible.
         # Against the offering's capacity now (an edit may have changed it), which the
         # row then keeps; the CHECK holds it to the seats taken either way.
-        room = sa.true() if capacity is None else s.c.taken < capacity
-        taken = self._execute(
-            sa.update(s).where(s.c.offering_id == offering_id, s.c.session_key == session_key,
-                               room)
-            .values(taken=s.c.taken + 1, capacity=capacity))
-        return bool(taken.rowcount)
+        return bool(self._execute.rows(_TAKE(self._execute), {
+            "id": self._ids.new_id(), "offering_id": offering_id, "session_key": session_key,
+            "starts_at": starts_at, "ends_at": ends_at, "capacity": capacity}))
 
     def release(self, *, offering_id: UUID, session_key: str) -> None:
         s = offering_sessions
@@ -238,6 +250,16 @@ def booking_from(r: sa.RowMapping) -> Booking:
     )
 
 
+_ADD_BOOKING = OncePerDialect(lambda execute: (
+    execute.insert(offering_bookings)
+    .values(**params(offering_bookings, *(c.name for c in offering_bookings.c)))
+    .on_conflict_do_nothing().returning(offering_bookings.c.id)))
+_LIVE_FOR = sa.select(offering_bookings).where(
+    *(offering_bookings.c[name] == value for name, value in params(
+        offering_bookings, "customer_id", "offering_id", "session_key").items()),
+    offering_bookings.c.status.in_(LIVE)).limit(1)
+
+
 def _holds_several(key: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
     """The seat pools whose bookings hold several sessions."""
     return sa.or_(key.in_(("series", "program")), key.startswith("cohort:"))
@@ -250,33 +272,32 @@ class SqlBookingRepository:
 
     def add(self, booking: Booking) -> None:
         row = booking_row(booking)
+        # A live booking of the seat (a double click's) skips the row instead of failing
+        # the statement: the transaction goes on without a SAVEPOINT around it.
         try:
-            with self._execute.savepoint():
-                self._execute(sa.insert(offering_bookings).values(**row))
+            inserted = self._execute.rows(_ADD_BOOKING(self._execute), row)
         except sa_exc.IntegrityError as error:
             raise conflict_from(error, {"uq_offering_bookings_live_seat": _HELD,
                                         "offering_bookings.customer_id": _HELD}) from error
+        if not inserted:
+            raise _HELD
         self.tracker.track(booking.id, booking, row)
 
-    def _one(self, condition: sa.ColumnElement[bool], lock: bool) -> Booking | None:
-        query = sa.select(offering_bookings).where(condition)
-        if lock:
-            self.tracker.flush()
-            query = query.with_for_update()
-        return self.tracker.load(self._execute(query).mappings().first(), booking_from,
-                                 locked=lock)
-
     def get(self, booking_id: UUID, *, lock: bool = False) -> Booking | None:
-        return self._one(offering_bookings.c.id == booking_id, lock)
+        known = self.tracker.get(booking_id)
+        if known is not None and not lock:
+            return known  # what a read would return: one object per id
+        return self.tracker.read(_BOOKING_BY_ID, booking_id, booking_from, lock=lock)
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Booking | None:
         return self.tracker.read(_BOOKING_BY_INTENT, intent_id, booking_from, lock=lock)
 
     def live_for(self, customer_id: UUID, offering_id: UUID, session_key: str
                  ) -> Booking | None:
-        b = offering_bookings
-        return self._one(sa.and_(b.c.customer_id == customer_id, b.c.offering_id == offering_id,
-                                 b.c.session_key == session_key, b.c.status.in_(LIVE)), False)
+        rows = self._execute.rows(_LIVE_FOR, {"customer_id": customer_id,
+                                              "offering_id": offering_id,
+                                              "session_key": session_key})
+        return self.tracker.load(rows[0] if rows else None, booking_from, locked=False)
 
     def _many(self, query: sa.Select[Any]) -> list[Booking]:
         found = []
@@ -390,19 +411,29 @@ class SqlCalendarFeedRepository:
         return found
 
 
+def _grant_portal(execute: Executor) -> Any:
+    p = offering_portal_access
+    insert = execute.insert(p).values(**params(p, "id", "booking_id", "user_id", "offering_id",
+                                               "granted_at", "expires_at"))
+    return insert.on_conflict_do_update(
+        index_elements=["booking_id"],
+        set_={"granted_at": insert.excluded.granted_at,
+              "expires_at": insert.excluded.expires_at})
+
+
+_GRANT_PORTAL = OncePerDialect(_grant_portal)
+
+
 class SqlPortalRepository:
     def __init__(self, execute: Executor) -> None:
         self._execute = execute
 
     def grant(self, access: PortalAccess, *, id: UUID) -> None:
-        p = offering_portal_access
-        statement = self._execute.insert(p).values(
-            id=id, booking_id=access.booking_id, user_id=access.user_id,
-            offering_id=access.offering_id, granted_at=access.opens_at,
-            expires_at=access.expires_at)
-        self._execute(statement.on_conflict_do_update(
-            index_elements=["booking_id"],
-            set_={"granted_at": access.opens_at, "expires_at": access.expires_at}))
+        # Nothing reads it back in the booking's transaction: it goes with the commit.
+        self._execute.hold(_GRANT_PORTAL(self._execute), {
+            "id": id, "booking_id": access.booking_id, "user_id": access.user_id,
+            "offering_id": access.offering_id, "granted_at": access.opens_at,
+            "expires_at": access.expires_at})
 
     def revoke(self, booking_id: UUID) -> None:
         p = offering_portal_access
@@ -471,11 +502,20 @@ _IN_LINE = Conflict("You are already on the waiting list for this session.",
                     code="waitlist.exists")
 
 
-def _entry(r: sa.RowMapping) -> WaitlistEntry:
+def _entry(r: Mapping[Any, Any]) -> WaitlistEntry:
     return WaitlistEntry(id=r["id"], offering_id=r["offering_id"], customer_id=r["customer_id"],
                          session_key=r["session_key"], starts_at=r["starts_at"],
                          ends_at=r["ends_at"], status=r["status"], created_at=r["created_at"],
                          offered_until=r["offered_until"])
+
+
+_w = offering_waitlist
+_OFFER_FOR = sa.select(_w).where(
+    *(_w.c[name] == value for name, value in params(
+        _w, "customer_id", "offering_id", "session_key").items()),
+    _w.c.status == "offered",
+    _w.c.offered_until > sa.bindparam("now", type_=_w.c.offered_until.type),
+).limit(1).with_for_update()
 
 
 class SqlWaitlistRepository:
@@ -513,12 +553,11 @@ class SqlWaitlistRepository:
 
     def offer_for(self, customer_id: UUID, offering_id: UUID, session_key: str,
                   now: datetime) -> WaitlistEntry | None:
-        w = offering_waitlist
-        row = self._execute(sa.select(w).where(
-            w.c.customer_id == customer_id, w.c.offering_id == offering_id,
-            w.c.session_key == session_key, w.c.status == "offered",
-            w.c.offered_until > now).with_for_update()).mappings().first()
-        return _entry(row) if row else None
+        # Asked by every booking: built once.
+        rows = self._execute.rows(_OFFER_FOR, {"customer_id": customer_id,
+                                               "offering_id": offering_id,
+                                               "session_key": session_key, "now": now})
+        return _entry(rows[0]) if rows else None
 
     def lapsed_offers(self, now: datetime, limit: int) -> Sequence[WaitlistEntry]:
         w = offering_waitlist
