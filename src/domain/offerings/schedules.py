@@ -316,7 +316,9 @@ class RecurringFixed:
             out["count"] = self.count
         return out
 
-    def _days(self) -> Iterator[date]:
+    def _days(self, earliest: date | None = None) -> Iterator[date]:
+        """The session days in order; with ``earliest``, from there on (a series of
+        ``count`` still ends after its last)."""
         first = self.start_date + timedelta(days=(self.weekday - self.start_date.weekday()) % 7)
         made = 0
         if self.pattern is Pattern.MONTHLY:
@@ -332,6 +334,10 @@ class RecurringFixed:
                 year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         step = timedelta(days=14 if self.pattern is Pattern.BIWEEKLY else 7)
         day = first
+        if earliest is not None and earliest > first:
+            # A fixed step: the days before ``earliest`` are counted, not walked.
+            made = -(-(earliest - first).days // step.days)
+            day = first + step * made
         while not self._over(day, made):
             made += 1
             yield day
@@ -343,13 +349,13 @@ class RecurringFixed:
                 or day.year > LATEST_YEAR)
 
     def occurrences(self, zone: ZoneInfo, start: datetime, end: datetime) -> list[Occurrence]:
-        # The days before the window are walked (a series of ``count`` ends after its
-        # last), not made into sessions: a class booked years ahead would otherwise
-        # convert hundreds of local times. A session falls on the UTC day before, on or
+        # The days before the window are skipped (counted, for a series of ``count``),
+        # not made into sessions: a class booked years ahead would otherwise convert
+        # hundreds of local times. A session falls on the UTC day before, on or
         # after its local day, so two days' margin skips none that could be in the window.
         earliest = (start.astimezone(UTC) - timedelta(days=2)).date()
         return _between((_session(d, self.start_time, self.duration_minutes, zone)
-                         for d in self._days() if d >= earliest), start, end)
+                         for d in self._days(earliest) if d >= earliest), start, end)
 
     def span(self, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
         days = self._days()
