@@ -4,8 +4,11 @@
     .venv/bin/python bench/write_paths.py --against ../other   # and another, alternately
 
 No HTTP and one caller at a time: what a purchase costs the application and PostgreSQL,
-with the receipt and the notification it leaves (handled inline), and what a Stripe
-payment event that names nothing of ours costs. Each is set beside a one-statement
+with the receipt and the notification it leaves (handled inline); what a Stripe payment
+event that names nothing of ours costs; and what a booking of a weekly class paid with
+credits costs, with its confirmation (an email with a calendar file, in Paris time) and
+notification. The class has a thousand weekly sessions and each booking takes the next
+one, as a customer booking far ahead would. Each is set beside a one-statement
 INSERT through psycopg measured in the same process: a machine that runs slower for a
 while slows both. CPU is this process's (`time.process_time`) plus every local
 `postgres` process's, read from /proc (Linux, PostgreSQL on this machine).
@@ -49,7 +52,8 @@ def cpu_per_op(run: Callable[[int], None], count: int) -> float:
 
 def child(opts: argparse.Namespace) -> None:
     """Runs with the measured checkout's `src` on the path."""
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
 
     import psycopg
     import sqlalchemy as sa
@@ -58,9 +62,12 @@ def child(opts: argparse.Namespace) -> None:
     from application.catalog.authoring import CreateContent, PublishContent
     from application.commerce.payment_events import HandlePaymentEvent
     from application.commerce.purchasing import StartPurchase
+    from application.credits.adjusting import AdjustCredits
     from application.identity.administration import ActAs
     from application.identity.login import Login
     from application.identity.registration import CreateUser
+    from application.offerings.authoring import ChangeOfferingStatus, CreateOffering
+    from application.offerings.booking import BookOffering
     from application.ports.payments import PaymentEvent
     from application.principal import Principal
     from domain.catalog.rules import ContentType
@@ -86,6 +93,7 @@ def child(opts: argparse.Namespace) -> None:
                               verified=True))
     owner = app.handle(ActAs(actor=system, email="owner@example.com"))
     token = app.handle(Login(email="buyer@example.com", password=PASSWORD)).token
+    buyer = app.handle(ActAs(actor=system, email="buyer@example.com"))
     warm = opts.purchases // 2
     items = []
     for n in range(warm + opts.purchases):
@@ -97,6 +105,26 @@ def child(opts: argparse.Namespace) -> None:
 
     def purchase(n: int) -> None:
         app.handle(StartPurchase(token=token, content_id=items[n]))
+
+    today = datetime.now(UTC).date()
+    klass = app.handle(CreateOffering(actor=owner, fields={
+        "title": "Morning class", "offering_type": "recurring_fixed",
+        "schedule": {"pattern": "weekly", "day": "monday", "time": "07:00",
+                     "duration_minutes": 45, "start_date": today.isoformat(),
+                     "count": 1000},
+        "capacity_type": "small_group", "max_participants": 12,
+        "delivery_method": "online", "credit_cost": 1, "timezone": "Europe/Paris",
+        "payment_options": {"pay_per_session": True}}))
+    app.handle(ChangeOfferingStatus(actor=owner, offering_id=klass.id, to="publish"))
+    app.handle(AdjustCredits(actor=owner, amount=100_000, reason="bench",
+                             email="buyer@example.com"))
+    sessions = [s.starts_at for s in klass.occurrences(
+        ZoneInfo("Europe/Paris"), datetime.now(UTC) + timedelta(days=1),
+        datetime.now(UTC) + timedelta(days=7 * 1001))]
+
+    def booking(n: int) -> None:
+        app.handle(BookOffering(actor=buyer, offering_id=klass.id, payment_method="credits",
+                                starts_at=sessions[n]))
 
     def event(n: int) -> None:
         # A payment none of ours holds (a subscription invoice's, one taken by hand).
@@ -115,12 +143,15 @@ def child(opts: argparse.Namespace) -> None:
         purchase(n)
     for n in range(warm):
         event(-1 - n)
+    for n in range(opts.bookings // 4):
+        booking(n)
     for n in range(200):
         one_statement(-1 - n)
     measured = {
         "baseline": cpu_per_op(one_statement, opts.events),
         "purchase": cpu_per_op(lambda n: purchase(warm + n), opts.purchases),
         "event": cpu_per_op(event, opts.events),
+        "booking": cpu_per_op(lambda n: booking(opts.bookings // 4 + n), opts.bookings),
     }
     measured["baseline"] = (measured["baseline"]
                             + cpu_per_op(lambda n: one_statement(opts.events + n),
@@ -133,7 +164,8 @@ def measure(tree: Path, opts: argparse.Namespace, data_dir: Path) -> dict[str, f
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     out = subprocess.run(
         [sys.executable, __file__, "--child", "--purchases", str(opts.purchases),
-         "--events", str(opts.events), "--data-dir", str(data_dir)],
+         "--events", str(opts.events), "--bookings", str(opts.bookings),
+         "--data-dir", str(data_dir)],
         env=env, cwd=tree, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"measuring {tree} failed:\n{out.stderr[-3000:]}")
@@ -146,6 +178,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--purchases", type=int, default=400)
     parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--bookings", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--against", type=Path, default=None,
                         help="another checkout, measured alternately with this one")
@@ -165,17 +198,19 @@ def main() -> None:
                 found[name].append(measure(tree, opts, Path(scratch) / f"{round_}-{n}"))
                 r = found[name][-1]
                 print(f"round {round_ + 1}, {name}: purchase {r['purchase']:.0f} us, "
-                      f"event {r['event']:.0f} us, one statement {r['baseline']:.0f} us")
+                      f"event {r['event']:.0f} us, booking {r['booking']:.0f} us, "
+                      f"one statement {r['baseline']:.0f} us")
     print(f"\nmedian of {opts.rounds} rounds, CPU per op (this process and PostgreSQL); "
           "ratio: how many one-statement writes cost as much")
     print(f"{'code':<28}{'purchase us':>13}{'ratio':>8}{'event us':>10}{'ratio':>8}"
-          f"{'1 stmt us':>11}")
+          f"{'booking us':>12}{'ratio':>8}{'1 stmt us':>11}")
     for name, rounds in found.items():
         purchase = statistics.median(r["purchase"] for r in rounds)
         event = statistics.median(r["event"] for r in rounds)
+        booking = statistics.median(r["booking"] for r in rounds)
         base = statistics.median(r["baseline"] for r in rounds)
         print(f"{name:<28}{purchase:>13.0f}{purchase / base:>8.1f}{event:>10.0f}"
-              f"{event / base:>8.1f}{base:>11.0f}")
+              f"{event / base:>8.1f}{booking:>12.0f}{booking / base:>8.1f}{base:>11.0f}")
 
 
 if __name__ == "__main__":
