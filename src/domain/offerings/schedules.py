@@ -458,18 +458,24 @@ class RecurringBookable:
     def candidate_slots(self, zone: ZoneInfo, start: datetime, end: datetime
                         ) -> Iterator[Occurrence]:
         """Every slot the availability offers in [start, end), ignoring bookings."""
+        length = timedelta(minutes=self.session_minutes)
+        return (Occurrence(at, at + length, at.isoformat())
+                for at in self._slot_starts(zone, start, end))
+
+    def _slot_starts(self, zone: ZoneInfo, start: datetime, end: datetime
+                     ) -> Iterator[datetime]:
         day = start.astimezone(zone).date() - timedelta(days=1)
         last = end.astimezone(zone).date()
-        step = timedelta(minutes=self.session_minutes + self.buffer_minutes)
+        length = timedelta(minutes=self.session_minutes)
+        step = length + timedelta(minutes=self.buffer_minutes)
         while day <= last:
             for window_start, window_end in self.windows_on(day):
                 opens = to_instant(day, window_start, zone)
                 closes = to_instant(day, window_end, zone)
                 at = opens
-                while at + timedelta(minutes=self.session_minutes) <= closes:
+                while at + length <= closes:
                     if start <= at < end:
-                        yield Occurrence(at, at + timedelta(minutes=self.session_minutes),
-                                         at.isoformat())
+                        yield at
                     at += step
             day += timedelta(days=1)
 
@@ -490,12 +496,15 @@ class RecurringBookable:
             else:
                 merged.append((low, high))
         starts = [low for low, _ in merged]
+        length = timedelta(minutes=self.session_minutes)
         free = []
-        for slot in self.candidate_slots(zone, earliest, latest):
-            at = bisect.bisect_left(starts, slot.ends_at) - 1
-            if at >= 0 and merged[at][1] > slot.starts_at:
+        # A slot is made only once it is known to be free: on a busy calendar most are not.
+        for begins in self._slot_starts(zone, earliest, latest):
+            ends = begins + length
+            at = bisect.bisect_left(starts, ends) - 1
+            if at >= 0 and merged[at][1] > begins:
                 continue
-            free.append(slot)
+            free.append(Occurrence(begins, ends, begins.isoformat()))
             if len(free) >= MAX_OCCURRENCES:
                 break
         return free

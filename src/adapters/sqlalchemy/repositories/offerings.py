@@ -260,6 +260,16 @@ _LIVE_FOR = sa.select(offering_bookings).where(
     offering_bookings.c.status.in_(LIVE)).limit(1)
 
 
+_BUSY = sa.select(offering_bookings.c.starts_at, offering_bookings.c.ends_at).where(
+    offering_bookings.c.offering_id == sa.bindparam(
+        "offering_id", type_=offering_bookings.c.offering_id.type),
+    offering_bookings.c.status.in_(LIVE),
+    offering_bookings.c.starts_at < sa.bindparam(
+        "end", type_=offering_bookings.c.starts_at.type),
+    offering_bookings.c.ends_at > sa.bindparam(
+        "start", type_=offering_bookings.c.ends_at.type))
+
+
 def _holds_several(key: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
     """The seat pools whose bookings hold several sessions."""
     return sa.or_(key.in_(("series", "program")), key.startswith("cohort:"))
@@ -319,11 +329,11 @@ class SqlBookingRepository:
 
     def busy(self, offering_id: UUID, start: datetime, end: datetime
              ) -> Sequence[tuple[datetime, datetime]]:
-        b = offering_bookings
-        rows = self._execute(sa.select(b.c.starts_at, b.c.ends_at).where(
-            b.c.offering_id == offering_id, b.c.status.in_(LIVE),
-            b.c.starts_at < end, b.c.ends_at > start)).mappings()
-        return [(row["starts_at"], row["ends_at"]) for row in rows]
+        # Every slot listing and 1:1 booking reads a window's bookings, hundreds of them
+        # for a busy host: built once, and read as tuples.
+        rows = self._execute.values(_BUSY, {"offering_id": offering_id, "start": start,
+                                            "end": end})
+        return [(starts_at, ends_at) for starts_at, ends_at in rows]
 
     def expired_holds(self, now: datetime, limit: int) -> Sequence[UUID]:
         b = offering_bookings
