@@ -278,8 +278,8 @@ def book_offering(cmd: BookOffering, uow: UnitOfWork, services: Services) -> Boo
         if first != booking.id:
             raise Conflict("This Idempotency-Key was used for another booking.",
                            code="request.idempotency_key_reused")
-    # Last before the commit: every booking of the offering updates this one row, so the
-    # row lock is held for as short a time as possible.
+    # Every booking of the offering updates this one row: the repository sends it with
+    # the commit, so its lock is held for as short a time as possible.
     uow.offerings.count_booking(offering.id, +1)
     # Of what this transaction read already (the offering, the platform's zone).
     shown = view(uow, booking) if paid_with is not PaidWith.PURCHASE else None

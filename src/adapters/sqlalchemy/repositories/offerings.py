@@ -117,10 +117,7 @@ class SqlOfferingRepository:
         self.tracker.track(offering.id, offering, row)
 
     def get(self, offering_id: UUID, *, lock: bool = False) -> Offering | None:
-        known = self.tracker.get(offering_id)
-        if known is not None and not lock:
-            return known  # what a read would return: one object per id
-        return self.tracker.read(_OFFERING_BY_ID, offering_id, offering_from, lock=lock)
+        return self.tracker.by_key(_OFFERING_BY_ID, offering_id, offering_from, lock=lock)
 
     def by_slug(self, slug: str) -> Offering | None:
         return self.tracker.read(_OFFERING_BY_SLUG, slug, offering_from, lock=False)
@@ -294,10 +291,7 @@ class SqlBookingRepository:
         self.tracker.track(booking.id, booking, row)
 
     def get(self, booking_id: UUID, *, lock: bool = False) -> Booking | None:
-        known = self.tracker.get(booking_id)
-        if known is not None and not lock:
-            return known  # what a read would return: one object per id
-        return self.tracker.read(_BOOKING_BY_ID, booking_id, booking_from, lock=lock)
+        return self.tracker.by_key(_BOOKING_BY_ID, booking_id, booking_from, lock=lock)
 
     def get_by_intent(self, intent_id: str, *, lock: bool = False) -> Booking | None:
         return self.tracker.read(_BOOKING_BY_INTENT, intent_id, booking_from, lock=lock)

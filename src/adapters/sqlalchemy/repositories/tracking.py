@@ -69,6 +69,15 @@ class Tracker(Generic[A]):
         rows = self._execute.rows(reads[lock], {"key": key})
         return self.load(rows[0] if rows else None, from_row, locked=lock)
 
+    def by_key(self, reads: tuple[sa.Select[Any], sa.Select[Any]], key: UUID,
+               from_row: Callable[[Any], A], *, lock: bool) -> A | None:
+        """`read` by the tracked key (``reads`` select on it): an unlocked read of a copy
+        already tracked returns that copy without asking the database, as `load` would."""
+        known = self.get(key)
+        if known is not None and not lock:
+            return known
+        return self.read(reads, key, from_row, lock=lock)
+
     def load(self, row: Mapping[Any, Any] | None, from_row: Callable[[Any], A], *,
              locked: bool) -> A | None:
         """The aggregate a row read just now stands for. An unlocked read returns the
